@@ -1,0 +1,347 @@
+"""A simulated Linux serial console: getty login, then a tiny shell.
+
+Pure and synchronous: bytes in (what the user types), bytes out (what the terminal shows).
+The WebSocket side lives in `console.py`.
+"""
+
+from dataclasses import dataclass, field
+
+from dvpsim.guest.cloudinit import GuestUser
+
+CTRL_C = "\x03"
+CTRL_D = "\x04"
+CTRL_U = "\x15"
+BACKSPACES = ("\x7f", "\x08")
+ESC = "\x1b"
+
+
+@dataclass
+class BlockDevice:
+    name: str          # the DVP object name (for humans)
+    size_bytes: int
+    cdrom: bool = False
+    read_only: bool = False
+
+
+@dataclass
+class GuestFacts:
+    hostname: str
+    cores: int = 1
+    memory_bytes: int = 1024**3
+    ip_address: str = ""
+    mac_address: str = "52:54:00:12:34:56"
+    block_devices: list[BlockDevice] = field(default_factory=list)
+    os_id: str = "ubuntu"
+    os_pretty_name: str = "Ubuntu 24.04.1 LTS"
+    os_version: str = "24.04.1 LTS (Noble Numbat)"
+    os_version_id: str = "24.04"
+    kernel: str = "6.8.0-45-generic"
+
+
+class GuestSession:
+    def __init__(self, facts: GuestFacts, users: dict[str, GuestUser]):
+        self.facts = facts
+        self.users = users
+        self.state = "login"        # login -> password -> shell
+        self.user: str | None = None
+        self._pending_login = ""
+        self._line = ""
+        self._escape = ""
+        self._last_was_cr = False
+        self._booted = False
+
+    # ---- what the terminal shows without typing -------------------------------------------
+
+    def connect(self) -> bytes:
+        """Output for a freshly attached console: boot log the first time, then the current prompt."""
+        text = ""
+        if not self._booted:
+            self._booted = True
+            text += self.boot_log()
+        if self.state == "shell":
+            text += "\r\n" + self.prompt() + self._line
+        elif self.state == "password":
+            text += "\r\nPassword: "
+        else:
+            text += self._login_prompt()
+        return text.encode()
+
+    def boot_log(self) -> str:
+        f = self.facts
+        lines = [
+            f"[    0.000000] Linux version {f.kernel} (buildd@lcy02-amd64-001) #45-Ubuntu SMP PREEMPT_DYNAMIC",
+            f"[    0.000000] Command line: BOOT_IMAGE=/vmlinuz-{f.kernel} root=LABEL=cloudimg-rootfs ro console=ttyS0",
+            f"[    0.212345] smp: Brought up 1 node, {f.cores} CPU{'s' if f.cores != 1 else ''}",
+            f"[    1.034567] Run /init as init process",
+            f"[  OK  ] Reached target cloud-init.target - Cloud-init target.",
+            f"[  OK  ] Started serial-getty@ttyS0.service - Serial Getty on ttyS0.",
+            "",
+            f"{f.os_pretty_name} {f.hostname} ttyS0",
+        ]
+        return "\r\n".join(lines) + "\r\n"
+
+    def prompt(self) -> str:
+        sign = "#" if self.user == "root" else "$"
+        home = "~"
+        return f"{self.user}@{self.facts.hostname}:{home}{sign} "
+
+    def _login_prompt(self) -> str:
+        return f"\r\n{self.facts.hostname} login: "
+
+    # ---- keystrokes ------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        for ch in data.decode("utf-8", errors="replace"):
+            out.append(self._key(ch))
+        return "".join(out).encode()
+
+    def _key(self, ch: str) -> str:
+        if self._escape or ch == ESC:
+            return self._swallow_escape(ch)
+        if ch == "\n" and self._last_was_cr:
+            self._last_was_cr = False
+            return ""
+        self._last_was_cr = ch == "\r"
+        if ch in ("\r", "\n"):
+            line, self._line = self._line, ""
+            return self._enter(line)
+        if ch == CTRL_C:
+            return self._interrupt()
+        if ch == CTRL_D:
+            return self._eof()
+        if ch == CTRL_U:
+            erased, self._line = self._line, ""
+            return "" if self.state == "password" else "\b \b" * len(erased)
+        if ch in BACKSPACES:
+            if not self._line:
+                return ""
+            self._line = self._line[:-1]
+            return "" if self.state == "password" else "\b \b"
+        if ch == "\t" or (ord(ch) < 32):
+            return ""
+        self._line += ch
+        return "" if self.state == "password" else ch
+
+    def _swallow_escape(self, ch: str) -> str:
+        # Arrow keys and friends (ESC [ A ...): no line editing history here, drop them.
+        self._escape += ch
+        if len(self._escape) >= 2 and (self._escape[1] != "[" or ch.isalpha() or ch == "~"):
+            self._escape = ""
+        return ""
+
+    def _enter(self, line: str) -> str:
+        if self.state == "login":
+            name = line.strip()
+            if not name:
+                return self._login_prompt()
+            self._pending_login = name
+            self.state = "password"
+            return "\r\nPassword: "
+        if self.state == "password":
+            return self._authenticate(self._pending_login, line)
+        if line.split()[:1] in (["exit"], ["logout"]):
+            return self.logout()
+        return "\r\n" + self.run(line) + self.prompt()
+
+    def _authenticate(self, name: str, password: str) -> str:
+        user = self.users.get(name)
+        self._pending_login = ""
+        if user is None or not user.check_password(password):
+            self.state = "login"
+            return "\r\n\r\nLogin incorrect" + self._login_prompt()
+        self.state = "shell"
+        self.user = name
+        return "\r\n" + self._motd() + self.prompt()
+
+    def _motd(self) -> str:
+        f = self.facts
+        lines = [
+            f"Welcome to {f.os_pretty_name} (GNU/Linux {f.kernel} x86_64)",
+            "",
+            " * Documentation:  https://help.ubuntu.com",
+            "",
+            f"  IPv4 address for enp1s0: {f.ip_address}" if f.ip_address else "",
+            "",
+        ]
+        return "\r\n".join(lines) + "\r\n"
+
+    def _interrupt(self) -> str:
+        self._line = ""
+        if self.state == "shell":
+            return "^C\r\n" + self.prompt()
+        self.state = "login"
+        self._pending_login = ""
+        return self._login_prompt()
+
+    def _eof(self) -> str:
+        if self.state == "shell" and not self._line:
+            return self.logout()
+        return ""
+
+    def logout(self) -> str:
+        self.state = "login"
+        self.user = None
+        self._line = ""
+        return "\r\nlogout\r\n" + self._login_prompt()
+
+    # ---- the shell -------------------------------------------------------------------------
+
+    def run(self, line: str) -> str:
+        """Run one command line; returns its output (each line ending in CRLF)."""
+        words = line.split()
+        if not words:
+            return ""
+        cmd, args = words[0], words[1:]
+        handler = _COMMANDS.get(cmd)
+        if handler is None:
+            return f"{cmd}: command not found\r\n"
+        text = handler(self, args)
+        return "".join(part + "\r\n" for part in text.split("\n")) if text else ""
+
+
+def _hostname(s: GuestSession, args):
+    return s.facts.hostname
+
+
+def _whoami(s: GuestSession, args):
+    return s.user
+
+
+def _id(s: GuestSession, args):
+    uid = 0 if s.user == "root" else 1000
+    return f"uid={uid}({s.user}) gid={uid}({s.user}) groups={uid}({s.user})"
+
+
+def _nproc(s: GuestSession, args):
+    return str(s.facts.cores)
+
+
+def _pwd(s: GuestSession, args):
+    return "/root" if s.user == "root" else f"/home/{s.user}"
+
+
+def _uname(s: GuestSession, args):
+    f = s.facts
+    if "-a" in args:
+        return (f"Linux {f.hostname} {f.kernel} #45-Ubuntu SMP PREEMPT_DYNAMIC "
+                "Fri Aug 30 12:02:04 UTC 2024 x86_64 x86_64 x86_64 GNU/Linux")
+    if "-r" in args:
+        return f.kernel
+    return "Linux"
+
+
+def _echo(s: GuestSession, args):
+    return " ".join(args)
+
+
+def _ip(s: GuestSession, args):
+    if not args or args[0] not in ("a", "addr", "address"):
+        return "Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }"
+    f = s.facts
+    lines = [
+        "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000",
+        "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00",
+        "    inet 127.0.0.1/8 scope host lo",
+        "       valid_lft forever preferred_lft forever",
+        "2: enp1s0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc fq_codel state UP group default qlen 1000",
+        f"    link/ether {f.mac_address} brd ff:ff:ff:ff:ff:ff",
+    ]
+    if f.ip_address:
+        lines += [f"    inet {f.ip_address}/32 metric 100 scope global dynamic enp1s0",
+                  "       valid_lft 86313sec preferred_lft 86313sec"]
+    return "\n".join(lines)
+
+
+def _lsblk_size(n: int) -> str:
+    units = ["B", "K", "M", "G", "T"]
+    value, i = float(n), 0
+    while value >= 1024 and i < len(units) - 1:
+        value /= 1024
+        i += 1
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text}{units[i]}"
+
+
+def _lsblk(s: GuestSession, args):
+    rows = [("NAME", "MAJ:MIN", "RM", "SIZE", "RO", "TYPE", "MOUNTPOINTS")]
+    disk_letter, cd_index = 0, 0
+    for dev in s.facts.block_devices:
+        if dev.cdrom:
+            rows.append((f"sr{cd_index}", f"11:{cd_index}", "1", _lsblk_size(dev.size_bytes), "0", "rom", ""))
+            cd_index += 1
+            continue
+        name = "sd" + chr(ord("a") + disk_letter)
+        major_minor = f"8:{disk_letter * 16}"
+        ro = "1" if dev.read_only else "0"
+        rows.append((name, major_minor, "0", _lsblk_size(dev.size_bytes), ro, "disk", ""))
+        if disk_letter == 0:
+            rows.append((f"└─{name}1", "8:1", "0", _lsblk_size(max(dev.size_bytes - 1024**2 * 100, 0)),
+                         "0", "part", "/"))
+        disk_letter += 1
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        " ".join(col.ljust(widths[i]) if i in (0, 5, 6) else col.rjust(widths[i]) for i, col in enumerate(r)).rstrip()
+        for r in rows
+    )
+
+
+def _free(s: GuestSession, args):
+    total = s.facts.memory_bytes
+    used, cache = total // 10, total // 8
+    free = total - used - cache
+
+    def fmt(n):
+        if "-h" not in args:
+            return str(n // 1024)
+        value, units = float(n), ["B", "Ki", "Mi", "Gi", "Ti"]
+        i = 0
+        while value >= 1024 and i < len(units) - 1:
+            value /= 1024
+            i += 1
+        return f"{value:.1f}{units[i]}" if value < 10 and i else f"{value:.0f}{units[i]}"
+
+    header = " " * 15 + "".join(h.rjust(12) for h in ("total", "used", "free", "shared", "buff/cache", "available"))
+    mem = "Mem:".ljust(15) + "".join(fmt(v).rjust(12) for v in (total, used, free, 1024**2, cache, free + cache))
+    swap = "Swap:".ljust(15) + "".join(fmt(0).rjust(12) for _ in range(3))
+    return "\n".join((header, mem, swap))
+
+
+def _cat(s: GuestSession, args):
+    f = s.facts
+    files = {
+        "/etc/hostname": f.hostname,
+        "/etc/os-release": "\n".join([
+            f'PRETTY_NAME="{f.os_pretty_name}"',
+            f'NAME="{f.os_id.capitalize()}"',
+            f'VERSION_ID="{f.os_version_id}"',
+            f'VERSION="{f.os_version}"',
+            f"ID={f.os_id}",
+            "ID_LIKE=debian" if f.os_id == "ubuntu" else f"ID_LIKE={f.os_id}",
+        ]),
+    }
+    out = []
+    for path in args:
+        out.append(files.get(path, f"cat: {path}: No such file or directory"))
+    return "\n".join(out)
+
+
+def _clear(s: GuestSession, args):
+    return "\x1b[H\x1b[2J\x1b[3J"
+
+
+_COMMANDS = {
+    "hostname": _hostname,
+    "whoami": _whoami,
+    "id": _id,
+    "nproc": _nproc,
+    "pwd": _pwd,
+    "uname": _uname,
+    "echo": _echo,
+    "ip": _ip,
+    "lsblk": _lsblk,
+    "free": _free,
+    "cat": _cat,
+    "clear": _clear,
+    "true": lambda s, a: "",
+}
