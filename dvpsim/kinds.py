@@ -1,0 +1,290 @@
+"""The catalogue of kinds dvpsim serves: one declarative entry per kind.
+
+Printer columns follow the CRDs (see dvp-api-notes §2); core kinds mirror the
+columns kube-apiserver prints. A column either has a kubectl-style JSONPath
+(`path`) or names a computed cell (`cell`, implemented in dvpsim.tables).
+"""
+
+from dataclasses import dataclass
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+DVP = "virtualization.deckhouse.io"
+SUBRESOURCES_GROUP = "subresources.virtualization.deckhouse.io"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "string"
+    path: str = ""
+    priority: int = 0
+    description: str = ""
+    format: str = ""
+    cell: str = ""  # name of a computed cell in dvpsim.tables
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    plural: str
+    group: str = ""
+    versions: tuple = ("v1",)  # served; the first is the storage version
+    namespaced: bool = True
+    short_names: tuple = ()
+    categories: tuple = ()
+    columns: tuple = ()
+    subresources: tuple = ()
+    verbs: tuple = ALL_VERBS
+    singular: str = ""
+
+    @property
+    def storage_version(self):
+        return self.versions[0]
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.storage_version}" if self.group else self.storage_version
+
+    def api_version_of(self, version):
+        return f"{self.group}/{version}" if self.group else version
+
+    @property
+    def singular_name(self):
+        return self.singular or self.kind.lower()
+
+    @property
+    def has_status(self):
+        return "status" in self.subresources
+
+    @property
+    def resource(self):
+        """`plural.group`, the name RBAC messages and errors use."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def __repr__(self):
+        return f"<Kind {self.kind}>"
+
+
+AGE = Column("Age", "date", ".metadata.creationTimestamp",
+             description="CreationTimestamp is a timestamp representing the server time when this object was created.")
+
+
+def _c(name, path, type_="string", priority=0, description=""):
+    return Column(name, type_, path, priority, description)
+
+
+_IMAGE_COLUMNS = (
+    _c("Phase", ".status.phase"),
+    _c("CDROM", ".status.cdrom", "boolean"),
+    _c("Progress", ".status.progress"),
+    _c("StoredSize", ".status.size.stored", priority=1),
+    _c("UnpackedSize", ".status.size.unpacked", priority=1),
+    _c("Registry URL", ".status.target.registryURL", priority=1),
+)
+
+_DVP = dict(group=DVP, versions=("v1alpha2",), subresources=("status",), categories=("virtualization",))
+_DVP_CLUSTER = dict(_DVP, namespaced=False, categories=("virtualization-cluster",))
+
+KINDS = [
+    # core/v1
+    Kind("Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
+         columns=(Column("Status", cell="namespace_status"), AGE)),
+    Kind("Secret", "secrets", columns=(
+        _c("Type", ".type"), Column("Data", "string", cell="data_count"), AGE)),
+    Kind("ConfigMap", "configmaps", short_names=("cm",), columns=(
+        Column("Data", "string", cell="data_count"), AGE)),
+    Kind("Event", "events", short_names=("ev",), columns=(
+        Column("Last Seen", "string", cell="event_last_seen"),
+        _c("Type", ".type"), _c("Reason", ".reason"),
+        Column("Object", "string", cell="event_object"), _c("Message", ".message"))),
+    Kind("Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",), columns=(
+        Column("Status", cell="node_status"), Column("Roles", cell="node_roles"), AGE,
+        _c("Version", ".status.nodeInfo.kubeletVersion"),
+        Column("Internal-IP", priority=1, cell="node_internal_ip"),
+        _c("OS-Image", ".status.nodeInfo.osImage", priority=1),
+        _c("Kernel-Version", ".status.nodeInfo.kernelVersion", priority=1),
+        _c("Container-Runtime", ".status.nodeInfo.containerRuntimeVersion", priority=1))),
+    Kind("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",), columns=(
+        _c("Type", ".spec.type"), _c("Cluster-IP", ".spec.clusterIP"),
+        Column("Port(s)", cell="service_ports"), AGE)),
+    Kind("ServiceAccount", "serviceaccounts", short_names=("sa",), columns=(AGE,)),
+    Kind("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",), columns=(
+        _c("Status", ".status.phase"), _c("Volume", ".spec.volumeName"),
+        _c("Capacity", ".status.capacity.storage"),
+        Column("Access Modes", cell="pvc_access_modes"),
+        _c("StorageClass", ".spec.storageClassName"), AGE,
+        _c("VolumeMode", ".spec.volumeMode", priority=1))),
+    # storage, coordination
+    Kind("StorageClass", "storageclasses", group="storage.k8s.io", namespaced=False, short_names=("sc",), columns=(
+        _c("Provisioner", ".provisioner"), _c("ReclaimPolicy", ".reclaimPolicy"),
+        _c("VolumeBindingMode", ".volumeBindingMode"),
+        _c("AllowVolumeExpansion", ".allowVolumeExpansion", "boolean"), AGE)),
+    Kind("Lease", "leases", group="coordination.k8s.io", columns=(_c("Holder", ".spec.holderIdentity"), AGE)),
+    # rbac
+    Kind("Role", "roles", group="rbac.authorization.k8s.io", columns=(
+        Column("Created At", "string", ".metadata.creationTimestamp"),)),
+    Kind("ClusterRole", "clusterroles", group="rbac.authorization.k8s.io", namespaced=False, columns=(
+        Column("Created At", "string", ".metadata.creationTimestamp"),)),
+    Kind("RoleBinding", "rolebindings", group="rbac.authorization.k8s.io", columns=(
+        Column("Role", cell="binding_role"), AGE,
+        Column("Users", priority=1, cell="binding_users"), Column("Groups", priority=1, cell="binding_groups"))),
+    Kind("ClusterRoleBinding", "clusterrolebindings", group="rbac.authorization.k8s.io", namespaced=False, columns=(
+        Column("Role", cell="binding_role"), AGE,
+        Column("Users", priority=1, cell="binding_users"), Column("Groups", priority=1, cell="binding_groups"))),
+    # authorization (create only, answered synchronously)
+    Kind("SelfSubjectAccessReview", "selfsubjectaccessreviews", group="authorization.k8s.io",
+         namespaced=False, verbs=("create",)),
+    Kind("SubjectAccessReview", "subjectaccessreviews", group="authorization.k8s.io",
+         namespaced=False, verbs=("create",)),
+    Kind("SelfSubjectRulesReview", "selfsubjectrulesreviews", group="authorization.k8s.io",
+         namespaced=False, verbs=("create",)),
+    # deckhouse
+    Kind("Project", "projects", group="deckhouse.io", versions=("v1alpha2",), namespaced=False,
+         subresources=("status",), columns=(
+             _c("State", ".status.state"), _c("Project template", ".spec.projectTemplateName"),
+             _c("Description", ".spec.description"), AGE)),
+    Kind("ModuleConfig", "moduleconfigs", group="deckhouse.io", versions=("v1alpha1",), namespaced=False,
+         short_names=("mc",), subresources=("status",), columns=(
+             _c("Enabled", ".spec.enabled", "boolean"), _c("Version", ".spec.version", "number"),
+             AGE, _c("Message", ".status.message"))),
+    # virtualization.deckhouse.io
+    Kind("ClusterVirtualImage", "clustervirtualimages", short_names=("cvi",), **_DVP_CLUSTER, columns=(
+        *_IMAGE_COLUMNS[:3], AGE, *_IMAGE_COLUMNS[3:])),
+    Kind("VirtualImage", "virtualimages", short_names=("vi",), **_DVP, columns=(
+        *_IMAGE_COLUMNS[:3], AGE, *_IMAGE_COLUMNS[3:],
+        _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1))),
+    Kind("VirtualDisk", "virtualdisks", short_names=("vd",), **_DVP, columns=(
+        _c("Phase", ".status.phase"), _c("Capacity", ".status.capacity"),
+        _c("VirtualMachine", ".status.attachedToVirtualMachines[?(@.mounted==true)].name",
+           description="Name of the virtual machine the disk is attached to."),
+        AGE,
+        _c("InUse", ".status.conditions[?(@.type=='InUse')].status", priority=1),
+        _c("Progress", ".status.progress", priority=1),
+        _c("StorageClass", ".status.storageClassName", priority=1),
+        _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1))),
+    Kind("VirtualDiskSnapshot", "virtualdisksnapshots", short_names=("vdsnapshot", "vds"), **_DVP, columns=(
+        _c("Phase", ".status.phase"), _c("Consistent", ".status.consistent", "boolean"), AGE)),
+    Kind("VirtualMachine", "virtualmachines", short_names=("vm",),
+         **dict(_DVP, categories=("all", "virtualization")), columns=(
+             _c("Phase", ".status.phase"), _c("Uptime", ".status.stats.lastStartTime", "date"),
+             _c("Node", ".status.nodeName"), _c("IPAddress", ".status.ipAddress"), AGE,
+             _c("Cores", ".status.resources.cpu.cores", priority=1),
+             _c("CoreFraction", ".status.resources.cpu.coreFraction", priority=1),
+             _c("Memory", ".status.resources.memory.size", priority=1),
+             _c("Need restart", ".status.conditions[?(@.type=='AwaitingRestartToApplyConfiguration')].status",
+                priority=1),
+             _c("Agent", ".status.conditions[?(@.type=='AgentReady')].status", priority=1),
+             _c("Migratable", ".status.conditions[?(@.type=='Migratable')].status", priority=1))),
+    Kind("VirtualMachineClass", "virtualmachineclasses", short_names=("vmc", "vmclass"),
+         **dict(_DVP_CLUSTER, versions=("v1alpha2", "v1alpha3")), columns=(
+             _c("Phase", ".status.phase"),
+             _c("IsDefault",
+                ".metadata.annotations.virtualmachineclass\\.virtualization\\.deckhouse\\.io\\/is-default-class"),
+             AGE)),
+    Kind("VirtualMachineOperation", "virtualmachineoperations", short_names=("vmop",), **_DVP, columns=(
+        _c("Phase", ".status.phase"), _c("Progress", ".status.progress"), _c("Type", ".spec.type"),
+        _c("VirtualMachine", ".spec.virtualMachineName"), AGE)),
+    Kind("VirtualMachineBlockDeviceAttachment", "virtualmachineblockdeviceattachments", short_names=("vmbda",),
+         **_DVP, columns=(
+             _c("PHASE", ".status.phase"), _c("VIRTUALMACHINE", ".status.virtualMachineName"),
+             Column("AGE", "date", ".metadata.creationTimestamp"),
+             _c("BLOCKDEVICE KIND", ".spec.blockDeviceRef.kind", priority=1),
+             _c("BLOCKDEVICE NAME", ".spec.blockDeviceRef.name", priority=1))),
+    Kind("VirtualMachineIPAddress", "virtualmachineipaddresses", short_names=("vmip",), **_DVP, columns=(
+        _c("Address", ".status.address"), _c("Status", ".status.phase"),
+        _c("VM", ".status.virtualMachineName"), AGE)),
+    Kind("VirtualMachineIPAddressLease", "virtualmachineipaddressleases", short_names=("vmipl", "vmiplease"),
+         **_DVP_CLUSTER, columns=(
+             _c("VirtualMachineIPAddress", ".spec.virtualMachineIPAddressRef"),
+             _c("Status", ".status.phase"), AGE)),
+    Kind("VirtualMachineMACAddress", "virtualmachinemacaddresses", short_names=("vmmac",), **_DVP, columns=(
+        _c("Address", ".status.address"), _c("Status", ".status.phase"),
+        _c("VM", ".status.virtualMachineName"), AGE)),
+    Kind("VirtualMachineMACAddressLease", "virtualmachinemacaddressleases", short_names=("vmmacl", "vmmaclease"),
+         **_DVP_CLUSTER, columns=(
+             _c("VirtualMachineMACAddress", ".spec.virtualMachineMACAddressRef"),
+             _c("Status", ".status.phase"), AGE)),
+    Kind("VirtualMachineSnapshot", "virtualmachinesnapshots", short_names=("vmsnapshot", "vms"), **_DVP, columns=(
+        _c("Phase", ".status.phase"), _c("Consistent", ".status.consistent", "boolean"), AGE)),
+    Kind("VirtualMachineSnapshotOperation", "virtualmachinesnapshotoperations", short_names=("vmsop",),
+         **_DVP, columns=(
+             _c("Phase", ".status.phase"), _c("Type", ".spec.type"),
+             _c("VirtualMachineSnapshot", ".spec.virtualMachineSnapshotName"), AGE)),
+    Kind("USBDevice", "usbdevices", short_names=("usb",), **_DVP, columns=(
+        _c("Node", ".status.nodeName"), _c("Manufacturer", ".status.attributes.manufacturer"),
+        _c("Product", ".status.attributes.product"),
+        _c("Attached", '.status.conditions[?(@.type=="Attached")].status'), AGE,
+        _c("VendorID", ".status.attributes.vendorID", priority=1),
+        _c("ProductID", ".status.attributes.productID", priority=1),
+        _c("Bus", ".status.attributes.bus", priority=1),
+        _c("DeviceNumber", ".status.attributes.deviceNumber", priority=1),
+        _c("Serial", ".status.attributes.serial", priority=1))),
+    Kind("NodeUSBDevice", "nodeusbdevices", short_names=("nusb",), **_DVP_CLUSTER, columns=(
+        _c("Node", ".status.nodeName"),
+        _c("Ready", ".status.conditions[?(@.type=='Ready')].status"),
+        _c("Assigned", ".status.conditions[?(@.type=='Assigned')].status"),
+        _c("Attached", ".status.conditions[?(@.type=='Attached')].status"),
+        _c("Namespace", ".spec.assignedNamespace"), AGE)),
+]
+
+_BY_KIND = {k.kind: k for k in KINDS}
+_BY_RESOURCE = {(k.group, k.plural): k for k in KINDS}
+
+
+def get(name):
+    """The Kind named `name` (e.g. "VirtualMachine"); KeyError if unknown."""
+    return _BY_KIND[name]
+
+
+def find(group, plural):
+    """The Kind served as `plural` in `group`, or None."""
+    return _BY_RESOURCE.get((group, plural))
+
+
+def for_api_version(api_version, kind_name):
+    """The Kind for an object's apiVersion/kind pair, or None."""
+    k = _BY_KIND.get(kind_name)
+    if k is None:
+        return None
+    group, _, version = api_version.rpartition("/")
+    if group != k.group or version not in k.versions:
+        return None
+    return k
+
+
+def groups():
+    """{group: [versions sorted by Kubernetes version priority]} for every served group but the core one."""
+    out = {}
+    for k in KINDS:
+        if k.group:
+            out.setdefault(k.group, set()).update(k.versions)
+    return {g: sorted(v, key=version_priority, reverse=True) for g, v in out.items()}
+
+
+def version_priority(version):
+    """Sort key ordering GA > beta > alpha, then by number (Kubernetes' version priority)."""
+    import re
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not m:
+        return (-1, 0, 0, version)
+    major, level, minor = int(m.group(1)), m.group(2), int(m.group(3) or 0)
+    rank = {"alpha": 0, "beta": 1, None: 2}[level]
+    return (rank, major, minor, "")
+
+
+def served_in(group, version):
+    return [k for k in KINDS if k.group == group and version in k.versions]
+
+
+# The aggregated subresources group: discovery only lists it; routes live in dvpsim.server.
+SUBRESOURCES_VERSION = "v1alpha2"
+SUBRESOURCE_RESOURCES = (
+    {"name": "virtualmachines", "singularName": "virtualmachine", "namespaced": True,
+     "kind": "VirtualMachine", "verbs": ["get"]},
+    {"name": "virtualmachines/console", "singularName": "", "namespaced": True,
+     "kind": "VirtualMachineConsole", "verbs": ["get"]},
+    {"name": "virtualmachines/vnc", "singularName": "", "namespaced": True,
+     "kind": "VirtualMachineVNC", "verbs": ["get"]},
+    {"name": "virtualmachines/portforward", "singularName": "", "namespaced": True,
+     "kind": "VirtualMachinePortForward", "verbs": ["get"]},
+)
