@@ -1,0 +1,116 @@
+"""The console's door to the Kubernetes API: every call is made as a given user."""
+import json
+import logging
+
+import urllib3
+from django.conf import settings
+from kubernetes.client.exceptions import ApiException
+
+from . import errors
+from .config import api_client
+from .kinds import SUBRESOURCES, Kind
+
+log = logging.getLogger(__name__)
+
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+
+class Kube:
+    """API access as `username` (impersonated), or as the console itself when username is None.
+
+    The console's own identity is used for exactly one thing: enumerating Projects (see
+    projects.access). Everything that serves a user passes that user's name.
+    """
+
+    def __init__(self, username):
+        self.username = username
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _headers(self, extra=None):
+        headers = {"Accept": "application/json"}
+        if self.username is not None:
+            headers["Impersonate-User"] = self.username
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def request(self, method, path, *, query=None, body=None, headers=None):
+        client = api_client()
+        query = [(k, v) for k, v in (query or {}).items() if v not in (None, "")]
+        header_params = self._headers(headers)
+        if body is not None and "Content-Type" not in header_params:
+            header_params["Content-Type"] = "application/json"
+        method, url, header_params, body, _ = client.param_serialize(
+            method, path, query_params=query, header_params=header_params, body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = client.call_api(method, url, header_params, body,
+                                       _request_timeout=settings.DVP_REQUEST_TIMEOUT)
+            data = response.read()
+        except ApiException as exc:
+            raise errors.from_status(exc.status or 503, exc.body) from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("API unreachable: %s %s: %s", method, path, exc)
+            raise errors.Unavailable(f"The Kubernetes API cannot be reached: {exc.__class__.__name__}") from exc
+        if not 200 <= response.status < 300:
+            raise errors.from_status(response.status, data)
+        return json.loads(data) if data else {}
+
+    # --- objects ---------------------------------------------------------------------------
+
+    def get(self, kind: Kind, name, namespace=None):
+        return self.request("GET", kind.object_path(name, namespace))
+
+    def list(self, kind: Kind, namespace=None, *, label_selector=None, field_selector=None):
+        data = self.request("GET", kind.collection_path(namespace),
+                            query={"labelSelector": label_selector, "fieldSelector": field_selector})
+        return data.get("items", [])
+
+    def table(self, kind: Kind, namespace=None, *, name=None, label_selector=None):
+        """kubectl's view of the kind: a meta.k8s.io Table with columnDefinitions and rows."""
+        path = kind.object_path(name, namespace) if name else kind.collection_path(namespace)
+        return self.request("GET", path, query={"labelSelector": label_selector, "includeObject": "Object"},
+                            headers={"Accept": TABLE_ACCEPT})
+
+    def create(self, kind: Kind, body, namespace=None, *, dry_run=False):
+        body = {"apiVersion": kind.api_version, "kind": kind.kind, **body}
+        return self.request("POST", kind.collection_path(namespace), body=body,
+                            query={"dryRun": "All" if dry_run else None})
+
+    def patch(self, kind: Kind, name, patch, namespace=None):
+        content_type = JSON_PATCH if isinstance(patch, list) else MERGE_PATCH
+        return self.request("PATCH", kind.object_path(name, namespace), body=patch,
+                            headers={"Content-Type": content_type})
+
+    def replace(self, kind: Kind, name, body, namespace=None):
+        return self.request("PUT", kind.object_path(name, namespace), body=body)
+
+    def delete(self, kind: Kind, name, namespace=None):
+        return self.request("DELETE", kind.object_path(name, namespace))
+
+    # --- authorization ---------------------------------------------------------------------
+
+    def can(self, verb, kind: Kind | None = None, namespace=None, name=None, *, subresource=None,
+            group=None, resource=None):
+        """Ask the API server (SelfSubjectAccessReview) whether this user may do `verb`."""
+        attributes = {
+            "verb": verb,
+            "group": kind.group if kind else (group or ""),
+            "resource": kind.plural if kind else resource,
+            "namespace": namespace or "",
+            "name": name or "",
+            "subresource": subresource or "",
+        }
+        review = self.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body={
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        })
+        return bool(review.get("status", {}).get("allowed"))
+
+    def can_open_console(self, namespace, name, stream="console"):
+        return self.can("get", None, namespace, name, subresource=stream, group=SUBRESOURCES,
+                        resource="virtualmachines")

@@ -1,0 +1,83 @@
+"""Kubernetes API errors as typed exceptions, built from metav1.Status bodies."""
+import json
+
+
+class KubeError(Exception):
+    status = 500
+    reason = "InternalError"
+
+    def __init__(self, message, *, status=None, reason=None, causes=None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if reason is not None:
+            self.reason = reason
+        self.causes = causes or []
+
+
+class NotFound(KubeError):
+    status = 404
+    reason = "NotFound"
+
+
+class AlreadyExists(KubeError):
+    status = 409
+    reason = "AlreadyExists"
+
+
+class Conflict(KubeError):
+    status = 409
+    reason = "Conflict"
+
+
+class Forbidden(KubeError):
+    status = 403
+    reason = "Forbidden"
+
+
+class Unauthorized(KubeError):
+    status = 401
+    reason = "Unauthorized"
+
+
+class Invalid(KubeError):
+    """422: `causes` is a list of {"field", "message", "reason"} as the API sent them."""
+
+    status = 422
+    reason = "Invalid"
+
+
+class Unavailable(KubeError):
+    """The API could not be reached, timed out, or answered 5xx."""
+
+    status = 503
+    reason = "ServiceUnavailable"
+
+
+def from_status(http_status, body):
+    """Build the right exception from an HTTP status and a (possibly non-JSON) body."""
+    try:
+        data = json.loads(body) if body else {}
+    except (ValueError, TypeError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    message = data.get("message") or (body.decode(errors="replace") if isinstance(body, bytes) else str(body or ""))
+    reason = data.get("reason") or ""
+    causes = (data.get("details") or {}).get("causes") or []
+    message = message.strip() or f"HTTP {http_status}"
+    if http_status == 404:
+        return NotFound(message, causes=causes)
+    if http_status == 409:
+        cls = AlreadyExists if reason == "AlreadyExists" else Conflict
+        return cls(message, causes=causes)
+    if http_status == 403:
+        return Forbidden(message, causes=causes)
+    if http_status == 401:
+        return Unauthorized(message)
+    if http_status == 422 or reason == "Invalid":
+        return Invalid(message, causes=causes)
+    if http_status >= 500 or http_status == 0:
+        return Unavailable(message, status=http_status or 503, reason=reason or None)
+    return KubeError(message, status=http_status, reason=reason or None, causes=causes)

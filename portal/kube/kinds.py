@@ -1,0 +1,49 @@
+"""The API kinds the console uses: where each lives on the API server."""
+from dataclasses import dataclass
+
+DVP = "virtualization.deckhouse.io"
+SUBRESOURCES = "subresources.virtualization.deckhouse.io"
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def collection_path(self, namespace=None):
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{base}/namespaces/{namespace}/{self.plural}"
+        return f"{base}/{self.plural}"
+
+    def object_path(self, name, namespace=None):
+        return f"{self.collection_path(namespace)}/{name}"
+
+
+_ALL = [
+    Kind("Namespace", "", "v1", "namespaces", namespaced=False),
+    Kind("Event", "", "v1", "events"),
+    Kind("Secret", "", "v1", "secrets"),
+    Kind("Node", "", "v1", "nodes", namespaced=False),
+    Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", namespaced=False),
+    Kind("Project", "deckhouse.io", "v1alpha2", "projects", namespaced=False),
+    Kind("VirtualImage", DVP, "v1alpha2", "virtualimages"),
+    Kind("ClusterVirtualImage", DVP, "v1alpha2", "clustervirtualimages", namespaced=False),
+    Kind("VirtualDisk", DVP, "v1alpha2", "virtualdisks"),
+    Kind("VirtualMachine", DVP, "v1alpha2", "virtualmachines"),
+    Kind("VirtualMachineClass", DVP, "v1alpha3", "virtualmachineclasses", namespaced=False),
+    Kind("VirtualMachineOperation", DVP, "v1alpha2", "virtualmachineoperations"),
+    Kind("VirtualMachineIPAddress", DVP, "v1alpha2", "virtualmachineipaddresses"),
+]
+KINDS = {k.kind: k for k in _ALL}
+
+
+def get(kind):
+    return KINDS[kind]

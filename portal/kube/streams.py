@@ -1,0 +1,117 @@
+"""Long-lived streams to the API server for asyncio code: watches and VM consoles.
+
+The official client's watch and WebSocket helpers are blocking; Channels consumers need
+asyncio, so these use aiohttp with the same endpoint, credentials and impersonation.
+"""
+import asyncio
+import json
+import logging
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from . import errors
+from .client import TABLE_ACCEPT
+from .config import endpoint
+from .kinds import SUBRESOURCES
+
+log = logging.getLogger(__name__)
+
+CONSOLE_PROTOCOLS = ("plain.kubevirt.io",)
+
+
+def _headers(username, accept="application/json"):
+    ep = endpoint()
+    headers = dict(ep.headers, Accept=accept)
+    headers["Impersonate-User"] = username
+    return ep, headers
+
+
+async def _raise_for(response):
+    body = await response.read()
+    raise errors.from_status(response.status, body)
+
+
+async def watch(username, kind, namespace=None, *, table=False, field_selector=None,
+                resource_version=None, timeout_seconds=300):
+    """Yield (event_type, object) from a watch made as `username`; returns when the stream ends."""
+    ep, headers = _headers(username, TABLE_ACCEPT if table else "application/json")
+    params = {"watch": "1", "timeoutSeconds": str(timeout_seconds), "allowWatchBookmarks": "true"}
+    if table:
+        params["includeObject"] = "Object"
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    if resource_version:
+        params["resourceVersion"] = resource_version
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(ep.host + kind.collection_path(namespace), params=params,
+                                   headers=headers, ssl=ep.ssl) as response:
+                if response.status != 200:
+                    await _raise_for(response)
+                async for line in response.content:
+                    line = line.strip()
+                    if not line:
+                        continue
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise errors.from_status(status.get("code") or 500, json.dumps(status))
+                    yield event["type"], event["object"]
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise errors.Unavailable(f"The watch stream broke: {exc.__class__.__name__}") from exc
+
+
+def console_path(namespace, name, stream="console"):
+    return f"/apis/{SUBRESOURCES}/v1alpha2/namespaces/{namespace}/virtualmachines/{name}/{stream}"
+
+
+@asynccontextmanager
+async def open_console(username, namespace, name, stream="console"):
+    """Open the VM's serial console (or VNC) as `username`; yields an aiohttp WebSocket.
+
+    Raises errors.* with the API's message when the upgrade is refused (not Running, forbidden, ...).
+    """
+    ep, headers = _headers(username)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+    try:
+        try:
+            ws = await session.ws_connect(ep.ws_url(console_path(namespace, name, stream)),
+                                          headers=headers, protocols=CONSOLE_PROTOCOLS, ssl=ep.ssl,
+                                          autoping=True, max_msg_size=0)
+        except aiohttp.WSServerHandshakeError as exc:
+            raise _handshake_error(exc) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise errors.Unavailable(f"The console cannot be reached: {exc.__class__.__name__}") from exc
+        try:
+            yield ws
+        finally:
+            await ws.close()
+    finally:
+        await session.close()
+
+
+def _handshake_error(exc):
+    # aiohttp drops the response body of a refused upgrade; the status is what we have.
+    messages = {
+        403: "You are not allowed to open this console.",
+        404: "The virtual machine was not found.",
+        500: "The virtual machine is not running.",
+        400: "The console refused the connection.",
+    }
+    return errors.from_status(exc.status, json.dumps({"message": messages.get(exc.status, exc.message)}))
+
+
+async def probe_console(username, namespace, name, stream="console"):
+    """Who holds the console now ({} when free). Any error means "unknown": returns None."""
+    ep, headers = _headers(username)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            async with session.get(ep.host + console_path(namespace, name, stream), params={"probe": "true"},
+                                   headers=headers, ssl=ep.ssl) as response:
+                if response.status != 200:
+                    return None
+                return await response.json(content_type=None)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        return None

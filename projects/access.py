@@ -1,0 +1,68 @@
+"""The one authorization entry point for views and consumers.
+
+Projects are namespaces created through deckhouse.io Projects. A user's projects are those in
+which they may list VirtualMachines. Tenants usually cannot list Projects, so the console
+enumerates them with its own credentials and keeps only those an access review made *as the
+user* allows; nothing else is ever read with the console's rights.
+"""
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404
+
+from portal.kube import Kube, NotFound, kinds
+
+VM = kinds.get("VirtualMachine")
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    description: str = ""
+    state: str = ""
+
+
+def kube_for(user) -> Kube:
+    """The API as this Django user (impersonated)."""
+    return Kube(user.get_username())
+
+
+def _cached(key, compute):
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.DVP_ACCESS_CACHE_SECONDS)
+    return value
+
+
+def can(user, verb, kind, namespace=None, name=None, subresource=None, *, group=None, resource=None):
+    """SelfSubjectAccessReview as the user, cached briefly per user and question."""
+    key = "ssar:" + "|".join(str(part) for part in (
+        user.get_username(), verb, kind.kind if kind else f"{group}/{resource}", namespace, name, subresource))
+    return _cached(key, lambda: kube_for(user).can(verb, kind, namespace, name, subresource=subresource,
+                                                   group=group, resource=resource))
+
+
+def _all_projects():
+    projects = Kube(None).list(kinds.get("Project"))
+    return [Project(name=p["metadata"]["name"],
+                    description=(p.get("spec") or {}).get("description", ""),
+                    state=(p.get("status") or {}).get("state", ""))
+            for p in projects]
+
+
+def visible_projects(user):
+    return sorted((p for p in _all_projects() if can(user, "list", VM, p.name)), key=lambda p: p.name)
+
+
+def get_project(user, name) -> Project:
+    """The project if this user may work in it; 404 otherwise (existence is not revealed)."""
+    if not can(user, "list", VM, name):
+        raise Http404("No such project")
+    try:
+        project = Kube(None).get(kinds.get("Project"), name)
+    except NotFound:
+        raise Http404("No such project")
+    return Project(name=name, description=(project.get("spec") or {}).get("description", ""),
+                   state=(project.get("status") or {}).get("state", ""))

@@ -1,0 +1,53 @@
+// Small behaviours of the server-rendered pages: dialogs, the boot-disk list, byte counters.
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.openDialog);
+      if (dialog) { dialog.showModal(); }
+      return;
+    }
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) {
+      document.getElementById(closer.dataset.closeDialog).close();
+      return;
+    }
+    var remove = event.target.closest("[data-remove-boot-disk]");
+    if (remove) {
+      remove.closest("li").remove();
+    }
+  });
+
+  // A row added to the boot-disk list means the dialog did its job.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "boot-disks") {
+      var dialog = document.getElementById("boot-disk-dialog");
+      if (dialog && dialog.open) { dialog.close(); }
+      var form = dialog && dialog.querySelector("form");
+      if (form) { form.reset(); }
+    }
+    updateByteCounters();
+  });
+
+  // Responses with form errors come back as 422; let htmx swap them like any page.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  function updateByteCounters() {
+    document.querySelectorAll("[data-byte-count]").forEach(function (counter) {
+      var field = document.getElementById(counter.dataset.byteCount);
+      if (!field) { return; }
+      var bytes = new TextEncoder().encode(field.value.replace(/\r\n/g, "\n")).length;
+      counter.textContent = String(bytes);
+      counter.parentElement.classList.toggle("error", bytes > 2048);
+    });
+  }
+  document.addEventListener("input", updateByteCounters);
+  document.addEventListener("DOMContentLoaded", updateByteCounters);
+})();

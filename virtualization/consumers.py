@@ -1,0 +1,216 @@
+"""WebSocket consumers: live updates of lists and detail pages, and the VM serial console relay.
+
+Both run as the logged-in user: the session (AuthMiddlewareStack) gives the user, the Origin is
+checked by AllowedHostsOriginValidator in portal.asgi, and access is asked of the API server
+before the socket is accepted.
+"""
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+
+import aiohttp
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import Http404
+from django.template.loader import render_to_string
+
+from portal.kube import KubeError, kinds, streams
+from projects.access import can, get_project
+
+from . import tables
+from .registry import REGISTRY
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.15
+RETRY_SECONDS = 2.0
+
+
+class _UserConsumer(AsyncWebsocketConsumer):
+    async def authorize(self):
+        """The project, if the session's user may see it; None (and the socket refused) otherwise."""
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return None
+        try:
+            return await sync_to_async(get_project)(self.user, self.scope["url_route"]["kwargs"]["project"])
+        except (Http404, KubeError):
+            await self.close(code=4403)
+            return None
+
+
+class LiveConsumer(_UserConsumer):
+    """Pushes re-rendered fragments (htmx out-of-band swaps) when a watched object changes.
+
+    /ws/projects/<project>/live/<slug>/          the list page's table body
+    /ws/projects/<project>/live/<slug>/<name>/   a detail page's status block
+    """
+
+    async def connect(self):
+        self.project = await self.authorize()
+        if self.project is None:
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.resource = REGISTRY.get(kwargs["slug"])
+        self.name = kwargs.get("name")
+        if self.resource is None:
+            await self.close(code=4404)
+            return
+        allowed = await sync_to_async(can)(self.user, "watch", self.resource.kind, self.project.name)
+        if not allowed:
+            await self.close(code=4403)
+            return
+        query = dict(pair.split("=", 1) for pair in self.scope.get("query_string", b"").decode().split("&")
+                     if "=" in pair)
+        self.wide = query.get("wide") == "1"
+        await self.accept()
+        self.rows = {}
+        self.table = None
+        self.current = None
+        self.dirty = asyncio.Event()
+        self.tasks = [asyncio.create_task(self._watch()), asyncio.create_task(self._push())]
+
+    async def disconnect(self, code):
+        for task in getattr(self, "tasks", []):
+            task.cancel()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        pass  # the page sends nothing that matters; htmx may send keepalives
+
+    async def _watch(self):
+        field_selector = f"metadata.name={self.name}" if self.name else None
+        while True:
+            self.rows = {}
+            try:
+                async for event_type, obj in streams.watch(self.user.get_username(), self.resource.kind,
+                                                           self.project.name, table=not self.name,
+                                                           field_selector=field_selector):
+                    self._apply(event_type, obj)
+            except KubeError as exc:
+                log.info("live watch for %s ended: %s", self.user.get_username(), exc.message)
+            except asyncio.CancelledError:
+                raise
+            await asyncio.sleep(RETRY_SECONDS)
+
+    def _apply(self, event_type, obj):
+        if event_type == "BOOKMARK":
+            return
+        if self.name:
+            self.current = obj if event_type != "DELETED" else None
+            self.dirty.set()
+            return
+        # Watch with as=Table: each event carries a one-row Table.
+        self.table = {"columnDefinitions": obj.get("columnDefinitions") or (self.table or {}).get("columnDefinitions", [])}
+        for row in tables.rows_of({**obj, "rows": obj.get("rows", [])}, self.resource, wide=True):
+            if event_type == "DELETED":
+                self.rows.pop(row.name, None)
+            else:
+                self.rows[row.name] = row
+        self.dirty.set()
+
+    async def _push(self):
+        while True:
+            await self.dirty.wait()
+            await asyncio.sleep(DEBOUNCE_SECONDS)
+            self.dirty.clear()
+            html = await sync_to_async(self._render)()
+            if html:
+                await self.send(text_data=html)
+
+    def _render(self):
+        if self.name:
+            return self._render_detail()
+        return self._render_rows()
+
+    def _render_rows(self):
+        columns = tables.columns_of(self.table or {}, wide=self.wide)
+        rows = tables.sort_rows(list(self.rows.values()), "Name")
+        for row in rows:
+            row.cells = {c.name: row.cells.get(c.name, "") for c in columns}
+        return render_to_string("virtualization/list.html#rows", {
+            "project": self.project, "resource": self.resource, "rows": rows, "oob": True,
+            "columns": [c for c in columns if c.name != "Name"], "can_delete": True,
+        })
+
+    def _render_detail(self):
+        from .views import detail_context
+
+        if self.current is None:
+            return render_to_string("virtualization/gone.html", {"resource": self.resource, "name": self.name})
+        request = _UserRequest(self.user)
+        context = detail_context(request, self.project, self.resource, self.current)
+        context["oob"] = True
+        return render_to_string(self.resource.detail_template + "#status", context)
+
+
+class _UserRequest:
+    """Just enough of a request for the detail-context builders (they only read .user)."""
+
+    def __init__(self, user):
+        self.user = user
+        self.htmx = False
+        self.GET = {}
+
+
+class ConsoleConsumer(_UserConsumer):
+    """Relays the VM's serial console: browser <-> this consumer <-> the console subresource.
+
+    Raw binary frames are passed through untouched in both directions; text frames from the
+    browser are keepalives and are not forwarded (DVP drops text frames anyway).
+    """
+
+    stream = "console"
+
+    async def connect(self):
+        self.project = await self.authorize()
+        if self.project is None:
+            return
+        self.vm = self.scope["url_route"]["kwargs"]["name"]
+        allowed = await sync_to_async(can)(self.user, "get", None, self.project.name, self.vm, self.stream,
+                                           group=kinds.SUBRESOURCES, resource="virtualmachines")
+        if not allowed:
+            await self.close(code=4403)
+            return
+        self.exit_stack = AsyncExitStack()
+        try:
+            self.upstream = await self.exit_stack.enter_async_context(
+                streams.open_console(self.user.get_username(), self.project.name, self.vm, self.stream))
+        except KubeError as exc:
+            await self.exit_stack.aclose()
+            # Accept so the browser can read why, then close with the reason.
+            await self.accept()
+            await self.close(code=4000 + min(exc.status, 999), reason=exc.message[:120])
+            return
+        await self.accept()
+        self.pump = asyncio.create_task(self._from_upstream())
+
+    async def _from_upstream(self):
+        code, reason = 1000, "The console closed."
+        try:
+            async for message in self.upstream:
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    await self.send(bytes_data=message.data)
+                elif message.type == aiohttp.WSMsgType.ERROR:
+                    code, reason = 1011, "The console stream broke."
+                    break
+            if self.upstream.close_code == 1001:
+                code, reason = 4001, "Another session took over this console."
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the relay must always close the browser side
+            log.warning("console relay error: %s", exc)
+            code, reason = 1011, "The console stream broke."
+        await self.close(code=code, reason=reason)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None and not self.upstream.closed:
+            await self.upstream.send_bytes(bytes_data)
+
+    async def disconnect(self, code):
+        pump = getattr(self, "pump", None)
+        if pump:
+            pump.cancel()
+        stack = getattr(self, "exit_stack", None)
+        if stack:
+            await stack.aclose()

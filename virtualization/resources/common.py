@@ -1,0 +1,82 @@
+"""Helpers the kinds' create views share: storage classes, images to pick from, API errors."""
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+from django.core.cache import cache
+
+from portal.kube import Forbidden, KubeError, kinds
+from projects.access import kube_for
+
+from ..forms import apply_api_error
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SC_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+def storage_classes(user):
+    """(choices, default name) of the cluster's StorageClasses, read as the user."""
+    try:
+        items = kube_for(user).list(kinds.get("StorageClass"))
+    except Forbidden:
+        return [], ""
+    default = ""
+    choices = []
+    for sc in sorted(items, key=lambda s: s["metadata"]["name"]):
+        name = sc["metadata"]["name"]
+        is_default = (sc["metadata"].get("annotations") or {}).get(DEFAULT_SC_ANNOTATION) == "true"
+        if is_default:
+            default = name
+        mode = sc.get("volumeBindingMode", "Immediate")
+        choices.append((name, f"{name}{' (default)' if is_default else ''} · {mode}"))
+    return choices, default
+
+
+def images_for_disks(user, project):
+    """Images a disk can be made from: the project's VirtualImages and the ClusterVirtualImages."""
+    kube = kube_for(user)
+    project_images = [i for i in kube.list(kinds.get("VirtualImage"), project)]
+    try:
+        cluster_images = kube.list(kinds.get("ClusterVirtualImage"))
+    except Forbidden:
+        cluster_images = []
+    return project_images, cluster_images
+
+
+def image_choice_label(image):
+    status = image.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    size = (status.get("size") or {}).get("unpacked")
+    extra = ", ".join(x for x in (phase, size and f"{size}", "ISO" if status.get("cdrom") else "") if x)
+    return f"{image['metadata']['name']} ({extra})"
+
+
+def sample_images():
+    """Image URLs suggested in "Create Image" (the embedded dvpsim serves a few)."""
+    url = settings.DVP_SAMPLE_IMAGES_URL
+    if not url:
+        return []
+    cached = cache.get("sample-images")
+    if cached is not None:
+        return cached
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            samples = json.load(response)
+    except (OSError, ValueError) as exc:
+        log.info("sample image index unavailable: %s", exc)
+        samples = []
+    cache.set("sample-images", samples, 300)
+    return samples
+
+
+def save_or_report(form, call, field_map, noun):
+    """Run an API call for a form; on a refusal put the API's words on the form and return None."""
+    try:
+        return call()
+    except KubeError as exc:
+        if apply_api_error(form, exc, field_map, noun):
+            return None
+        form.add_error(None, exc.message)
+        return None

@@ -1,0 +1,36 @@
+from django.urls import path, register_converter
+
+from . import views
+from .registry import REGISTRY, Resource
+from .resources import disks, images, vms  # noqa: F401  (registers the kinds)
+
+
+class ResourceConverter:
+    """`<resource:resource>` matches a registered slug and hands the view its Resource."""
+
+    regex = "|".join(REGISTRY) or "-"
+
+    def to_python(self, value):
+        return REGISTRY[value]
+
+    def to_url(self, value):
+        return value.slug if isinstance(value, Resource) else str(value)
+
+
+register_converter(ResourceConverter, "resource")
+
+app_name = "virtualization"
+# Names of Kubernetes objects cannot contain "_", so "_new" never shadows an object.
+urlpatterns = [
+    path("images/_new/http/", images.create_http, name="image-create-http"),
+    path("disks/_new/", disks.create, name="disk-create"),
+    path("vms/_new/", vms.create, name="vm-create"),
+    path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
+    path("vms/<str:name>/operations/", vms.operation, name="vm-operation"),
+    path("vms/<str:name>/tty/", vms.tty, name="vm-tty"),
+    path("<resource:resource>/", views.resource_list, name="list"),
+    path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),
+    path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),
+    path("<resource:resource>/<str:name>/delete/", views.resource_delete, name="delete"),
+    path("<resource:resource>/<str:name>/<str:tab>/", views.resource_detail, name="detail-tab"),
+]
