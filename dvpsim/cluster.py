@@ -34,6 +34,7 @@ class Cluster:
         self.clock = Clock(speed)
         self.rbac = Authorizer(self.store)
         self.url = None  # "http://127.0.0.1:PORT" once serving
+        self.tls_url = None  # the same API over HTTPS (what the kubeconfig points at)
         self.tokens = {}  # token -> User
         self.users = {}  # name -> token (one kubeconfig context each)
         self.console_sessions = {}  # (namespace, vm name, "console"|"vnc") -> open WebSocketResponse
@@ -329,7 +330,7 @@ class Cluster:
     def start_controllers(self):
         """Start each controller of dvpsim.controllers.CONTROLLERS as a task (if the package exists)."""
         try:
-            CONTROLLERS = importlib.import_module("dvpsim.controllers").CONTROLLERS
+            CONTROLLERS = getattr(importlib.import_module("dvpsim.controllers"), "CONTROLLERS", [])
         except ModuleNotFoundError as e:
             if not (e.name or "").startswith("dvpsim.controllers"):
                 raise

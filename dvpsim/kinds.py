@@ -38,6 +38,11 @@ class Kind:
     singular: str = ""
 
     @property
+    def stored(self):
+        """Whether objects of this kind are kept (reviews are answered, never stored)."""
+        return "get" in self.verbs
+
+    @property
     def storage_version(self):
         return self.versions[0]
 
@@ -137,6 +142,8 @@ KINDS = [
     Kind("SubjectAccessReview", "subjectaccessreviews", group="authorization.k8s.io",
          namespaced=False, verbs=("create",)),
     Kind("SelfSubjectRulesReview", "selfsubjectrulesreviews", group="authorization.k8s.io",
+         namespaced=False, verbs=("create",)),
+    Kind("SelfSubjectReview", "selfsubjectreviews", group="authentication.k8s.io",
          namespaced=False, verbs=("create",)),
     # deckhouse
     Kind("Project", "projects", group="deckhouse.io", versions=("v1alpha2",), namespaced=False,

@@ -1,0 +1,454 @@
+"""The Kubernetes-compatible HTTP API: routing, authentication, RBAC and the REST verbs."""
+
+import asyncio
+import base64
+import json
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from . import conversion, discovery, kinds, reviews, tables
+from .auth import authenticate
+from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, MethodNotAllowed, NotFound
+from .patch import apply_patch
+from .rbac import forbidden_message
+from .selectors import parse_field_selector, parse_label_selector
+
+log = logging.getLogger("dvpsim.server")
+
+WATCH_DEFAULT_TIMEOUT = 1800
+BOOKMARK_INTERVAL = 5.0
+
+
+@dataclass
+class Target:
+    kind: object
+    version: str
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+
+def json_response(body, status=200):
+    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json")
+
+
+def error_response(err):
+    return json_response(err.status(), status=err.code)
+
+
+def wants_table(request):
+    for part in request.headers.get("Accept", "").split(","):
+        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[1].strip()
+                  for p in part.split(";")[1:] if "=" in p}
+        if params.get("as") == "Table" and params.get("g", "meta.k8s.io") == "meta.k8s.io":
+            return True
+    return False
+
+
+def _flag(value):
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def parse_target(path):
+    """Resolve a resource URL to a Target, or None if it is not a resource URL."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    if not rest:
+        return None
+    namespace = None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        k = kinds.find(group, rest[2])
+        if k is not None and k.namespaced:
+            namespace, rest = rest[1], rest[2:]
+    plural, name, sub = rest[0], rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
+    if len(rest) > 3:
+        raise NotFound("the server could not find the requested resource")
+    kind = kinds.find(group, plural)
+    if kind is None or version not in kind.versions:
+        raise NotFound("the server could not find the requested resource")
+    if kind.namespaced and namespace is None and name is not None:
+        raise NotFound("the server could not find the requested resource")
+    if sub is not None and sub not in kind.subresources:
+        raise NotFound("the server could not find the requested resource")
+    return Target(kind, version, namespace, name, sub)
+
+
+def _verb(request, target):
+    method = request.method
+    if method == "GET":
+        if target.name:
+            return "get"
+        return "watch" if _flag(request.query.get("watch", "")) else "list"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch",
+            "DELETE": "delete" if target.name else "deletecollection"}.get(method, "")
+
+
+class Api:
+    def __init__(self, cluster):
+        self.cluster = cluster
+
+    # entry ---------------------------------------------------------------------
+    async def handle(self, request):
+        try:
+            return await self._dispatch(request)
+        except ApiError as e:
+            return error_response(e)
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except web.HTTPException:
+            raise
+        except Exception as e:  # a bug: answer like kube-apiserver would, and log it
+            log.exception("internal error on %s %s", request.method, request.path)
+            return error_response(InternalError(f"Internal error occurred: {e}"))
+
+    async def _dispatch(self, request):
+        path = request.path.rstrip("/") or "/"
+        if path in ("/version", "/healthz", "/livez", "/readyz"):
+            return json_response(discovery.VERSION) if path == "/version" else web.Response(text="ok")
+        user = authenticate(self.cluster, request)
+        request["user"] = user
+        if path.startswith("/openapi"):
+            raise NotFound("the server could not find the requested resource")
+        if path == "/api":
+            return json_response(discovery.api_versions(request.host))
+        if path == "/api/v1":
+            return json_response(discovery.resource_list("", "v1"))
+        if path == "/apis":
+            return json_response(discovery.group_list())
+        parts = path.split("/")[1:]
+        if parts[0] == "apis" and len(parts) == 2:
+            group = discovery.api_group(parts[1])
+            if group is None:
+                raise NotFound("the server could not find the requested resource")
+            return json_response(group)
+        if parts[0] == "apis" and len(parts) == 3:
+            if not discovery.has_version(parts[1], parts[2]):
+                raise NotFound("the server could not find the requested resource")
+            return json_response(discovery.resource_list(parts[1], parts[2]))
+        if parts[0] == "apis" and len(parts) > 3 and parts[1] == kinds.SUBRESOURCES_GROUP:
+            from .consoles import handle_subresource
+            return await handle_subresource(self.cluster, request, user, parts[2:])
+        target = parse_target(path)
+        if target is None:
+            raise NotFound("the server could not find the requested resource")
+        verb = _verb(request, target)
+        if verb not in target.kind.verbs and not (target.subresource and verb in ("get", "update", "patch")):
+            raise MethodNotAllowed(f"the server does not allow this method on the requested resource")
+        self.authorize(user, verb, target)
+        handler = {
+            "get": self.get, "list": self.list, "watch": self.watch, "create": self.create,
+            "update": self.update, "patch": self.patch, "delete": self.delete,
+            "deletecollection": self.delete_collection,
+        }[verb]
+        return await handler(request, target, user)
+
+    def authorize(self, user, verb, target):
+        k = target.kind
+        allowed, _ = self.cluster.rbac.authorize(
+            user, verb=verb, group=k.group, resource=k.plural, subresource=target.subresource,
+            namespace=target.namespace, name=target.name)
+        if not allowed:
+            raise Forbidden(forbidden_message(user, verb, k.group, k.plural, target.subresource,
+                                              target.namespace, target.name),
+                            details={**({"name": target.name} if target.name else {}),
+                                     **({"group": k.group} if k.group else {}), "kind": k.plural})
+
+    # helpers ----------------------------------------------------------------------
+    async def _body(self, request):
+        raw = await request.read()
+        if not raw:
+            raise BadRequest("the request body is empty")
+        ctype = request.content_type
+        try:
+            if "yaml" in ctype:
+                import yaml
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, Exception) as e:
+            raise BadRequest(f"the request body is not valid: {e}")
+
+    def _out(self, target, obj):
+        return conversion.to_version(target.kind, obj, target.version)
+
+    def _render(self, request, target, obj, status=200):
+        obj = self._out(target, obj)
+        if wants_table(request) and target.kind.columns is not None and obj.get("metadata", {}).get("name"):
+            t = tables.table(target.kind, [obj], self.cluster.clock.now(), obj["metadata"].get("resourceVersion", ""),
+                             request.query.get("includeObject", "Metadata"))
+            return json_response(t, status)
+        return json_response(obj, status)
+
+    def _incoming(self, target, body):
+        if not isinstance(body, dict):
+            raise BadRequest("the body of the request must be a JSON object")
+        av, kd = body.get("apiVersion"), body.get("kind")
+        if kd and kd != target.kind.kind:
+            raise BadRequest(f"the API version in the data ({av}) does not match the expected API version "
+                             f"({target.kind.api_version_of(target.version)})" if av else
+                             f"kind {kd} does not match {target.kind.kind}")
+        if av and av != target.kind.api_version_of(target.version):
+            raise BadRequest(f"the API version in the data ({av}) does not match the expected API version "
+                             f"({target.kind.api_version_of(target.version)})")
+        return conversion.from_version(target.kind, body, target.version)
+
+    def _check_namespace(self, target, obj):
+        meta = obj.setdefault("metadata", {})
+        if target.kind.namespaced:
+            if meta.get("namespace") and meta["namespace"] != target.namespace:
+                raise BadRequest("the namespace of the provided object does not match the namespace sent on the "
+                                 "request")
+            if target.namespace:
+                meta["namespace"] = target.namespace
+
+    def _get_stored(self, target):
+        obj = self.cluster.store.get(target.kind, target.namespace, target.name)
+        if obj is None:
+            raise NotFound.of(target.kind, target.name)
+        return obj
+
+    def _dry_run(self, request):
+        return bool(request.query.getall("dryRun", []))
+
+    # verbs ----------------------------------------------------------------------------
+    async def get(self, request, target, user):
+        return self._render(request, target, self._get_stored(target))
+
+    async def list(self, request, target, user):
+        q = request.query
+        store = self.cluster.store
+        rv = store.resource_version
+        objs = store.iter(target.kind, target.namespace, q.get("labelSelector"), q.get("fieldSelector"))
+        limit = int(q.get("limit") or 0)
+        start = None
+        if q.get("continue"):
+            try:
+                token = json.loads(base64.urlsafe_b64decode(q["continue"].encode()))
+                start, rv = tuple(token["start"]), token["rv"]
+            except (ValueError, KeyError, TypeError):
+                raise BadRequest("continue key is not valid")
+        items, more = [], None
+        for o in objs:
+            key = (o["metadata"].get("namespace", ""), o["metadata"]["name"])
+            if start is not None and key <= start:
+                continue
+            if limit and len(items) >= limit:
+                more = (items[-1]["metadata"].get("namespace", ""), items[-1]["metadata"]["name"])
+                break
+            items.append(o)
+        cont = None
+        if more is not None:
+            cont = base64.urlsafe_b64encode(json.dumps({"start": list(more), "rv": rv}).encode()).decode()
+        items = [self._out(target, o) for o in items]
+        if wants_table(request):
+            return json_response(tables.table(target.kind, items, self.cluster.clock.now(), rv,
+                                              q.get("includeObject", "Metadata"), cont))
+        meta = {"resourceVersion": str(rv)}
+        if cont:
+            meta["continue"] = cont
+        return json_response({"kind": f"{target.kind.kind}List", "apiVersion": target.kind.api_version_of(target.version),
+                              "metadata": meta, "items": items})
+
+    async def create(self, request, target, user):
+        if target.subresource:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        body = self._incoming(target, await self._body(request))
+        if not target.kind.stored:
+            return json_response(reviews.answer(self.cluster, target.kind, body, user), 201)
+        self._check_namespace(target, body)
+        if target.kind.has_status and target.kind.kind != "Namespace":
+            body.pop("status", None)
+        obj = self.cluster.create(target.kind, body, username=user.name, dry_run=self._dry_run(request))
+        return self._render(request, target, obj, 201)
+
+    async def update(self, request, target, user):
+        body = self._incoming(target, await self._body(request))
+        self._check_namespace(target, body)
+        if (body.get("metadata") or {}).get("name") not in (None, target.name):
+            raise BadRequest("the name of the object does not match the name on the URL")
+        body["metadata"]["name"] = target.name
+        dry = self._dry_run(request)
+        if target.subresource == "status":
+            obj = self.cluster.update_status(target.kind, body, username=user.name, dry_run=dry)
+        else:
+            obj = self.cluster.update(target.kind, body, username=user.name, dry_run=dry)
+        return self._render(request, target, obj)
+
+    async def patch(self, request, target, user):
+        raw = await request.read()
+        ctype = request.content_type
+        try:
+            if ctype == "application/apply-patch+yaml":
+                import yaml
+                body = yaml.safe_load(raw)
+            else:
+                body = json.loads(raw or b"null")
+        except ValueError as e:
+            raise BadRequest(f"the request body is not valid: {e}")
+        current = self.cluster.store.get(target.kind, target.namespace, target.name)
+        dry = self._dry_run(request)
+        if current is None:
+            if ctype == "application/apply-patch+yaml" and not target.subresource:
+                obj = self._incoming(target, body)
+                self._check_namespace(target, obj)
+                obj.pop("status", None)
+                created = self.cluster.create(target.kind, obj, username=user.name, dry_run=dry)
+                return self._render(request, target, created, 201)
+            raise NotFound.of(target.kind, target.name)
+        served = self._out(target, current)
+        patched = apply_patch(ctype, served, body)
+        if patched is None:
+            from .errors import UnsupportedMediaType
+            raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
+                                       f"include: application/json-patch+json, application/merge-patch+json, "
+                                       f"application/apply-patch+yaml")
+        if not isinstance(patched, dict):
+            raise BadRequest("the patch did not produce an object")
+        patched = conversion.from_version(target.kind, patched, target.version)
+        meta = patched.setdefault("metadata", {})
+        meta["name"] = target.name
+        if target.kind.namespaced:
+            meta["namespace"] = target.namespace
+        if target.subresource == "status":
+            obj = self.cluster.update_status(target.kind, patched, username=user.name, dry_run=dry)
+        else:
+            obj = self.cluster.update(target.kind, patched, username=user.name, dry_run=dry)
+        return self._render(request, target, obj)
+
+    async def _delete_options(self, request):
+        raw = await request.read()
+        if not raw:
+            return {}
+        try:
+            opts = json.loads(raw)
+        except ValueError:
+            raise BadRequest("the body of the request is not a DeleteOptions object")
+        return opts if isinstance(opts, dict) else {}
+
+    async def delete(self, request, target, user):
+        if target.subresource:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        opts = await self._delete_options(request)
+        dry = self._dry_run(request) or bool(opts.get("dryRun"))
+        obj = self.cluster.delete(target.kind, target.namespace, target.name, username=user.name, dry_run=dry,
+                                  preconditions=opts.get("preconditions"))
+        return self._render(request, target, obj)
+
+    async def delete_collection(self, request, target, user):
+        q = request.query
+        opts = await self._delete_options(request)
+        dry = self._dry_run(request) or bool(opts.get("dryRun"))
+        deleted = []
+        for o in self.cluster.store.list(target.kind, target.namespace, q.get("labelSelector"),
+                                         q.get("fieldSelector")):
+            try:
+                deleted.append(self._out(target, self.cluster.delete(
+                    target.kind, o["metadata"].get("namespace"), o["metadata"]["name"],
+                    username=user.name, dry_run=dry)))
+            except NotFound:
+                pass
+        return json_response({"kind": f"{target.kind.kind}List",
+                              "apiVersion": target.kind.api_version_of(target.version),
+                              "metadata": {"resourceVersion": str(self.cluster.store.resource_version)},
+                              "items": deleted})
+
+    # watch ---------------------------------------------------------------------------
+    async def watch(self, request, target, user):
+        q = request.query
+        store = self.cluster.store
+        label_ok = parse_label_selector(q.get("labelSelector"))
+        field_ok = parse_field_selector(q.get("fieldSelector"))
+        timeout = float(q.get("timeoutSeconds") or WATCH_DEFAULT_TIMEOUT)
+        bookmarks = _flag(q.get("allowWatchBookmarks", ""))
+        table_mode = wants_table(request)
+        include = q.get("includeObject", "Metadata")
+        rv = q.get("resourceVersion", "")
+        send_initial = _flag(q.get("sendInitialEvents", "")) or rv in ("", "0")
+
+        def matches(kind, obj):
+            if kind is not target.kind:
+                return False
+            if target.namespace and obj["metadata"].get("namespace") != target.namespace:
+                return False
+            return label_ok(obj["metadata"].get("labels")) and field_ok(obj)
+
+        def encode(event_type, obj):
+            obj = self._out(target, obj)
+            if table_mode:
+                obj = tables.table(target.kind, [obj], self.cluster.clock.now(),
+                                   obj["metadata"].get("resourceVersion", ""), include)
+            return (json.dumps({"type": event_type, "object": obj}) + "\n").encode()
+
+        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        # Subscribing and taking the snapshot happen with no await in between, so no event is lost or doubled.
+        queue = store.subscribe()
+        try:
+            if send_initial:
+                backlog = [("ADDED", o) for o in store.iter(target.kind, target.namespace)
+                           if label_ok(o["metadata"].get("labels")) and field_ok(o)]
+            else:
+                try:
+                    since = int(rv)
+                except ValueError:
+                    raise BadRequest(f"invalid resourceVersion {rv!r}")
+                history = store.history_since(since)
+                if history is None:
+                    err = Gone(f"too old resource version: {since} ({store.resource_version})")
+                    await resp.write((json.dumps({"type": "ERROR", "object": err.status()}) + "\n").encode())
+                    return resp
+                backlog = [(t, o) for (_rv, t, k, o) in history if matches(k, o)]
+            current_rv = store.resource_version
+            for event_type, obj in backlog:
+                await resp.write(encode(event_type, obj))
+            if bookmarks and _flag(q.get("sendInitialEvents", "")):
+                await resp.write(self._bookmark(target, current_rv, initial_end=True))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    ev_rv, event_type, kind, obj = await asyncio.wait_for(
+                        queue.get(), min(remaining, BOOKMARK_INTERVAL) if bookmarks else remaining)
+                except asyncio.TimeoutError:
+                    if bookmarks and loop.time() < deadline:
+                        await resp.write(self._bookmark(target, store.resource_version))
+                    continue
+                if matches(kind, obj):
+                    await resp.write(encode(event_type, obj))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            store.unsubscribe(queue)
+        return resp
+
+    def _bookmark(self, target, rv, initial_end=False):
+        meta = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": target.kind.kind, "apiVersion": target.kind.api_version_of(target.version), "metadata": meta}
+        return (json.dumps({"type": "BOOKMARK", "object": obj}) + "\n").encode()
+
+
+def build_app(cluster):
+    """The aiohttp application serving the cluster (sample image routes included, unauthenticated)."""
+    app = web.Application(client_max_size=64 * 1024 ** 2)
+    api = Api(cluster)
+    try:
+        from . import samples
+        app.add_routes(samples.routes(cluster))
+    except ModuleNotFoundError as e:
+        if e.name != "dvpsim.samples":
+            raise
+    app.router.add_route("*", "/{tail:.*}", api.handle)
+    app["cluster"] = cluster
+    return app

@@ -1,0 +1,201 @@
+"""meta.k8s.io/v1 Table rendering from the printer columns of dvpsim.kinds."""
+
+from .clock import parse_time
+from .jsonpath import find
+
+NAME_COLUMN = {
+    "name": "Name", "type": "string", "format": "name", "priority": 0,
+    "description": "Name must be unique within a namespace. Is required when creating resources, although some "
+                   "resources may allow a client to request the generation of an appropriate name automatically. "
+                   "Name is primarily intended for creation idempotence and configuration definition. Cannot be "
+                   "updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+}
+
+
+def human_duration(seconds):
+    """k8s.io/apimachinery/pkg/util/duration.HumanDuration."""
+    seconds = int(seconds)
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        s = seconds % 60
+        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = seconds // 3600
+    if hours < 8:
+        m = minutes % 60
+        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        h = hours % 24
+        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        dy = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if dy == 0 else f"{hours // 24 // 365}y{dy}d"
+    return f"{hours // 24 // 365}y"
+
+
+def _age(value, now):
+    t = parse_time(value) if isinstance(value, str) else None
+    if t is None:
+        return "<unknown>" if value else None
+    return human_duration((now - t).total_seconds())
+
+
+def _go_format(value):
+    """How kubectl's JSONPath printer writes a value into a string cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_format(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_format(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _typed_cell(type_, value, now):
+    if type_ == "string":
+        return _go_format(value)
+    if type_ == "date":
+        return _age(value, now) if isinstance(value, str) else None
+    if type_ == "integer":
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if type_ == "number":
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if type_ == "boolean":
+        return value if isinstance(value, bool) else None
+    return value
+
+
+# computed cells for core kinds ------------------------------------------------------
+
+def _node_status(obj, now):
+    conds = {c.get("type"): c.get("status") for c in (obj.get("status") or {}).get("conditions") or []}
+    status = "Ready" if conds.get("Ready") == "True" else "NotReady" if "Ready" in conds else "Unknown"
+    if (obj.get("spec") or {}).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    return status
+
+
+def _node_roles(obj, now):
+    roles = sorted(k.split("/", 1)[1] for k in (obj["metadata"].get("labels") or {})
+                   if k.startswith("node-role.kubernetes.io/") and k.split("/", 1)[1])
+    return ",".join(roles) or "<none>"
+
+
+def _node_internal_ip(obj, now):
+    for a in (obj.get("status") or {}).get("addresses") or []:
+        if a.get("type") == "InternalIP":
+            return a.get("address")
+    return "<none>"
+
+
+def _data_count(obj, now):
+    return len(obj.get("data") or {}) + len(obj.get("binaryData") or obj.get("stringData") or {})
+
+
+def _namespace_status(obj, now):
+    return (obj.get("status") or {}).get("phase") or "Active"
+
+
+def _event_last_seen(obj, now):
+    return _age(obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp"), now)
+
+
+def _event_object(obj, now):
+    io = obj.get("involvedObject") or {}
+    return f"{(io.get('kind') or '').lower()}/{io.get('name', '')}"
+
+
+def _service_ports(obj, now):
+    ports = (obj.get("spec") or {}).get("ports") or []
+    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+
+
+def _pvc_access_modes(obj, now):
+    modes = (obj.get("status") or {}).get("accessModes") or (obj.get("spec") or {}).get("accessModes") or []
+    short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+    return ",".join(short.get(m, m) for m in modes)
+
+
+def _binding_role(obj, now):
+    ref = obj.get("roleRef") or {}
+    return f"{ref.get('kind')}/{ref.get('name')}"
+
+
+def _binding_subjects(kind):
+    def cell(obj, now):
+        return ", ".join(s.get("name", "") for s in obj.get("subjects") or [] if s.get("kind") == kind)
+    return cell
+
+
+CELLS = {
+    "node_status": _node_status, "node_roles": _node_roles, "node_internal_ip": _node_internal_ip,
+    "data_count": _data_count, "namespace_status": _namespace_status,
+    "event_last_seen": _event_last_seen, "event_object": _event_object,
+    "service_ports": _service_ports, "pvc_access_modes": _pvc_access_modes,
+    "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
+    "binding_groups": _binding_subjects("Group"),
+}
+
+
+def column_definitions(kind):
+    cols = [dict(NAME_COLUMN)]
+    for c in kind.columns:
+        d = {"name": c.name, "type": c.type, "format": c.format, "description": c.description or c.name,
+             "priority": c.priority}
+        cols.append(d)
+    return cols
+
+
+def _name_cell(kind, obj):
+    name = obj["metadata"]["name"]
+    if kind.kind == "StorageClass":
+        ann = obj["metadata"].get("annotations") or {}
+        if ann.get("storageclass.kubernetes.io/is-default-class") == "true" or \
+                ann.get("storageclass.beta.kubernetes.io/is-default-class") == "true":
+            name += " (default)"
+    return name
+
+
+def row(kind, obj, now, include_object="Metadata", object_for_row=None):
+    cells = [_name_cell(kind, obj)]
+    for c in kind.columns:
+        if c.cell:
+            cells.append(CELLS[c.cell](obj, now))
+            continue
+        found = find(c.path, obj)
+        cells.append(_typed_cell(c.type, found[0], now) if found else None)
+    r = {"cells": cells}
+    if include_object == "Object":
+        r["object"] = object_for_row if object_for_row is not None else obj
+    elif include_object != "None":
+        r["object"] = partial_metadata(obj)
+    return r
+
+
+def partial_metadata(obj):
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+
+
+def table(kind, objects, now, resource_version, include_object="Metadata", continue_token=None, shown=None):
+    """A Table of `objects` (already in the requested version; `shown` overrides what rows embed)."""
+    meta = {"resourceVersion": str(resource_version)}
+    if continue_token:
+        meta["continue"] = continue_token
+    return {
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+        "columnDefinitions": column_definitions(kind),
+        "rows": [row(kind, o, now, include_object) for o in objects],
+    }
