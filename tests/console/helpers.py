@@ -1,0 +1,46 @@
+"""Read the simulated cluster directly (as its admin) to check what the console did."""
+import time
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+GROUP, VERSION = "virtualization.deckhouse.io", "v1alpha2"
+
+
+def custom(sim):
+    return client.CustomObjectsApi(sim.api("admin"))
+
+
+def get_dvp(sim, plural, namespace, name):
+    try:
+        return custom(sim).get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def list_dvp(sim, plural, namespace):
+    return custom(sim).list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"]
+
+
+def create_dvp(sim, plural, namespace, body):
+    kind = {"virtualimages": "VirtualImage", "virtualdisks": "VirtualDisk",
+            "virtualmachines": "VirtualMachine"}[plural]
+    return custom(sim).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, plural, {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, **body})
+
+
+def wait_for_phase(sim, plural, namespace, name, phase, timeout=30):
+    deadline = time.monotonic() + timeout
+    obj = None
+    while time.monotonic() < deadline:
+        obj = get_dvp(sim, plural, namespace, name)
+        if obj and (obj.get("status") or {}).get("phase") == phase:
+            return obj
+        time.sleep(0.2)
+    raise AssertionError(f"{plural}/{name} did not reach {phase}: {(obj or {}).get('status')}")
+
+
+def sample_url(sim, name="noble-server-cloudimg-amd64.img"):
+    return f"{sim.url}/dvpsim/samples/{name}"

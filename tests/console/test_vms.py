@@ -1,0 +1,159 @@
+import json
+
+from django.urls import reverse
+
+from .conftest import MEMBER, PROJECT_A
+from .helpers import create_dvp, get_dvp, list_dvp, sample_url, wait_for_phase
+
+CLOUD_INIT = """#cloud-config
+ssh_pwauth: True
+users:
+  - name: cloud
+    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
+    shell: /bin/bash
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    lock_passwd: False
+"""
+
+
+def make_image(sim, name):
+    create_dvp(sim, "virtualimages", PROJECT_A, {"metadata": {"name": name}, "spec": {
+        "storage": "ContainerRegistry", "dataSource": {"type": "HTTP", "http": {"url": sample_url(sim)}}}})
+
+
+def new_disk(name, image):
+    return json.dumps({"mode": "new", "name": name, "label": name, "manifest": {
+        "metadata": {"name": name},
+        "spec": {"dataSource": {"type": "ObjectRef", "objectRef": {"kind": "VirtualImage", "name": image}}}}})
+
+
+def vm_form(name, boot_disks, **extra):
+    data = {"name": name, "vm_class": "generic", "cores": "1", "core_fraction": "", "memory": "1Gi",
+            "boot_disk": boot_disks, "cloud_init_enabled": "on", "cloud_init": CLOUD_INIT}
+    data.update(extra)
+    return data
+
+
+def create_url():
+    return reverse("virtualization:vm-create", args=[PROJECT_A])
+
+
+def test_it_shows_the_guide_sections_of_the_create_form(owner):
+    page = owner.get(create_url()).content.decode()
+    for label in ("Name", "Machine Parameters", "Cores", "CPU Share", "Size", "Disks and Images", "Boot Disks",
+                  "Add", "Choose from existing", "Create new disk", "Additional parameters", "Cloud-init"):
+        assert label in page, label
+    assert '<option value="generic" selected>' in page
+
+
+def test_it_creates_a_vm_with_a_new_boot_disk_and_cloud_init(owner, sim, unique):
+    image, disk, vm = unique("img"), unique("disk"), unique("vm")
+    make_image(sim, image)
+    response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)]))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    created = get_dvp(sim, "virtualmachines", PROJECT_A, vm)
+    assert created["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": disk}]
+    assert created["spec"]["provisioning"] == {"type": "UserData", "userData": CLOUD_INIT}
+    assert created["spec"]["cpu"]["cores"] == 1 and created["spec"]["memory"]["size"] == "1Gi"
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is not None
+    running = wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
+    page = owner.get(response["Location"]).content.decode()
+    assert running["status"]["ipAddress"] in page
+    assert running["status"]["nodeName"] in page
+
+
+def test_it_refuses_cloud_init_over_2048_bytes_and_creates_nothing(owner, sim, unique):
+    image, disk, vm = unique("img"), unique("disk"), unique("vm")
+    make_image(sim, image)
+    big = CLOUD_INIT + "#" * 2100
+    response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)], cloud_init=big))
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "at most 2048 bytes" in page
+    assert "#" * 2100 in page  # the user's text is kept
+    assert disk in page        # so is the boot disk list
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+
+
+def test_it_removes_the_new_disk_when_the_vm_is_refused(owner, sim, unique):
+    image, disk, vm = unique("img"), unique("disk"), unique("vm")
+    make_image(sim, image)
+    existing_disk = unique("disk")
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": existing_disk},
+                                                  "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
+        "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
+        "blockDeviceRefs": [{"kind": "VirtualDisk", "name": existing_disk}]}})
+    response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)]))
+    assert response.status_code == 422
+    assert "already exists" in response.content.decode()
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+
+
+def test_it_requires_a_boot_disk(owner, unique):
+    response = owner.post(create_url(), vm_form(unique("vm"), []))
+    assert response.status_code == 422
+    assert "Add at least one boot disk" in response.content.decode()
+
+
+def test_it_adds_an_existing_boot_disk_row(owner, sim, unique):
+    disk = unique("disk")
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": disk},
+                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    response = owner.post(reverse("virtualization:vm-boot-disk", args=[PROJECT_A]),
+                          {"mode": "existing", "existing": disk}, HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert 'name="boot_disk"' in page and disk in page
+
+
+def test_it_validates_a_new_boot_disk_in_the_dialog(owner, unique):
+    response = owner.post(reverse("virtualization:vm-boot-disk", args=[PROJECT_A]),
+                          {"mode": "new", "new-name": "Not Valid", "new-source": "blank", "new-size": ""},
+                          HTTP_HX_REQUEST="true")
+    assert response["HX-Retarget"] == "#boot-disk-dialog-body"
+    page = response.content.decode()
+    assert "lower-case letters" in page and "An empty disk needs a size" in page
+
+
+def make_running_vm(sim, unique):
+    disk, vm = unique("disk"), unique("vm")
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": disk},
+                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
+        "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
+        "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
+    return vm
+
+
+def test_it_stops_and_starts_a_vm_with_operations(owner, sim, unique):
+    vm = make_running_vm(sim, unique)
+    url = reverse("virtualization:vm-operation", args=[PROJECT_A, vm])
+    assert owner.post(url, {"type": "Stop"}).status_code == 302
+    ops = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
+    assert [o["spec"]["type"] for o in ops] == ["Stop"]
+    assert ops[0]["metadata"]["name"].startswith(f"{vm}-")
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Stopped", timeout=60)
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])).content.decode()
+    assert 'data-phase="Stopped"' in page
+    owner.post(url, {"type": "Start"})
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
+
+
+def test_it_hides_operations_from_a_viewer(login, sim, unique, db):
+    vm = make_running_vm(sim, unique)
+    client = login(MEMBER)
+    page = client.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])).content.decode()
+    assert 'id="operations"' not in page
+    client.post(reverse("virtualization:vm-operation", args=[PROJECT_A, vm]), {"type": "Stop"})
+    ops = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
+    assert ops == []
+
+
+def test_it_lists_vms_with_their_columns(owner, sim, unique):
+    vm = make_running_vm(sim, unique)
+    page = owner.get(reverse("virtualization:list", args=[PROJECT_A, "vms"])).content.decode()
+    for column in ("Phase", "Node", "IPAddress", "Age"):
+        assert f">{column}</a>" in page
+    assert vm in page

@@ -1,0 +1,91 @@
+"""WebSockets check Origin and session, and ask the API as the user, before accepting."""
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from portal.asgi import application
+from tests.console.conftest import OUTSIDER, OWNER, PROJECT_A
+from tests.security.test_isolation import project_a_vm  # noqa: F401  (module fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _session_cookie(username):
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def connect(path, username=None, origin="http://localhost"):
+    headers = [(b"host", b"localhost")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    if username:
+        cookie = await sync_to_async(_session_cookie)(username)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=10)
+    return communicator, connected
+
+
+async def read_until(communicator, needle, timeout=10):
+    seen = b""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while needle not in seen:
+        message = await communicator.receive_output(timeout=max(0.1, deadline - loop.time()))
+        if message["type"] == "websocket.close":
+            break
+        seen += message.get("bytes") or b""
+    return seen
+
+
+def console_path(vm):
+    return f"/ws/projects/{PROJECT_A}/vms/{vm}/console/"
+
+
+async def test_it_relays_the_owners_console(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(console_path(project_a_vm), OWNER)
+    assert connected
+    await communicator.send_to(bytes_data=b"\r")
+    assert f"{project_a_vm} login:".encode() in await read_until(communicator, b"login:")
+    await communicator.disconnect()
+
+
+async def test_it_refuses_the_console_to_an_outsider(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(console_path(project_a_vm), OUTSIDER)
+    assert not connected
+
+
+async def test_it_refuses_the_console_without_a_session(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(console_path(project_a_vm), None)
+    assert not connected
+
+
+async def test_it_refuses_the_console_from_another_origin(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(console_path(project_a_vm), OWNER, origin="http://evil.example")
+    assert not connected
+    communicator, connected = await connect(console_path(project_a_vm), OWNER, origin=None)
+    assert not connected
+
+
+async def test_it_refuses_live_updates_of_project_a_to_an_outsider(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/{project_a_vm}/", OUTSIDER)
+    assert not connected
+    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OUTSIDER)
+    assert not connected
+
+
+async def test_it_pushes_live_rows_to_the_owner(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OWNER)
+    assert connected
+    html = await communicator.receive_from(timeout=10)
+    assert 'id="rows"' in html and 'hx-swap-oob="true"' in html
+    assert project_a_vm in html
+    await communicator.disconnect()
