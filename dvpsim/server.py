@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import conversion, discovery, kinds, reviews, tables
+from . import conversion, discovery, kinds, openapi, reviews, tables
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, MethodNotAllowed, NotFound
 from .patch import apply_patch
@@ -114,6 +114,18 @@ class Api:
             return json_response(discovery.VERSION) if path == "/version" else web.Response(text="ok")
         user = authenticate(self.cluster, request)
         request["user"] = user
+        if path == "/openapi/v3":
+            return json_response(openapi.root())
+        if path.startswith("/openapi/v3/"):
+            p = path[len("/openapi/v3/"):].split("/")
+            doc = None
+            if p[0] == "api" and p[1:] == ["v1"]:
+                doc = openapi.group_version("", "v1")
+            elif p[0] == "apis" and len(p) == 3:
+                doc = openapi.group_version(p[1], p[2])
+            if doc is None:
+                raise NotFound("the server could not find the requested resource")
+            return json_response(doc)
         if path.startswith("/openapi"):
             raise NotFound("the server could not find the requested resource")
         if path == "/api":
