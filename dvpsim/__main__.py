@@ -22,12 +22,13 @@ def parse_args(argv=None):
     p.add_argument("--demo", action="store_true", help="seed demo projects, users and virtual machines")
     p.add_argument("--state", help="JSON file to restore from and save to")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
+    p.add_argument("--watch-history", type=int, default=20000, help="watch events kept for resuming (410 after)")
     return p.parse_args(argv)
 
 
 async def run(args):
     host, _, port = args.listen.rpartition(":")
-    cluster = Cluster(speed=args.speed)
+    cluster = Cluster(speed=args.speed, history_size=args.watch_history)
     restored = state.load(cluster, args.state)
     saver = state.Saver(cluster, args.state) if args.state else None
     bootstrap.install(cluster)

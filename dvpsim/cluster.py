@@ -29,8 +29,8 @@ CONTROLLER_USER = "system:serviceaccount:d8-virtualization:virtualization-contro
 
 
 class Cluster:
-    def __init__(self, speed=1.0):
-        self.store = Store()
+    def __init__(self, speed=1.0, history_size=20000):
+        self.store = Store(history_size)
         self.clock = Clock(speed)
         self.rbac = Authorizer(self.store)
         self.url = None  # "http://127.0.0.1:PORT" once serving

@@ -30,7 +30,8 @@ def _resources(group, version):
         out.append(entry)
         for sub in k.subresources:
             out.append({"name": f"{k.plural}/{sub}", "singularName": "", "namespaced": k.namespaced,
-                        "kind": k.kind, "verbs": ["get", "patch", "update"]})
+                        "kind": "TokenRequest" if sub == "token" else k.kind,
+                        "verbs": ["create"] if sub == "token" else ["get", "patch", "update"]})
     if group == kinds.SUBRESOURCES_GROUP and version == kinds.SUBRESOURCES_VERSION:
         out = [dict(r) for r in kinds.SUBRESOURCE_RESOURCES]
     return out

@@ -59,6 +59,7 @@ class Kind:
 
     @property
     def has_status(self):
+        """Whether the kind has a status subresource (status is then ignored by the main endpoint)."""
         return "status" in self.subresources
 
     @property
@@ -112,7 +113,7 @@ KINDS = [
     Kind("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",), columns=(
         _c("Type", ".spec.type"), _c("Cluster-IP", ".spec.clusterIP"),
         Column("Port(s)", cell="service_ports"), AGE)),
-    Kind("ServiceAccount", "serviceaccounts", short_names=("sa",), columns=(AGE,)),
+    Kind("ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",), columns=(AGE,)),
     Kind("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",), columns=(
         _c("Status", ".status.phase"), _c("Volume", ".spec.volumeName"),
         _c("Capacity", ".status.capacity.storage"),

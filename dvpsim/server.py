@@ -268,6 +268,8 @@ class Api:
                               "metadata": meta, "items": items})
 
     async def create(self, request, target, user):
+        if target.subresource == "token":
+            return self._token_request(target)
         if target.subresource:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         body = self._incoming(target, await self._body(request))
@@ -278,6 +280,19 @@ class Api:
             body.pop("status", None)
         obj = self.cluster.create(target.kind, body, username=user.name, dry_run=self._dry_run(request))
         return self._render(request, target, obj, 201)
+
+    def _token_request(self, target):
+        """TokenRequest: mint a bearer token for a service account (how tests and tools get identities)."""
+        self._get_stored(target)
+        ns, name = target.namespace, target.name
+        token = self.cluster.add_user(f"system:serviceaccount:{ns}:{name}",
+                                      ("system:serviceaccounts", f"system:serviceaccounts:{ns}"))
+        return json_response({
+            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": ns, "creationTimestamp": self.cluster.clock.timestamp()},
+            "spec": {"audiences": [], "expirationSeconds": 3600, "boundObjectRef": None},
+            "status": {"token": token, "expirationTimestamp": "2099-01-01T00:00:00Z"},
+        }, 201)
 
     async def update(self, request, target, user):
         body = self._incoming(target, await self._body(request))
