@@ -1,0 +1,5 @@
+"""The simulated guests behind the console subresource."""
+
+from dvpsim.guest.console import serve_console
+
+__all__ = ["serve_console"]

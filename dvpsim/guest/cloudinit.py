@@ -1,9 +1,12 @@
 """What a guest learns from its cloud-init user data: users, passwords, hostname, installed agent."""
 
+import base64
 from dataclasses import dataclass
 
 import yaml
 from passlib.hash import md5_crypt, sha256_crypt, sha512_crypt
+
+from dvpsim import kinds
 
 _CRYPT_SCHEMES = {"$6$": sha512_crypt, "$5$": sha256_crypt, "$1$": md5_crypt}
 
@@ -74,3 +77,20 @@ def _truthy(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1")
     return bool(value)
+
+
+def user_data_of(cluster, vm: dict) -> str:
+    """The VM's cloud-init user data, inline or from its Secret (`userData` key)."""
+    provisioning = vm.get("spec", {}).get("provisioning") or {}
+    if provisioning.get("userData"):
+        return provisioning["userData"]
+    ref = provisioning.get("userDataRef") or {}
+    if not ref.get("name"):
+        return ""
+    secret = cluster.store.get(kinds.get("Secret"), vm["metadata"]["namespace"], ref["name"]) or {}
+    for key in ("userData", "userdata", "user-data"):
+        if key in (secret.get("data") or {}):
+            return base64.b64decode(secret["data"][key]).decode(errors="replace")
+        if key in (secret.get("stringData") or {}):
+            return secret["stringData"][key]
+    return ""

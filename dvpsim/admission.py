@@ -1,0 +1,496 @@
+"""Admission for the DVP kinds: the CRD schema and CEL rules, DVP's mutating defaults and its webhooks.
+
+Errors come back the way a real cluster sends them: schema and CEL violations as 422 Invalid
+with field causes; rejections by DVP's validating webhooks as 403 "admission webhook … denied
+the request: …" (controller-runtime's Denied).
+"""
+
+import re
+
+from dvpsim import kinds, quantity
+from dvpsim.errors import Forbidden, Invalid
+
+DEFAULT_CLASS_ANNOTATION = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HTTP_URL = r"^http[s]?:\/\/(?:[a-zA-Z]|[0-9]|[$-_@.&+]|[!*\(\),]|(?:%[0-9a-fA-F][0-9a-fA-F]))+$"
+CORE_FRACTION = re.compile(r"^(Auto|(100|[1-9][0-9]?)%)$")
+CHECKSUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "streebog256": 64, "streebog512": 128}
+
+DATASOURCE_TYPES = ("HTTP", "ContainerImage", "ObjectRef", "Upload")
+DATASOURCE_RULES = {
+    "HTTP": ("http", "HTTP requires http and cannot have ContainerImage, ObjectRef or Upload."),
+    "ContainerImage": ("containerImage",
+                       "ContainerImage requires containerImage and cannot have HTTP, ObjectRef or Upload."),
+    "ObjectRef": ("objectRef", "ObjectRef requires objectRef and cannot have HTTP, ContainerImage or Upload."),
+    "Upload": (None, "Upload cannot have HTTP, ContainerImage or ObjectRef."),
+}
+IMAGE_REF_KINDS = ("ClusterVirtualImage", "VirtualImage", "VirtualDisk", "VirtualDiskSnapshot")
+DISK_REF_KINDS = ("ClusterVirtualImage", "VirtualImage", "VirtualDiskSnapshot")
+VM_BLOCK_DEVICE_KINDS = ("ClusterVirtualImage", "VirtualImage", "VirtualDisk")
+VMOP_TYPES = ("Restart", "Start", "Stop", "Migrate", "Evict", "Restore", "Clone")
+VMOP_FINISHED = ("Completed", "Failed", "Superseded")
+
+_WEBHOOKS = {
+    "VirtualMachine": "vm.virtualization-controller.validate.d8-virtualization",
+    "VirtualDisk": "vd.virtualization-controller.validate.d8-virtualization",
+    "VirtualImage": "vi.virtualization-controller.validate.d8-virtualization",
+    "ClusterVirtualImage": "cvi.virtualization-controller.validate.d8-virtualization",
+    "VirtualMachineOperation": "vmop.virtualization-controller.validate.d8-virtualization",
+    "VirtualMachineIPAddress": "vmip.virtualization-controller.validate.d8-virtualization",
+}
+
+
+def admit(cluster, operation, kind, obj, old, username):
+    """Default and validate `obj` before it is stored; returns the object to store."""
+    admitter = _ADMITTERS.get(kind.kind)
+    if admitter is None or operation not in ("CREATE", "UPDATE"):
+        return obj
+    checks = Checks(kind, obj)
+    admitter(cluster, operation, obj, old, checks)
+    checks.raise_if_any()
+    return obj
+
+
+class Checks:
+    """Collects schema/CEL failures (422) and raises the first webhook denial (403)."""
+
+    def __init__(self, kind, obj):
+        self.kind = kind
+        self.name = obj.get("metadata", {}).get("name", "")
+        self.causes = []
+
+    def required(self, field):
+        self.causes.append({"field": field, "message": "Required value", "reason": "FieldValueRequired"})
+
+    def invalid(self, field, value, message):
+        self.causes.append({"field": field, "message": f"Invalid value: {_show(value)}: {message}",
+                            "reason": "FieldValueInvalid"})
+
+    def cel(self, field, value_type, message):
+        self.causes.append({"field": field, "message": f'Invalid value: "{value_type}": {message}',
+                            "reason": "FieldValueInvalid"})
+
+    def enum(self, field, value, allowed):
+        supported = ", ".join(f'"{a}"' for a in allowed)
+        self.causes.append({"field": field, "message": f"Unsupported value: {_show(value)}: supported values: {supported}",
+                            "reason": "FieldValueNotSupported"})
+
+    def pattern(self, field, value, regex):
+        self.invalid(field, value, f"{field} in body should match '{regex}'")
+
+    def deny(self, message):
+        webhook = _WEBHOOKS.get(self.kind.kind, "virtualization-controller.validate.d8-virtualization")
+        raise Forbidden(f'admission webhook "{webhook}" denied the request: {message}')
+
+    def raise_if_any(self):
+        if self.causes:
+            raise Invalid(causes=self.causes, kind=self.kind, name=self.name)
+
+
+def _show(value):
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _get(obj, *path, default=None):
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return default
+        obj = obj[key]
+    return obj
+
+
+def _phase(obj):
+    return _get(obj or {}, "status", "phase")
+
+
+def _check_name(checks, obj, max_length=253):
+    name = obj.get("metadata", {}).get("name", "")
+    if not name:
+        return  # generateName: the API machinery names it
+    if len(name) > max_length:
+        checks.invalid("metadata.name", name, f"must be no more than {max_length} characters")
+    elif not DNS1123_SUBDOMAIN.match(name):
+        checks.invalid("metadata.name", name,
+                       "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+                       "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+                       "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+
+
+# ---- dataSource (VI, CVI, VD) ---------------------------------------------------------------
+
+def _check_data_source(checks, source, field, ref_kinds, cluster_scoped=False):
+    if not isinstance(source, dict):
+        checks.required(field)
+        return
+    type_ = source.get("type")
+    if type_ is None:
+        checks.required(f"{field}.type")
+        return
+    if type_ not in DATASOURCE_TYPES:
+        checks.enum(f"{field}.type", type_, DATASOURCE_TYPES)
+        return
+    own, message = DATASOURCE_RULES[type_]
+    forbidden = [k for k in ("http", "containerImage", "objectRef") if k != own]
+    if type_ != "Upload":
+        forbidden.append("upload")  # the upload block is optional for Upload and banned elsewhere
+    if (own and own not in source) or any(k in source for k in forbidden):
+        checks.cel(field, "object", message)
+    http = source.get("http")
+    if isinstance(http, dict):
+        url = http.get("url")
+        if not url:
+            checks.required(f"{field}.http.url")
+        elif not re.match(HTTP_URL, url):
+            checks.pattern(f"{field}.http.url", url, HTTP_URL)
+        _check_checksums(checks, http.get("checksum"), f"{field}.http.checksum")
+    if isinstance(source.get("upload"), dict):
+        _check_checksums(checks, source["upload"].get("checksum"), f"{field}.upload.checksum")
+    image = source.get("containerImage")
+    if isinstance(image, dict) and not image.get("image"):
+        checks.required(f"{field}.containerImage.image")
+    ref = source.get("objectRef")
+    if isinstance(ref, dict):
+        if ref.get("kind") not in ref_kinds:
+            if ref.get("kind") is None:
+                checks.required(f"{field}.objectRef.kind")
+            else:
+                checks.enum(f"{field}.objectRef.kind", ref.get("kind"), ref_kinds)
+        if not ref.get("name"):
+            checks.required(f"{field}.objectRef.name")
+        if cluster_scoped and ref.get("kind") in ("VirtualDisk", "VirtualImage", "VirtualDiskSnapshot"):
+            if not ref.get("namespace"):
+                checks.cel(f"{field}.objectRef", "object",
+                           "The namespace is required for VirtualDisk, VirtualImage and VirtualDiskSnapshot")
+            elif len(ref["namespace"]) > 63:
+                checks.cel(f"{field}.objectRef", "object", "The namespace must be no longer than 63 characters.")
+
+
+def _check_checksums(checks, checksum, field):
+    if not isinstance(checksum, dict):
+        return
+    for algo, value in checksum.items():
+        length = CHECKSUM_LENGTHS.get(algo)
+        if length is None:
+            continue
+        regex = f"^[0-9a-fA-F]{{{length}}}$"
+        if not isinstance(value, str) or not re.match(regex, value):
+            checks.pattern(f"{field}.{algo}", value, regex)
+
+
+# ---- images -----------------------------------------------------------------------------------
+
+def _admit_virtual_image(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("storage", "ContainerRegistry")
+    _check_name(checks, obj)
+    storage = spec.get("storage")
+    if storage not in ("ContainerRegistry", "Kubernetes", "PersistentVolumeClaim"):
+        checks.enum("spec.storage", storage, ("ContainerRegistry", "Kubernetes", "PersistentVolumeClaim"))
+    _check_data_source(checks, spec.get("dataSource"), "spec.dataSource", IMAGE_REF_KINDS)
+    checks.raise_if_any()
+    if operation == "UPDATE" and old is not None:
+        old_spec = old.get("spec", {})
+        if old.get("metadata", {}).get("deletionTimestamp") and spec != old_spec:
+            checks.deny("spec changes are not allowed while the VirtualImage is terminating")
+        if _phase(old) == "Ready":
+            if spec.get("dataSource") != old_spec.get("dataSource"):
+                checks.deny("data source cannot be changed if the VirtualImage has already been provisioned")
+            if _get(spec, "persistentVolumeClaim", "storageClassName") != \
+                    _get(old_spec, "persistentVolumeClaim", "storageClassName"):
+                checks.deny("storage class cannot be changed if the VirtualImage has already been provisioned")
+
+
+def _admit_cluster_virtual_image(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    _check_name(checks, obj)
+    _check_data_source(checks, spec.get("dataSource"), "spec.dataSource", IMAGE_REF_KINDS, cluster_scoped=True)
+    checks.raise_if_any()
+    if operation == "UPDATE" and old is not None and _phase(old) == "Ready" and spec != old.get("spec", {}):
+        checks.deny("ClusterVirtualImage is in a Ready state: configuration changes are not available")
+
+
+# ---- disks ------------------------------------------------------------------------------------
+
+def _admit_virtual_disk(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    _check_name(checks, obj)
+    pvc = spec.get("persistentVolumeClaim") or {}
+    size = pvc.get("size")
+    if size is not None and not quantity.is_quantity(size):
+        checks.pattern("spec.persistentVolumeClaim.size", size, quantity.QUANTITY_RE.pattern)
+    if "dataSource" in spec:
+        _check_data_source(checks, spec.get("dataSource"), "spec.dataSource", DISK_REF_KINDS)
+    checks.raise_if_any()
+    if operation == "CREATE" and "dataSource" not in spec and size is None:
+        checks.deny("the size of a blank disk must be specified in spec.persistentVolumeClaim.size")
+    if operation == "UPDATE" and old is not None:
+        _check_disk_update(checks, spec, old)
+
+
+def _check_disk_update(checks, spec, old):
+    old_spec = old.get("spec", {})
+    old_size = _get(old_spec, "persistentVolumeClaim", "size")
+    new_size = _get(spec, "persistentVolumeClaim", "size")
+    provisioned = _phase(old) not in (None, "", "Pending", "Provisioning", "WaitForUserUpload",
+                                      "WaitForFirstConsumer", "Failed")
+    if old_size is not None and new_size is None:
+        checks.deny("spec.persistentVolumeClaim.size cannot be omitted once set")
+    if provisioned:
+        current = old.get("status", {}).get("capacity") or old_size
+        if new_size is not None and current and quantity.parse_bytes(new_size) < quantity.parse_bytes(current):
+            checks.deny(f"spec.persistentVolumeClaim.size value ({new_size}) should be greater than or equal "
+                        f"to the current value ({current})")
+        if spec.get("dataSource") != old_spec.get("dataSource"):
+            checks.deny("data source cannot be changed if the VirtualDisk has already been provisioned")
+
+
+# ---- virtual machines -------------------------------------------------------------------------
+
+VM_ENUMS = {
+    "runPolicy": ("AlwaysOn", "AlwaysOff", "Manual", "AlwaysOnUnlessStoppedManually"),
+    "osType": ("Windows", "Generic", "Legacy"),
+    "bootloader": ("BIOS", "EFI", "EFIWithSecureBoot"),
+    "liveMigrationPolicy": ("AlwaysSafe", "PreferSafe", "AlwaysForced", "PreferForced"),
+}
+
+
+def _admit_virtual_machine(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    _default_vm(cluster, spec)
+    _check_name(checks, obj, max_length=253)
+    _check_vm_schema(checks, spec)
+    checks.raise_if_any()
+    name = obj.get("metadata", {}).get("name", "")
+    if len(name) > 63:
+        checks.deny(f"the VirtualMachine name {name!r} is too long: it must be no more than 63 characters")
+    seen = set()
+    for ref in spec.get("blockDeviceRefs") or []:
+        key = (ref.get("kind"), ref.get("name"))
+        if key in seen:
+            checks.deny(f"duplicate reference to the {key[0]} {key[1]} in spec.blockDeviceRefs")
+        seen.add(key)
+    boot_orders = [r["bootOrder"] for r in spec.get("blockDeviceRefs") or [] if "bootOrder" in r]
+    if len(boot_orders) != len(set(boot_orders)):
+        checks.deny("duplicate bootOrder values in spec.blockDeviceRefs")
+
+
+def _default_vm(cluster, spec):
+    if not spec.get("virtualMachineClassName"):
+        default = _default_class(cluster)
+        if default is not None:
+            spec["virtualMachineClassName"] = default["metadata"]["name"]
+    cpu = spec.get("cpu")
+    if isinstance(cpu, dict) and "coreFraction" not in cpu and isinstance(cpu.get("cores"), int):
+        cpu["coreFraction"] = _default_core_fraction(cluster, spec.get("virtualMachineClassName"), cpu["cores"])
+    spec.setdefault("runPolicy", "AlwaysOnUnlessStoppedManually")
+    spec.setdefault("osType", "Generic")
+    spec.setdefault("bootloader", "BIOS")
+    spec.setdefault("disruptions", {}).setdefault("restartApprovalMode", "Manual")
+    spec.setdefault("liveMigrationPolicy", "PreferSafe")
+    spec.setdefault("enableParavirtualization", True)
+    spec.setdefault("terminationGracePeriodSeconds", 60)
+    next_id = 2
+    for network in spec.get("networks") or []:
+        if isinstance(network, dict) and "id" not in network:
+            if network.get("type") == "Main":
+                network["id"] = 1
+            else:
+                network["id"] = next_id
+                next_id += 1
+
+
+def _default_class(cluster):
+    for vmclass in cluster.store.list(kinds.get("VirtualMachineClass")):
+        annotations = vmclass.get("metadata", {}).get("annotations") or {}
+        if annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
+            return vmclass
+    return None
+
+
+def _default_core_fraction(cluster, class_name, cores):
+    vmclass = cluster.store.get(kinds.get("VirtualMachineClass"), None, class_name) if class_name else None
+    for policy in _get(vmclass or {}, "spec", "sizingPolicies", default=[]) or []:
+        bounds = policy.get("cores") or {}
+        if bounds.get("min", 1) <= cores <= bounds.get("max", 1024):
+            default = policy.get("defaultCoreFraction")
+            if default in (None, "", "Auto"):
+                return "100%"
+            return default if isinstance(default, str) and default.endswith("%") else f"{int(default)}%"
+    return "100%"
+
+
+def _check_vm_schema(checks, spec):
+    if not spec.get("virtualMachineClassName"):
+        checks.required("spec.virtualMachineClassName")
+    cpu = spec.get("cpu")
+    if not isinstance(cpu, dict) or "cores" not in cpu:
+        checks.required("spec.cpu.cores" if isinstance(cpu, dict) else "spec.cpu")
+    else:
+        cores = cpu["cores"]
+        if not isinstance(cores, int) or isinstance(cores, bool):
+            checks.invalid("spec.cpu.cores", cores, 'spec.cpu.cores in body must be of type integer: "string"')
+        elif cores < 1:
+            checks.invalid("spec.cpu.cores", cores, "spec.cpu.cores in body should be greater than or equal to 1")
+        fraction = cpu.get("coreFraction")
+        if fraction is not None and not CORE_FRACTION.match(str(fraction)):
+            checks.cel("spec", "object", "Core fraction must be 'Auto' or a percentage between 1% and 100%.")
+    memory = spec.get("memory")
+    if not isinstance(memory, dict) or "size" not in memory:
+        checks.required("spec.memory.size" if isinstance(memory, dict) else "spec.memory")
+    elif not isinstance(memory["size"], str) or not quantity.is_quantity(memory["size"]):
+        checks.pattern("spec.memory.size", memory["size"], quantity.QUANTITY_RE.pattern)
+    _check_block_device_refs(checks, spec.get("blockDeviceRefs"))
+    for field, allowed in VM_ENUMS.items():
+        if field in spec and spec[field] not in allowed:
+            checks.enum(f"spec.{field}", spec[field], allowed)
+    approval = _get(spec, "disruptions", "restartApprovalMode")
+    if approval not in (None, "Manual", "Automatic"):
+        checks.enum("spec.disruptions.restartApprovalMode", approval, ("Manual", "Automatic"))
+    _check_provisioning(checks, spec.get("provisioning"))
+    if spec.get("osType") == "Legacy":
+        if spec.get("bootloader", "BIOS") != "BIOS":
+            checks.cel("spec", "object", "The Legacy osType requires the BIOS bootloader.")
+        if "provisioning" in spec:
+            checks.cel("spec", "object", "The Legacy osType does not support provisioning: such operating systems "
+                                         "have no cloud-init or Sysprep support.")
+        if spec.get("enableParavirtualization") is False and len(spec.get("blockDeviceRefs") or []) > 4:
+            checks.cel("spec", "object",
+                       "The Legacy osType with enableParavirtualization=false supports at most 4 block devices.")
+
+
+def _check_block_device_refs(checks, refs):
+    if refs is None:
+        checks.required("spec.blockDeviceRefs")
+        return
+    if not isinstance(refs, list):
+        checks.invalid("spec.blockDeviceRefs", "object", 'spec.blockDeviceRefs in body must be of type array: "object"')
+        return
+    if len(refs) < 1:
+        checks.invalid("spec.blockDeviceRefs", 0, "spec.blockDeviceRefs in body should have at least 1 items")
+    if len(refs) > 16:
+        checks.causes.append({"field": "spec.blockDeviceRefs", "reason": "FieldValueTooMany",
+                              "message": f"Too many: {len(refs)}: must have at most 16 items"})
+    for i, ref in enumerate(refs):
+        field = f"spec.blockDeviceRefs[{i}]"
+        if not isinstance(ref, dict):
+            checks.invalid(field, ref, f'{field} in body must be of type object: "string"')
+            continue
+        if "kind" not in ref:
+            checks.required(f"{field}.kind")
+        elif ref["kind"] not in VM_BLOCK_DEVICE_KINDS:
+            checks.enum(f"{field}.kind", ref["kind"], VM_BLOCK_DEVICE_KINDS)
+        if not ref.get("name"):
+            checks.required(f"{field}.name")
+        if "bootOrder" in ref and (not isinstance(ref["bootOrder"], int) or ref["bootOrder"] < 1):
+            checks.invalid(f"{field}.bootOrder", ref["bootOrder"],
+                           f"{field}.bootOrder in body should be greater than or equal to 1")
+
+
+def _check_provisioning(checks, provisioning):
+    if provisioning is None:
+        return
+    type_ = provisioning.get("type")
+    allowed = ("UserData", "UserDataRef", "SysprepRef")
+    if type_ is None:
+        checks.required("spec.provisioning.type")
+    elif type_ not in allowed:
+        checks.enum("spec.provisioning.type", type_, allowed)
+    user_data = provisioning.get("userData")
+    if isinstance(user_data, str) and len(user_data.encode()) > 2048:
+        checks.cel("spec.provisioning.userData", "string",
+                   "`userData` exceeds 2048 byte limit; should use `userDataRef` for larger data.")
+    for ref_field in ("userDataRef", "sysprepRef"):
+        ref = provisioning.get(ref_field)
+        if isinstance(ref, dict):
+            ref.setdefault("kind", "Secret")
+            if not ref.get("name"):
+                checks.required(f"spec.provisioning.{ref_field}.name")
+    needed = {"UserData": "userData", "UserDataRef": "userDataRef", "SysprepRef": "sysprepRef"}.get(type_)
+    if needed and needed not in provisioning:
+        checks.required(f"spec.provisioning.{needed}")
+
+
+# ---- operations -------------------------------------------------------------------------------
+
+def _admit_operation(cluster, operation, obj, old, checks):
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        checks.required("spec")
+        return
+    if operation == "UPDATE" and old is not None and spec != old.get("spec"):
+        checks.cel("spec", "object", ".spec is immutable")
+        return
+    type_ = spec.get("type")
+    if type_ is None:
+        checks.required("spec.type")
+    elif type_ not in VMOP_TYPES:
+        checks.enum("spec.type", type_, VMOP_TYPES)
+    if not spec.get("virtualMachineName"):
+        checks.required("spec.virtualMachineName")
+    if type_ == "Start" and spec.get("force"):
+        checks.cel("spec", "object", "The `Start` operation cannot be performed forcibly.")
+    if type_ == "Restore" and "restore" not in spec:
+        checks.cel("spec", "object", "Restore requires restore field.")
+    if type_ == "Clone" and "clone" not in spec:
+        checks.cel("spec", "object", "Clone requires clone field.")
+    if "migrate" in spec and type_ != "Migrate":
+        checks.cel("spec", "object", "spec.migrate can only be set when spec.type is 'Migrate'")
+    checks.raise_if_any()
+    if operation == "CREATE":
+        _check_one_operation_per_vm(cluster, obj, checks)
+
+
+def _check_one_operation_per_vm(cluster, obj, checks):
+    namespace = obj["metadata"].get("namespace")
+    spec = obj["spec"]
+    for other in cluster.store.list(kinds.get("VirtualMachineOperation"), namespace):
+        if other["spec"].get("virtualMachineName") != spec["virtualMachineName"]:
+            continue
+        if _phase(other) in VMOP_FINISHED or other["metadata"].get("deletionTimestamp"):
+            continue
+        if not may_supersede(spec, other["spec"]):
+            checks.deny(f'VMOP cannot be executed now. Previously created operation "{other["metadata"]["name"]}" '
+                        "should finish first")
+
+
+def may_supersede(new: dict, running: dict) -> bool:
+    """DVP's supersede rules: which new operation may replace an unfinished one."""
+    new_type, old_type = new.get("type"), running.get("type")
+    if old_type == "Start" and new_type == "Stop":
+        return True
+    if old_type in ("Stop", "Restart") and not running.get("force") and \
+            new_type in ("Stop", "Restart") and new.get("force"):
+        return True
+    if old_type in ("Migrate", "Evict") and new_type in ("Stop", "Restart"):
+        return True
+    return False
+
+
+# ---- IP addresses -----------------------------------------------------------------------------
+
+def _admit_ip_address(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "Auto")
+    if spec["type"] not in ("Auto", "Static"):
+        checks.enum("spec.type", spec["type"], ("Auto", "Static"))
+    checks.raise_if_any()
+    if operation == "UPDATE" and old is not None and _phase(old) in ("Bound", "Attached"):
+        old_spec = old.get("spec", {})
+        if (spec.get("type"), spec.get("staticIP")) != (old_spec.get("type"), old_spec.get("staticIP")):
+            checks.deny("the VirtualMachineIPAddress type and staticIP cannot be changed once it is Bound")
+
+
+_ADMITTERS = {
+    "VirtualImage": _admit_virtual_image,
+    "ClusterVirtualImage": _admit_cluster_virtual_image,
+    "VirtualDisk": _admit_virtual_disk,
+    "VirtualMachine": _admit_virtual_machine,
+    "VirtualMachineOperation": _admit_operation,
+    "VirtualMachineIPAddress": _admit_ip_address,
+}

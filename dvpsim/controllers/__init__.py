@@ -1,0 +1,18 @@
+"""The controllers of the simulated cluster; the cluster starts one instance of each."""
+
+from dvpsim.controllers.disks import VirtualDiskController
+from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
+from dvpsim.controllers.operations import VirtualMachineOperationController
+from dvpsim.controllers.projects import ProjectController
+from dvpsim.controllers.vmip import VirtualMachineIPAddressController
+from dvpsim.controllers.vms import VirtualMachineController
+
+CONTROLLERS = [
+    ProjectController,
+    VirtualImageController,
+    ClusterVirtualImageController,
+    VirtualDiskController,
+    VirtualMachineIPAddressController,
+    VirtualMachineController,
+    VirtualMachineOperationController,
+]

@@ -1,0 +1,254 @@
+"""VirtualDisk: blank or from an image, WaitForFirstConsumer, resize, attachment bookkeeping."""
+
+import time
+
+from dvpsim import kinds, quantity
+from dvpsim.controllers import importer, storage
+from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
+from dvpsim.controllers.usage import vms_using
+
+MOUNTED_PHASES = ("Starting", "Running", "Stopping", "Migrating", "Pause", "Degraded")
+IMAGE_KINDS = ("VirtualImage", "ClusterVirtualImage")
+
+
+class VirtualDiskController(Controller):
+    primary = "VirtualDisk"
+    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "StorageClass")
+
+    def on_related(self, event_type, kind, obj):
+        if kind.kind == "VirtualMachine":
+            for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
+                if ref.get("kind") == "VirtualDisk":
+                    self.kick(obj["metadata"]["namespace"], ref.get("name"))
+            return
+        if kind.kind == "StorageClass":
+            self.kick_all()
+            return
+        scope = obj["metadata"].get("namespace") if kind.namespaced else None
+        for disk in self.cluster.store.iter(self.kind, scope):
+            ref = (disk.get("spec", {}).get("dataSource") or {}).get("objectRef") or {}
+            if ref.get("kind") == kind.kind and ref.get("name") == obj["metadata"]["name"]:
+                self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
+
+    async def reconcile(self, namespace, name):
+        disk = self.get(namespace, name)
+        if disk is None:
+            return
+        users = vms_using(self.cluster, "VirtualDisk", namespace, name)
+        if is_deleting(disk):
+            self._finalize(disk, users)
+            return
+        disk = self.set_finalizer(disk, True)
+        status = status_of(disk)
+        self._track_attachments(status, users)
+        generation = disk["metadata"].get("generation", 1)
+        phase = status.get("phase")
+        if phase in ("Ready", "Resizing") and status.get("observedGeneration") == generation:
+            self.write_status(disk, status)
+            return
+        if phase == "Ready":
+            await self._apply_spec_change(disk, status)
+            return
+        if phase == "Failed" and status.get("observedGeneration") == generation:
+            self.write_status(disk, status)
+            return
+        await self._provision(disk, status, users)
+
+    def _finalize(self, disk, users):
+        status = status_of(disk)
+        if users:
+            if status.get("phase") != "Terminating":
+                status["phase"] = "Terminating"
+                self._track_attachments(status, users)
+                self.write_status(disk, status)
+                self.event(disk, "Terminating", "Waiting for the virtual machines to release the disk")
+            return
+        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+        if pvc:
+            storage.delete_pvc(self.cluster, disk["metadata"]["namespace"], pvc)
+        self.set_finalizer(disk, False)
+
+    def _track_attachments(self, status, users):
+        attached = [{"name": v["metadata"]["name"],
+                     "mounted": (v.get("status") or {}).get("phase") in MOUNTED_PHASES} for v in users]
+        if attached:
+            status["attachedToVirtualMachines"] = attached
+            set_condition(self.cluster, status, "InUse", "True", "AttachedToVirtualMachine",
+                          "The disk is attached to a virtual machine.")
+        else:
+            status.pop("attachedToVirtualMachines", None)
+            set_condition(self.cluster, status, "InUse", "False", "NotInUse", "")
+
+    # ---- provisioning -------------------------------------------------------------------------
+
+    async def _provision(self, disk, status, users):
+        generation = disk["metadata"].get("generation", 1)
+        spec = disk.get("spec", {})
+        pvc_spec = spec.get("persistentVolumeClaim") or {}
+        status["observedGeneration"] = generation
+        sc_name = storage.storage_class_name(self.cluster, pvc_spec.get("storageClassName"))
+        sc = storage.storage_class(self.cluster, sc_name) if sc_name else None
+        if sc is None:
+            status["phase"] = "Pending"
+            message = storage.NO_DEFAULT_SC if not sc_name else f'StorageClass "{sc_name}" not found.'
+            set_condition(self.cluster, status, "StorageClassReady", "False", "StorageClassNotFound", message, generation)
+            set_condition(self.cluster, status, "Ready", "False", "StorageClassIsNotReady", message, generation)
+            self.write_status(disk, status)
+            return
+        status["storageClassName"] = sc_name
+        set_condition(self.cluster, status, "StorageClassReady", "True", "StorageClassReady", "", generation)
+
+        source = spec.get("dataSource")
+        image = None
+        if source:
+            image = await self._wait_for_source(disk, status, source)
+            if image is None:
+                return
+        else:
+            set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
+
+        node = self._consumer_node(users)
+        if storage.waits_for_first_consumer(sc) and node is None:
+            if status.get("phase") != "WaitForFirstConsumer":
+                status["phase"] = "WaitForFirstConsumer"
+                status["progress"] = "0%"
+                set_condition(self.cluster, status, "Ready", "False", "WaitingForFirstConsumer",
+                              "Waiting for a virtual machine using the disk to be scheduled.", generation)
+                if self.write_status(disk, status):
+                    self.event(disk, "WaitForFirstConsumer", "Waiting for the first consumer")
+            return
+
+        status["phase"] = "Provisioning"
+        status["progress"] = "0%"
+        set_condition(self.cluster, status, "Ready", "False", "Provisioning", "PVC provisioning in progress.", generation)
+        if self.write_status(disk, status) is None:
+            return
+        self.event(disk, "Provisioning", "Provisioning of the disk started")
+        if source and source.get("type") == "HTTP":
+            unpacked = await self._download(disk, status, source["http"])
+            if unpacked is None:
+                return
+        else:
+            unpacked = int(((image or {}).get("status", {}).get("size") or {}).get("unpackedBytes", 0))
+            steps = 4 if image else 1
+            for step in range(1, steps + 1):
+                await self.sleep(1.0)
+                status["progress"] = f"{100 * step // steps}%"
+                if not self._still_current(disk) or self.write_status(disk, status) is None:
+                    return
+        requested = quantity.parse_bytes(pvc_spec["size"]) if pvc_spec.get("size") else 0
+        capacity = quantity.to_binary_quantity(quantity.round_up(max(requested, unpacked)))
+        meta = disk["metadata"]
+        pvc_name = f"vd-{meta['name']}-{meta['uid']}"
+        storage.ensure_pvc(self.cluster, disk, pvc_name, sc_name, capacity, node)
+        status.update({"phase": "Ready", "progress": "100%", "capacity": capacity,
+                       "target": {"persistentVolumeClaimName": pvc_name}})
+        if source:
+            status["sourceUID"] = (image or disk)["metadata"]["uid"]
+        status.pop("downloadSpeed", None)
+        set_condition(self.cluster, status, "Ready", "True", "Ready", "", generation)
+        if self.write_status(disk, status) is not None:
+            self.event(disk, "Ready", f"The disk is ready: {capacity}")
+
+    async def _wait_for_source(self, disk, status, source):
+        """The source image once Ready; otherwise records why the disk waits and returns None."""
+        generation = disk["metadata"].get("generation", 1)
+        type_ = source.get("type")
+        if type_ == "HTTP":
+            set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
+            return {}
+        ref = source.get("objectRef") or {}
+        ref_kind = ref.get("kind")
+        if type_ != "ObjectRef" or ref_kind not in IMAGE_KINDS:
+            status["phase"] = "Pending"
+            set_condition(self.cluster, status, "DatasourceReady", "False", "DatasourceIsNotReady",
+                          f"Data source {type_ if type_ != 'ObjectRef' else ref_kind} is not supported by the simulator.",
+                          generation)
+            self.write_status(disk, status)
+            return None
+        kind = kinds.get(ref_kind)
+        image = self.get(disk["metadata"]["namespace"], ref.get("name"), kind)
+        what = f'{ref_kind} "{ref.get("name")}"'
+        if image is None:
+            status["phase"] = "Pending"
+            set_condition(self.cluster, status, "DatasourceReady", "False", "DatasourceIsNotFound",
+                          f"{what} not found.", generation)
+            set_condition(self.cluster, status, "Ready", "False", "DatasourceIsNotFound", f"{what} not found.", generation)
+            self.write_status(disk, status)
+            return None
+        image_phase = (image.get("status") or {}).get("phase")
+        if image_phase != "Ready":
+            status["phase"] = "Pending"
+            reason = "ImageNotReady" if ref_kind == "VirtualImage" else "ClusterImageNotReady"
+            set_condition(self.cluster, status, "DatasourceReady", "False", reason,
+                          f"{what} is not ready: phase {image_phase or 'Pending'}.", generation)
+            set_condition(self.cluster, status, "Ready", "False", "DatasourceIsNotReady",
+                          f"Waiting for {what} to be ready.", generation)
+            self.write_status(disk, status)
+            return None
+        if image["status"].get("cdrom"):
+            status["phase"] = "Failed"
+            message = f"{what} is an ISO image: a disk cannot be created from it; attach the image to the VM instead."
+            set_condition(self.cluster, status, "DatasourceReady", "False", "ImageNotReady", message, generation)
+            set_condition(self.cluster, status, "Ready", "False", "ProvisioningFailed", message, generation)
+            self.write_status(disk, status)
+            return None
+        set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
+        return image
+
+    async def _download(self, disk, status, http):
+        last = time.monotonic()
+
+        async def on_progress(progress):
+            nonlocal last
+            if self.elapsed(last) >= 1.0 and progress.percent is not None:
+                last = time.monotonic()
+                status["progress"] = f"{progress.percent:.0f}%"
+                self.write_status(disk, status)
+
+        try:
+            info, _ = await importer.download(http, on_progress)
+        except importer.ImportFailed as exc:
+            generation = disk["metadata"].get("generation", 1)
+            status["phase"] = "Failed"
+            message = f"Failed to download the image: {exc}"
+            set_condition(self.cluster, status, "Ready", "False", "ProvisioningFailed", message, generation)
+            if self.write_status(disk, status):
+                self.event(disk, "ProvisioningFailed", message, "Warning")
+            return None
+        return info.virtual_size or 0
+
+    def _consumer_node(self, users):
+        for vm in users:
+            node = (vm.get("status") or {}).get("nodeName")
+            if node:
+                return node
+        return None
+
+    def _still_current(self, disk):
+        current = self.get(disk["metadata"]["namespace"], disk["metadata"]["name"])
+        return current is not None and current["metadata"]["uid"] == disk["metadata"]["uid"] and \
+            current["metadata"].get("generation") == disk["metadata"].get("generation")
+
+    # ---- changes to a Ready disk ---------------------------------------------------------------
+
+    async def _apply_spec_change(self, disk, status):
+        generation = disk["metadata"].get("generation", 1)
+        size = (disk["spec"].get("persistentVolumeClaim") or {}).get("size")
+        current = status.get("capacity")
+        if size and current and quantity.parse_bytes(size) > quantity.parse_bytes(current):
+            status["phase"] = "Resizing"
+            set_condition(self.cluster, status, "Resizing", "True", "InProgress", "The disk is being resized.", generation)
+            self.write_status(disk, status)
+            self.event(disk, "Resizing", f"Resizing the disk from {current} to {size}")
+            await self.sleep(2.0)
+            capacity = quantity.to_binary_quantity(quantity.round_up(quantity.parse_bytes(size)))
+            pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+            if pvc:
+                storage.ensure_pvc(self.cluster, disk, pvc, status.get("storageClassName"), capacity)
+            status["capacity"] = capacity
+            self.event(disk, "Resized", f"The disk has been resized to {capacity}")
+        status["phase"] = "Ready"
+        status["observedGeneration"] = generation
+        status["conditions"] = [c for c in status.get("conditions", []) if c["type"] != "Resizing"]
+        self.write_status(disk, status)

@@ -1,0 +1,372 @@
+"""VirtualMachine life cycle: Pending → Starting → Running → Stopping → Stopped, on simulated nodes."""
+
+import secrets
+
+from dvpsim import kinds, quantity, scheduling
+from dvpsim.controllers import power
+from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
+                                     status_of)
+from dvpsim.errors import AlreadyExists
+from dvpsim.guest import cloudinit
+
+RUNNING_PHASES = ("Running", "Starting", "Migrating", "Pause", "Degraded")
+BOOT_SECONDS = 3.0
+SCHEDULE_SECONDS = 1.0
+AGENT_SECONDS = 2.0
+GRACEFUL_STOP_SECONDS = 2.0
+FORCED_STOP_SECONDS = 0.3
+# Spec fields whose change only takes effect after a restart.
+RESTART_FIELDS = ("cpu", "memory", "blockDeviceRefs", "provisioning", "virtualMachineClassName", "osType",
+                  "bootloader", "enableParavirtualization", "networks")
+
+GUEST_OS_INFO = {"id": "ubuntu", "name": "Ubuntu", "prettyName": "Ubuntu 24.04.1 LTS", "version": "24.04.1 LTS (Noble Numbat)",
+                 "versionId": "24.04", "kernelRelease": "6.8.0-45-generic",
+                 "kernelVersion": "#45-Ubuntu SMP PREEMPT_DYNAMIC Fri Aug 30 12:02:04 UTC 2024", "machine": "x86_64"}
+
+
+def topology(cores: int) -> dict:
+    sockets = 1 if cores <= 16 else 2 if cores <= 32 else 4 if cores <= 64 else 8
+    return {"sockets": sockets, "coresPerSocket": max(cores // sockets, 1)}
+
+
+def requested_cores(cores: int, core_fraction: str) -> str:
+    fraction = 100 if core_fraction in ("", "Auto") else int(core_fraction.rstrip("%"))
+    millis = cores * fraction * 10
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
+
+
+class VirtualMachineController(Controller):
+    primary = "VirtualMachine"
+    related = ("VirtualDisk", "VirtualImage", "ClusterVirtualImage", "VirtualMachineIPAddress",
+               "VirtualMachineClass", "Node")
+
+    async def run(self, cluster):
+        self._applied = {}  # VM uid -> spec fields the running guest was started with
+        power.on_wake(cluster, self.kick)
+        await super().run(cluster)
+
+    def on_primary(self, event_type, obj):
+        if event_type == "DELETED":
+            power.forget(self.cluster, obj["metadata"]["uid"])
+            self._applied.pop(obj["metadata"]["uid"], None)
+            return
+        super().on_primary(event_type, obj)
+
+    def on_related(self, event_type, kind, obj):
+        if kind.kind in ("VirtualMachineClass", "Node"):
+            self.kick_all()
+            return
+        namespace = obj["metadata"].get("namespace")
+        if kind.kind == "VirtualMachineIPAddress":
+            for vm in self.cluster.store.iter(self.kind, namespace):
+                if _ip_address_name(vm) == obj["metadata"]["name"]:
+                    self.kick(namespace, vm["metadata"]["name"])
+            return
+        for vm in self.cluster.store.iter(self.kind, namespace if kind.namespaced else None):
+            refs = vm.get("spec", {}).get("blockDeviceRefs") or []
+            if any(r.get("kind") == kind.kind and r.get("name") == obj["metadata"]["name"] for r in refs):
+                self.kick(vm["metadata"]["namespace"], vm["metadata"]["name"])
+
+    # ---- reconcile ----------------------------------------------------------------------------
+
+    async def reconcile(self, namespace, name):
+        vm = self.get(namespace, name)
+        if vm is None:
+            return
+        if is_deleting(vm):
+            await self._delete(vm)
+            return
+        vm = self.set_finalizer(vm, True)
+        state = power.of(self.cluster, vm)
+        policy = vm["spec"].get("runPolicy")
+        if policy == "AlwaysOff":
+            state.on = False
+        elif policy == "AlwaysOn":
+            state.on = True
+        self._ensure_ip_address(vm)
+        status = status_of(vm)
+        if not status.get("phase"):
+            self._set_phase(vm, status, "Pending")
+        ready = self._dependencies(vm, status)
+        phase = status["phase"]
+
+        if state.restart and phase in RUNNING_PHASES:
+            state.restart = False
+            await self._stop(vm, status, state, then="Starting")
+            vm = self.get(namespace, name)
+            if vm is None:
+                return
+            status = status_of(vm)
+            phase = status["phase"]
+        state.restart = False
+
+        if not state.on:
+            if phase in RUNNING_PHASES:
+                await self._stop(vm, status, state, then="Stopped")
+            elif phase != "Stopped" and phase != "Stopping":
+                self._set_phase(vm, status, "Stopped")
+                self._not_running(status, "The virtual machine is stopped.")
+                self.write_status(vm, status)
+            else:
+                self.write_status(vm, status)
+            return
+
+        if phase in ("Pending", "Stopped", "Stopping"):
+            if not ready:
+                if phase != "Pending":
+                    self._set_phase(vm, status, "Pending")
+                self._not_running(status, "Waiting for the dependent resources to be ready.")
+                self.write_status(vm, status)
+                return
+            self._set_phase(vm, status, "Starting")
+            self._not_running(status, "The virtual machine is starting.", reason="PodNotStarted")
+            vm = self.write_status(vm, status)
+            if vm is None:
+                return
+            self.event(vm, "Starting", "The virtual machine is starting")
+            await self.sleep(SCHEDULE_SECONDS)
+            phase = "Starting"
+            vm = self.get(namespace, name)
+            if vm is None:
+                return
+            status = status_of(vm)
+
+        if phase == "Starting":
+            await self._start(vm, status, state)
+            return
+        if phase == "Running":
+            self._running_bookkeeping(vm, status, state)
+
+    # ---- dependencies -------------------------------------------------------------------------
+
+    def _dependencies(self, vm, status) -> bool:
+        """Sets the *Ready conditions; True when the VM may be scheduled."""
+        generation = vm["metadata"].get("generation")
+        class_name = vm["spec"].get("virtualMachineClassName")
+        vmclass = self.get(None, class_name, kinds.get("VirtualMachineClass")) if class_name else None
+        class_ok = vmclass is not None and (vmclass.get("status") or {}).get("phase", "Ready") == "Ready"
+        if class_ok:
+            set_condition(self.cluster, status, "VirtualMachineClassReady", "True", "VirtualMachineClassReady", "", generation)
+        else:
+            set_condition(self.cluster, status, "VirtualMachineClassReady", "False", "VirtualMachineClassNotReady",
+                          f'VirtualMachineClass "{class_name}" not found.' if vmclass is None
+                          else f'VirtualMachineClass "{class_name}" is not ready.', generation)
+
+        ip_name = _ip_address_name(vm)
+        vmip = self.get(vm["metadata"]["namespace"], ip_name, kinds.get("VirtualMachineIPAddress"))
+        ip_ok = vmip is not None and (vmip.get("status") or {}).get("phase") in ("Bound", "Attached")
+        status["virtualMachineIPAddressName"] = ip_name
+        if ip_ok:
+            status["ipAddress"] = vmip["status"]["address"]
+            set_condition(self.cluster, status, "VirtualMachineIPAddressReady", "True",
+                          "VirtualMachineIPAddressReady", "", generation)
+        else:
+            set_condition(self.cluster, status, "VirtualMachineIPAddressReady", "False",
+                          "VirtualMachineIPAddressNotReady",
+                          f'VirtualMachineIPAddress "{ip_name}" is not ready yet.', generation)
+
+        waiting = []
+        wffc = False
+        devices = []
+        for ref in vm["spec"].get("blockDeviceRefs") or []:
+            kind = kinds.get(ref["kind"])
+            obj = self.get(vm["metadata"]["namespace"], ref["name"], kind)
+            obj_status = (obj or {}).get("status") or {}
+            phase = obj_status.get("phase")
+            if phase == "WaitForFirstConsumer":
+                wffc = True
+            elif phase != "Ready":
+                waiting.append(f'{ref["kind"]} "{ref["name"]}"' + ("" if obj else " not found"))
+            devices.append(_block_device_status(ref, obj_status))
+        status["blockDeviceRefs"] = devices
+        if waiting:
+            set_condition(self.cluster, status, "BlockDevicesReady", "False", "BlockDevicesNotReady",
+                          "Waiting for block devices to be ready: " + ", ".join(waiting) + ".", generation)
+        elif wffc:
+            set_condition(self.cluster, status, "BlockDevicesReady", "False",
+                          "WaitingForWaitForFirstConsumerBlockDevicesToBeReady",
+                          "Waiting for the WaitForFirstConsumer disks to be provisioned on the VM's node.", generation)
+        else:
+            set_condition(self.cluster, status, "BlockDevicesReady", "True", "BlockDevicesReady", "", generation)
+        return class_ok and ip_ok and not waiting
+
+    def _ensure_ip_address(self, vm):
+        if vm["spec"].get("virtualMachineIPAddressName"):
+            return
+        kind = kinds.get("VirtualMachineIPAddress")
+        meta = vm["metadata"]
+        if self.get(meta["namespace"], meta["name"], kind) is not None:
+            return
+        try:
+            self.cluster.create(kind, {
+                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                             "labels": {"virtualization.deckhouse.io/virtual-machine-name": meta["name"]},
+                             "ownerReferences": [{"apiVersion": vm["apiVersion"], "kind": "VirtualMachine",
+                                                  "name": meta["name"], "uid": meta["uid"]}]},
+                "spec": {"type": "Auto"},
+            })
+        except AlreadyExists:
+            pass
+
+    # ---- starting -----------------------------------------------------------------------------
+
+    async def _start(self, vm, status, state):
+        namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
+        if not status.get("nodeName"):
+            node = self._schedule(vm)
+            if node is None:
+                nodes = len(self.cluster.store.list(kinds.get("Node")))
+                message = f"0/{nodes} nodes are available: {nodes} Insufficient cpu or memory, or node selector mismatch."
+                if (condition(status, "Running") or {}).get("message") != message:
+                    self.event(vm, "FailedScheduling", message, "Warning")
+                self._not_running(status, message, reason="PodNotStarted")
+                self.write_status(vm, status)
+                return
+            status["nodeName"] = node
+            status["virtualMachinePods"] = [{"name": f"virt-launcher-{name}-{_pod_suffix()}", "active": True}]
+            self.write_status(vm, status)
+            self.event(vm, "Scheduled", f"Successfully assigned {namespace}/{name} to {node}")
+        # WaitForFirstConsumer disks are provisioned now that the node is known.
+        if (condition(status, "BlockDevicesReady") or {}).get("status") != "True":
+            self.write_status(vm, status)
+            return
+        await self.sleep(BOOT_SECONDS)
+        vm = self.get(namespace, name)
+        if vm is None or is_deleting(vm) or not state.on or (vm.get("status") or {}).get("phase") != "Starting":
+            return
+        status = status_of(vm)
+        self._dependencies(vm, status)
+        state.boots += 1
+        self._applied[vm["metadata"]["uid"]] = _restart_fields(vm)
+        self._set_phase(vm, status, "Running")
+        now = self.cluster.clock.timestamp()
+        status.setdefault("stats", {})["lastStartTime"] = now
+        cores = int(vm["spec"]["cpu"]["cores"])
+        fraction = vm["spec"]["cpu"].get("coreFraction", "100%")
+        status["resources"] = {
+            "cpu": {"cores": cores, "coreFraction": fraction, "requestedCores": requested_cores(cores, fraction),
+                    "runtimeOverhead": "0", "topology": topology(cores)},
+            "memory": {"size": vm["spec"]["memory"]["size"], "runtimeOverhead": "256Mi"},
+        }
+        status["versions"] = {"libvirt": "10.9.0", "qemu": "9.2.0"}
+        for device in status.get("blockDeviceRefs") or []:
+            device["attached"] = True
+        set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
+        set_condition(self.cluster, status, "Migratable", "True", "VirtualMachineMigratable", "")
+        set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
+        status.pop("restartAwaitingChanges", None)
+        if self.write_status(vm, status) is None:
+            return
+        self.event(vm, "Started", f"The virtual machine is running on {status.get('nodeName')}")
+        if cloudinit.has_guest_agent(cloudinit.parse(cloudinit.user_data_of(self.cluster, vm))):
+            boots = state.boots
+            await self.sleep(AGENT_SECONDS)
+            vm = self.get(namespace, name)
+            if vm is None or state.boots != boots or (vm.get("status") or {}).get("phase") != "Running":
+                return
+            status = status_of(vm)
+            status["guestOSInfo"] = dict(GUEST_OS_INFO)
+            set_condition(self.cluster, status, "AgentReady", "True", "AgentReady", "")
+            self.write_status(vm, status)
+            self.event(vm, "AgentReady", "The guest agent is connected")
+
+    def _schedule(self, vm):
+        nodes = self.cluster.store.list(kinds.get("Node"))
+        placed = [v for v in self.cluster.store.list(self.kind)
+                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
+        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
+        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
+
+    def _running_bookkeeping(self, vm, status, state):
+        uid = vm["metadata"]["uid"]
+        applied = self._applied.setdefault(uid, _restart_fields(vm))
+        wanted = _restart_fields(vm)
+        changes = [{"operation": "replace", "path": f"spec.{field}", "currentValue": applied.get(field),
+                    "desiredValue": wanted.get(field)}
+                   for field in RESTART_FIELDS if applied.get(field) != wanted.get(field)]
+        for device in status.get("blockDeviceRefs") or []:
+            device["attached"] = True
+        if changes:
+            status["restartAwaitingChanges"] = changes
+            set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "True", "ChangesPendingRestart",
+                          "Restart the virtual machine to apply the configuration changes.")
+            if (vm["spec"].get("disruptions") or {}).get("restartApprovalMode") == "Automatic":
+                state.restart = True
+                self._dirty.add((vm["metadata"]["namespace"], vm["metadata"]["name"]))
+        else:
+            status.pop("restartAwaitingChanges", None)
+            set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
+        self.write_status(vm, status)
+
+    # ---- stopping -----------------------------------------------------------------------------
+
+    async def _stop(self, vm, status, state, then):
+        self._set_phase(vm, status, "Stopping")
+        self._not_running(status, "The virtual machine is stopping.", reason="PodTerminating")
+        if self.write_status(vm, status) is None:
+            return
+        self.event(vm, "Stopping", "The virtual machine is stopping" + (" (forced)" if state.force else ""))
+        await self.sleep(FORCED_STOP_SECONDS if state.force else GRACEFUL_STOP_SECONDS)
+        state.force = False
+        vm = self.get(vm["metadata"]["namespace"], vm["metadata"]["name"])
+        if vm is None:
+            return
+        status = status_of(vm)
+        for key in ("nodeName", "guestOSInfo", "virtualMachinePods", "versions"):
+            status.pop(key, None)
+        remove_condition(status, "AgentReady")
+        remove_condition(status, "Migratable")
+        for device in status.get("blockDeviceRefs") or []:
+            device["attached"] = False
+        self._set_phase(vm, status, then)
+        self._not_running(status, "The virtual machine is stopped." if then == "Stopped" else "Restarting.")
+        if self.write_status(vm, status) is not None and then == "Stopped":
+            self.event(vm, "Stopped", "The virtual machine is stopped")
+
+    async def _delete(self, vm):
+        status = status_of(vm)
+        if status.get("phase") in RUNNING_PHASES:
+            state = power.of(self.cluster, vm)
+            state.on = False
+            await self._stop(vm, status, state, then="Stopped")
+            vm = self.get(vm["metadata"]["namespace"], vm["metadata"]["name"])
+            if vm is None:
+                return
+        self.set_finalizer(vm, False)
+
+    # ---- status helpers -----------------------------------------------------------------------
+
+    def _set_phase(self, vm, status, phase):
+        if status.get("phase") == phase:
+            return
+        status["phase"] = phase
+        status["observedGeneration"] = vm["metadata"].get("generation")
+        transitions = status.setdefault("stats", {}).setdefault("phasesTransitions", [])
+        transitions.append({"phase": phase, "timestamp": self.cluster.clock.timestamp()})
+        del transitions[:-5]
+
+    def _not_running(self, status, message, reason="NotRunning"):
+        set_condition(self.cluster, status, "Running", "False", reason, message)
+
+
+def _ip_address_name(vm) -> str:
+    return vm["spec"].get("virtualMachineIPAddressName") or vm["metadata"]["name"]
+
+
+def _block_device_status(ref, obj_status) -> dict:
+    if ref["kind"] == "VirtualDisk":
+        size = obj_status.get("capacity") or ""
+    else:
+        size = (obj_status.get("size") or {}).get("unpacked") or ""
+    device = {"kind": ref["kind"], "name": ref["name"], "size": size, "attached": False}
+    if "bootOrder" in ref:
+        device["bootOrder"] = ref["bootOrder"]
+    return device
+
+
+def _restart_fields(vm) -> dict:
+    return {field: vm["spec"].get(field) for field in RESTART_FIELDS}
+
+
+def _pod_suffix() -> str:
+    return "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))

@@ -1,0 +1,163 @@
+"""Demo data for `python -m dvpsim --demo`: nodes, storage, the generic VM class, projects, users,
+cluster images from the sample server and one running VM, as on a fresh DVP installation."""
+
+from dvpsim import kinds
+
+NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")
+ZONES = ("zone-a", "zone-b", "zone-c")
+KUBELET_VERSION = "v1.31.9"
+VM_CIDRS = ["10.66.10.0/24", "10.66.20.0/24", "10.66.30.0/24"]
+
+# user -> (namespace or None for cluster-wide, ClusterRole)
+USERS = {
+    "operator": (None, "cluster-admin"),
+    "alice": ("project-a", "d8:use:role:manager"),
+    "victor": ("project-a", "d8:use:role:viewer"),
+    "bob": ("project-b", "d8:use:role:manager"),
+}
+
+GUIDE_USER_DATA = """#cloud-config
+ssh_pwauth: True
+users:
+  - name: cloud
+    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
+    shell: /bin/bash
+    sudo: ALL=(ALL) NOPASSWD:ALL
+    lock_passwd: False
+"""
+
+
+def seed(cluster):
+    for index, name in enumerate(NODES):
+        _create(cluster, "Node", node(name, ZONES[index]))
+    for sc in storage_classes():
+        _create(cluster, "StorageClass", sc)
+    _create(cluster, "VirtualMachineClass", generic_class())
+    _create(cluster, "ModuleConfig", module_config())
+    for project in ("project-a", "project-b"):
+        _create(cluster, "Namespace", {"metadata": {"name": project, "labels": {
+            "projects.deckhouse.io/project": project, "projects.deckhouse.io/project-template": "default"}}})
+        _create(cluster, "Project", {"metadata": {"name": project},
+                                     "spec": {"description": f"Demo project {project[-1].upper()}",
+                                              "projectTemplateName": "default", "parameters": {}}})
+    for user, (namespace, role) in USERS.items():
+        cluster.add_user(user)
+        _bind(cluster, user, namespace, role)
+    for image in cluster_images(cluster.url):
+        _create(cluster, "ClusterVirtualImage", image)
+    for kind_name, obj in demo_vm("project-a"):
+        _create(cluster, kind_name, obj)
+
+
+def node(name, zone):
+    return {
+        "metadata": {"name": name, "labels": {
+            "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+            "topology.kubernetes.io/zone": zone, "node-role.kubernetes.io/worker": "",
+            "node.deckhouse.io/group": "worker"}},
+        "spec": {"podCIDR": f"10.111.{NODES.index(name)}.0/24"},
+        "status": {
+            "capacity": {"cpu": "16", "memory": "65536Mi", "pods": "110"},
+            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status"}],
+            "addresses": [{"type": "InternalIP", "address": f"192.168.10.{11 + NODES.index(name)}"},
+                          {"type": "Hostname", "address": name}],
+            "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
+                         "osImage": "Ubuntu 22.04.5 LTS", "kernelVersion": "5.15.0-122-generic",
+                         "containerRuntimeVersion": "containerd://1.7.24", "architecture": "amd64",
+                         "operatingSystem": "linux"},
+        },
+    }
+
+
+def storage_classes():
+    def sc(name, provisioner, binding, default=False):
+        annotations = {"storageclass.kubernetes.io/is-default-class": "true"} if default else {}
+        return {"metadata": {"name": name, "annotations": annotations}, "provisioner": provisioner,
+                "reclaimPolicy": "Delete", "volumeBindingMode": binding, "allowVolumeExpansion": True}
+    replicated = "replicated.csi.storage.deckhouse.io"
+    return [
+        sc("i-sds-replicated-thin-r1", replicated, "Immediate", default=True),
+        sc("i-sds-replicated-thin-r2", replicated, "Immediate"),
+        sc("sds-replicated-thin-r1", replicated, "WaitForFirstConsumer"),
+        sc("nfs-4-1-wffc", "nfs.csi.k8s.io", "WaitForFirstConsumer"),
+    ]
+
+
+def generic_class():
+    return {
+        "metadata": {"name": "generic", "annotations": {
+            "virtualmachineclass.virtualization.deckhouse.io/is-default-class": "true"}},
+        "spec": {
+            "cpu": {"type": "Discovery", "discovery": {}},
+            "nodeSelector": {"matchExpressions": [
+                {"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]},
+            "sizingPolicies": [
+                {"cores": {"min": 1, "max": 4}, "coreFractions": [5, 10, 20, 50, 100], "dedicatedCores": [False],
+                 "memory": {"min": "1Gi", "max": "8Gi", "step": "512Mi", "perCore": {"min": "1Gi", "max": "8Gi"}}},
+                {"cores": {"min": 5, "max": 8}, "coreFractions": [20, 50, 100], "dedicatedCores": [False],
+                 "memory": {"min": "5Gi", "max": "16Gi", "step": "1Gi", "perCore": {"min": "1Gi", "max": "8Gi"}}},
+                {"cores": {"min": 9, "max": 16}, "coreFractions": [50, 100], "dedicatedCores": [True, False],
+                 "memory": {"min": "9Gi", "max": "64Gi", "step": "1Gi", "perCore": {"min": "1Gi", "max": "8Gi"}}},
+            ],
+        },
+        "status": {
+            "phase": "Ready",
+            "availableNodes": list(NODES),
+            "maxAllocatableResources": {"cpu": "16", "memory": "64Gi"},
+            "cpuFeatures": {"enabled": ["sse4_2", "avx", "avx2", "aes", "x2apic", "hypervisor"]},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "SuitableNodesFound", "message": ""},
+                           {"type": "Discovered", "status": "True", "reason": "DiscoverySucceeded", "message": ""}],
+        },
+    }
+
+
+def module_config():
+    return {
+        "metadata": {"name": "virtualization"},
+        "spec": {"enabled": True, "version": 1, "settings": {
+            "virtualMachineCIDRs": list(VM_CIDRS),
+            "dvcr": {"storage": {"type": "PersistentVolumeClaim",
+                                 "persistentVolumeClaim": {"size": "50G", "storageClassName": "i-sds-replicated-thin-r1"}}},
+        }},
+    }
+
+
+def cluster_images(base_url):
+    def cvi(name, file):
+        return {"metadata": {"name": name},
+                "spec": {"dataSource": {"type": "HTTP", "http": {"url": f"{base_url}/dvpsim/samples/{file}"}}}}
+    return [cvi("ubuntu-noble", "noble-server-cloudimg-amd64.img"), cvi("alpine-virt", "alpine-virt.qcow2")]
+
+
+def demo_vm(namespace):
+    yield "VirtualDisk", {
+        "metadata": {"name": "linux-disk", "namespace": namespace},
+        "spec": {"persistentVolumeClaim": {"size": "10Gi"},
+                 "dataSource": {"type": "ObjectRef", "objectRef": {"kind": "ClusterVirtualImage", "name": "ubuntu-noble"}}},
+    }
+    yield "VirtualMachine", {
+        "metadata": {"name": "linux-vm", "namespace": namespace},
+        "spec": {"virtualMachineClassName": "generic", "cpu": {"cores": 1, "coreFraction": "10%"},
+                 "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "linux-disk"}],
+                 "provisioning": {"type": "UserData", "userData": GUIDE_USER_DATA}},
+    }
+
+
+def _bind(cluster, user, namespace, role):
+    subject = [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": user}]
+    ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}
+    if namespace is None:
+        _create(cluster, "ClusterRoleBinding", {"metadata": {"name": f"demo:{user}"}, "roleRef": ref,
+                                                "subjects": subject})
+    else:
+        _create(cluster, "RoleBinding", {"metadata": {"name": f"demo:{user}", "namespace": namespace},
+                                         "roleRef": ref, "subjects": subject})
+
+
+def _create(cluster, kind_name, obj):
+    kind = kinds.get(kind_name)
+    meta = obj["metadata"]
+    if cluster.store.peek(kind, meta.get("namespace", ""), meta["name"]) is None:
+        cluster.create(kind, obj)

@@ -1,0 +1,103 @@
+"""The VM serial console over a WebSocket: raw binary frames to and from the simulated guest.
+
+One guest session per VM boot: it survives reconnects while the VM runs and starts afresh
+after a restart. When the VM stops or reboots, the connection drops as a real one does
+(the client sees an abnormal closure, 1006).
+"""
+
+import asyncio
+import contextlib
+import socket
+import weakref
+
+from aiohttp import WSMsgType
+
+from dvpsim import kinds, quantity
+from dvpsim.controllers import power
+from dvpsim.guest import cloudinit
+from dvpsim.guest.session import BlockDevice, GuestFacts, GuestSession
+
+CONSOLE_PHASES = ("Running", "Migrating")
+_SESSIONS = weakref.WeakKeyDictionary()  # cluster -> {vm uid: (boot number, GuestSession)}
+
+
+def guest_for(cluster, vm: dict) -> GuestSession:
+    """The guest of the VM's current boot, created on first use."""
+    boots = power.of(cluster, vm).boots
+    sessions = _SESSIONS.setdefault(cluster, {})
+    uid = vm["metadata"]["uid"]
+    current = sessions.get(uid)
+    config = cloudinit.parse(cloudinit.user_data_of(cluster, vm))
+    facts = facts_of(cluster, vm, config)
+    if current is None or current[0] != boots:
+        current = (boots, GuestSession(facts, cloudinit.users(config)))
+        sessions[uid] = current
+    else:
+        current[1].facts = facts
+    return current[1]
+
+
+def facts_of(cluster, vm: dict, config: dict) -> GuestFacts:
+    status = vm.get("status") or {}
+    resources = status.get("resources") or {}
+    cores = (resources.get("cpu") or {}).get("cores") or vm["spec"].get("cpu", {}).get("cores", 1)
+    memory = (resources.get("memory") or {}).get("size") or vm["spec"].get("memory", {}).get("size", "1Gi")
+    devices = []
+    for ref in status.get("blockDeviceRefs") or []:
+        size = quantity.parse_bytes(ref["size"]) if ref.get("size") else 0
+        cdrom = False
+        if ref.get("kind") in ("VirtualImage", "ClusterVirtualImage"):
+            image = cluster.store.get(kinds.get(ref["kind"]), vm["metadata"]["namespace"], ref["name"]) or {}
+            cdrom = bool((image.get("status") or {}).get("cdrom"))
+        devices.append(BlockDevice(ref["name"], size, cdrom=cdrom, read_only=ref.get("kind") != "VirtualDisk"))
+    return GuestFacts(
+        hostname=cloudinit.hostname(config, vm["metadata"]["name"]),
+        cores=int(cores),
+        memory_bytes=quantity.parse_bytes(memory),
+        ip_address=status.get("ipAddress", ""),
+        block_devices=devices,
+    )
+
+
+async def serve_console(cluster, vm: dict, ws, username: str):
+    """Serve an accepted (prepared) WebSocket until either side goes away."""
+    guest = guest_for(cluster, vm)
+    boot = power.of(cluster, vm).boots
+    await ws.send_bytes(guest.connect())
+    watcher = asyncio.get_running_loop().create_task(_drop_when_vm_goes_down(cluster, vm, boot, ws))
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.BINARY:
+                output = guest.feed(message.data)
+                if output:
+                    await ws.send_bytes(output)
+            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                break
+            # Text frames are dropped, as virt-handler does.
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _drop_when_vm_goes_down(cluster, vm, boot, ws):
+    uid = vm["metadata"]["uid"]
+    subscription = cluster.subscribe()
+    try:
+        async for event_type, kind, obj in subscription:
+            if kind.kind != "VirtualMachine" or obj["metadata"].get("uid") != uid:
+                continue
+            phase = (obj.get("status") or {}).get("phase")
+            if event_type == "DELETED" or phase not in CONSOLE_PHASES or power.of(cluster, obj).boots != boot:
+                _abort(ws)
+                return
+    finally:
+        await subscription.aclose()
+
+
+def _abort(ws):
+    sock = ws.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
