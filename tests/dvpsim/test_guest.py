@@ -1,0 +1,135 @@
+"""The serial console of a running VM, over the console subresource WebSocket."""
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from tests.dvpsim.support import Dvp, blank_disk, fresh_namespace, vm_body
+
+SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
+
+
+@pytest.fixture(scope="module")
+def vm(sim):
+    dvp = Dvp(sim, fresh_namespace(sim, "guest"))
+    dvp.create("virtualdisks", blank_disk("linux-vm-root", "10Gi"))
+    dvp.create("virtualmachines", vm_body("linux-vm", cores=3))
+    dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    return dvp
+
+
+class Console:
+    def __init__(self, ws):
+        self.ws = ws
+        self.buffer = ""
+
+    async def expect(self, text, timeout=5.0):
+        """Read until `text` has been shown; returns everything read so far and resets the buffer."""
+        async def read():
+            while text not in self.buffer:
+                message = await self.ws.receive()
+                if message.type != aiohttp.WSMsgType.BINARY:
+                    raise AssertionError(f"unexpected {message.type} while waiting for {text!r}: {self.buffer!r}")
+                self.buffer += message.data.decode()
+        await asyncio.wait_for(read(), timeout)
+        seen, self.buffer = self.buffer, ""
+        return seen
+
+    async def type(self, text):
+        await self.ws.send_bytes(text.encode())
+
+
+def console_url(sim, dvp, name="linux-vm"):
+    return f"{sim.url}{SUBRESOURCES}/namespaces/{dvp.namespace}/virtualmachines/{name}/console"
+
+
+async def connect(session, sim, dvp):
+    ws = await session.ws_connect(console_url(sim, dvp), protocols=("plain.kubevirt.io",),
+                                  headers={"Authorization": f"Bearer {sim.token('admin')}"})
+    return Console(ws)
+
+
+async def test_it_logs_in_with_the_cloud_init_password_and_runs_commands(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        assert console.ws.protocol == "plain.kubevirt.io"
+        await console.expect("linux-vm login: ")
+        await console.type("cloud\r")
+        await console.expect("Password: ")
+        await console.type("cloud\r")
+        await console.expect("cloud@linux-vm:~$ ")
+        await console.type("nproc\r")
+        assert "\r\n3\r\n" in await console.expect("cloud@linux-vm:~$ ")
+        await console.type("lsblk\r")
+        assert "10G" in await console.expect("cloud@linux-vm:~$ ")
+        await console.type("exit\r")
+        await console.expect("linux-vm login: ")
+        await console.ws.close()
+
+
+async def test_it_rejects_a_wrong_password(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        await console.type("\r")
+        await console.expect("login: ")
+        await console.type("cloud\rwrong\r")
+        assert "Login incorrect" in await console.expect("Login incorrect\r\nlinux-vm login: ")
+        await console.ws.close()
+
+
+async def test_it_ignores_text_frames(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        await console.expect("login: ")
+        await console.ws.send_str("root\r")
+        await console.type("\r")
+        # Only the binary Enter arrives: a fresh prompt, no "root" echo.
+        seen = await console.expect("linux-vm login: ")
+        assert "root" not in seen
+        await console.ws.close()
+
+
+async def test_it_disconnects_the_previous_viewer_with_1001(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        first = await connect(session, sim, vm)
+        await first.expect("login: ")
+        second = await connect(session, sim, vm)
+        await second.expect("login: ")
+        message = await asyncio.wait_for(first.ws.receive(), 5)
+        assert message.type == aiohttp.WSMsgType.CLOSE
+        assert (message.data, message.extra) == (1001, "close by another connection")
+        await second.ws.close()
+
+
+async def test_it_keeps_the_login_across_reconnects(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        await console.expect("login: ")
+        await console.type("\x03cloud\rcloud\r")
+        await console.expect("cloud@linux-vm:~$ ")
+        await console.ws.close()
+        again = await connect(session, sim, vm)
+        await again.expect("cloud@linux-vm:~$ ")
+        await again.type("exit\r")
+        await again.expect("linux-vm login: ")
+        await again.ws.close()
+
+
+async def test_it_drops_the_console_and_resets_the_guest_on_restart(sim, vm):
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        await console.type("\x03cloud\rcloud\r")
+        await console.expect("cloud@linux-vm:~$ ")
+        before = vm.get("virtualmachines", "linux-vm")["status"]["stats"]["phasesTransitions"]
+        vm.create("virtualmachineoperations", {"metadata": {"name": "reboot"},
+                                               "spec": {"type": "Restart", "virtualMachineName": "linux-vm"}})
+        message = await asyncio.wait_for(console.ws.receive(), 10)
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+        assert console.ws.close_code == 1006
+        vm.wait_phase("virtualmachineoperations", "reboot", "Completed")
+        assert vm.get("virtualmachines", "linux-vm")["status"]["stats"]["phasesTransitions"] != before
+        again = await connect(session, sim, vm)
+        booted = await again.expect("linux-vm login: ")
+        assert "Linux version" in booted
+        await again.ws.close()
