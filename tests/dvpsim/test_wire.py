@@ -325,3 +325,30 @@ def test_it_computes_dvp_printer_column_cells():
           "allowVolumeExpansion": True}
     assert tables.row(kinds.get("StorageClass"), sc, now)["cells"] == [
         "fast (default)", "x", "Delete", "WaitForFirstConsumer", True, "0s"]
+
+
+# process ----------------------------------------------------------------------------
+
+def test_it_saves_state_and_restores_it_after_sigterm(tmp_path):
+    from tests.conftest import start_sim, stop_sim
+    state = str(tmp_path / "state.json")
+    first = start_sim("--state", state, demo=False)
+    try:
+        ns = make_namespace(first, "keep")
+        status, _, _ = call(first, "POST", f"/api/v1/namespaces/{ns}/configmaps",
+                            {"metadata": {"name": "kept"}, "data": {"a": "b"}})
+        assert status == 201
+        _, _, listed = call(first, "GET", "/api/v1/configmaps")
+        rv = int(listed["metadata"]["resourceVersion"])
+    finally:
+        stop_sim(first)
+    assert first.proc.returncode == 0
+    second = start_sim("--state", state, demo=False)
+    try:
+        status, _, body = call(second, "GET", f"/api/v1/namespaces/{ns}/configmaps/kept")
+        assert status == 200 and body["data"] == {"a": "b"}
+        assert second.token("admin") == first.token("admin")
+        _, _, created = call(second, "POST", f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "new"}})
+        assert int(created["metadata"]["resourceVersion"]) > rv
+    finally:
+        stop_sim(second)
