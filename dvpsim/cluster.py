@@ -245,24 +245,21 @@ class Cluster:
 
     def _collect_dependents(self, owner_kind, owner):
         uid = owner["metadata"]["uid"]
-        ns = owner["metadata"].get("namespace")
-        for kind in kinds.KINDS:
-            if owner_kind.namespaced and not kind.namespaced:
+        for kind_name, ns, name in self.store.dependents(uid):
+            kind = kinds.get(kind_name)
+            obj = self.store.peek(kind, ns, name)
+            if obj is None:
                 continue
-            for obj in list(self.store.iter(kind, ns if kind.namespaced and ns else None)):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    others = [r for r in refs if r.get("uid") != uid]
-                    m = obj["metadata"]
-                    try:
-                        if others and any(self._owner_exists(r, m.get("namespace")) for r in others):
-                            new = copy.deepcopy(obj)
-                            new["metadata"]["ownerReferences"] = others
-                            self.store.put(kind, new, "MODIFIED")
-                        else:
-                            self.delete(kind, m.get("namespace"), m["name"], username=CONTROLLER_USER)
-                    except NotFound:
-                        pass
+            others = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
+            try:
+                if others and any(self._owner_exists(r, ns) for r in others):
+                    new = copy.deepcopy(obj)
+                    new["metadata"]["ownerReferences"] = others
+                    self.store.put(kind, new, "MODIFIED")
+                else:
+                    self.delete(kind, ns, name, username=CONTROLLER_USER)
+            except NotFound:
+                pass
 
     def _owner_exists(self, ref, namespace):
         k = kinds.for_api_version(ref.get("apiVersion", ""), ref.get("kind", ""))

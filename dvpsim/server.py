@@ -276,7 +276,8 @@ class Api:
         if not target.kind.stored:
             return json_response(reviews.answer(self.cluster, target.kind, body, user), 201)
         self._check_namespace(target, body)
-        if target.kind.has_status and target.kind.kind != "Namespace":
+        if target.kind.has_status and target.kind.kind not in ("Namespace", "Node"):
+            # like kube-apiserver: status is set through the status subresource (Nodes may post it on create)
             body.pop("status", None)
         obj = self.cluster.create(target.kind, body, username=user.name, dry_run=self._dry_run(request))
         return self._render(request, target, obj, 201)

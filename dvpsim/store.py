@@ -20,6 +20,7 @@ class Store:
         self._history_floor = 0  # events after this rv are replayable
         self._subscribers = set()
         self.on_change = None  # callback() after every change (state persistence)
+        self._dependents = {}  # owner uid -> {(kind name, namespace, name)}
 
     # reads ------------------------------------------------------------
     def get(self, kind, namespace, name):
@@ -67,7 +68,11 @@ class Store:
         obj["metadata"]["resourceVersion"] = rv
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         self._kinds[kind.kind] = kind
-        self._objects.setdefault(kind.kind, {})[key] = obj
+        old = self._objects.setdefault(kind.kind, {}).get(key)
+        if old is not None:
+            self._index_owners(kind, old, add=False)
+        self._objects[kind.kind][key] = obj
+        self._index_owners(kind, obj, add=True)
         self._emit(int(rv), event_type, kind, obj)
         return copy.deepcopy(obj)
 
@@ -76,6 +81,7 @@ class Store:
         obj = self._objects.get(kind.kind, {}).pop((namespace or "", name), None)
         if obj is None:
             return None
+        self._index_owners(kind, obj, add=False)
         obj = copy.deepcopy(obj)
         rv = self.next_resource_version()
         obj["metadata"]["resourceVersion"] = rv
@@ -87,9 +93,26 @@ class Store:
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         self._kinds[kind.kind] = kind
         self._objects.setdefault(kind.kind, {})[key] = obj
+        self._index_owners(kind, obj, add=True)
         rv = int(obj["metadata"].get("resourceVersion") or 0)
         self.resource_version = max(self.resource_version, rv)
         self._history_floor = self.resource_version
+
+    def _index_owners(self, kind, obj, add):
+        meta = obj["metadata"]
+        entry = (kind.kind, meta.get("namespace", ""), meta["name"])
+        for ref in meta.get("ownerReferences") or []:
+            uid = ref.get("uid")
+            if add:
+                self._dependents.setdefault(uid, set()).add(entry)
+            elif uid in self._dependents:
+                self._dependents[uid].discard(entry)
+                if not self._dependents[uid]:
+                    del self._dependents[uid]
+
+    def dependents(self, uid):
+        """(kind name, namespace, name) of the objects listing `uid` among their ownerReferences."""
+        return sorted(self._dependents.get(uid, ()))
 
     # events -------------------------------------------------------------
     def _emit(self, rv, event_type, kind, obj):
