@@ -369,7 +369,7 @@ class _Subscription:
     async def __anext__(self):
         if self._queue is None:
             raise StopAsyncIteration
-        _rv, event_type, kind, obj = await self._queue.get()
+        _rv, event_type, kind, obj, _old = await self._queue.get()
         return event_type, kind, copy.deepcopy(obj)
 
     async def aclose(self):

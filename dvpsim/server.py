@@ -400,11 +400,23 @@ class Api:
         send_initial = _flag(q.get("sendInitialEvents", "")) or rv in ("", "0")
 
         def matches(kind, obj):
-            if kind is not target.kind:
+            if obj is None or kind is not target.kind:
                 return False
             if target.namespace and obj["metadata"].get("namespace") != target.namespace:
                 return False
             return label_ok(obj["metadata"].get("labels")) and field_ok(obj)
+
+        def translate(event_type, kind, obj, old):
+            """The event a selector-filtered watcher sees: objects entering or leaving the
+            selection show up as ADDED / DELETED, like kube-apiserver's watch cache."""
+            now, before = matches(kind, obj), event_type == "MODIFIED" and matches(kind, old)
+            if event_type != "MODIFIED":
+                return event_type if now else None
+            if now and before:
+                return "MODIFIED"
+            if now:
+                return "ADDED"
+            return "DELETED" if before else None
 
         def encode(event_type, obj):
             obj = self._out(target, obj)
@@ -432,7 +444,8 @@ class Api:
                     err = Gone(f"too old resource version: {since} ({store.resource_version})")
                     await resp.write((json.dumps({"type": "ERROR", "object": err.status()}) + "\n").encode())
                     return resp
-                backlog = [(t, o) for (_rv, t, k, o) in history if matches(k, o)]
+                backlog = [(translate(t, k, o, old), o) for (_rv, t, k, o, old) in history]
+                backlog = [(t, o) for t, o in backlog if t]
             current_rv = store.resource_version
             for event_type, obj in backlog:
                 await resp.write(encode(event_type, obj))
@@ -445,14 +458,15 @@ class Api:
                 if remaining <= 0:
                     break
                 try:
-                    ev_rv, event_type, kind, obj = await asyncio.wait_for(
+                    _rv, event_type, kind, obj, old = await asyncio.wait_for(
                         queue.get(), min(remaining, BOOKMARK_INTERVAL) if bookmarks else remaining)
                 except asyncio.TimeoutError:
                     if bookmarks and loop.time() < deadline:
                         await resp.write(self._bookmark(target, store.resource_version))
                     continue
-                if matches(kind, obj):
-                    await resp.write(encode(event_type, obj))
+                seen_as = translate(event_type, kind, obj, old)
+                if seen_as:
+                    await resp.write(encode(seen_as, obj))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

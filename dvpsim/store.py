@@ -16,7 +16,7 @@ class Store:
         self._objects = {}  # kind name -> {(namespace, name): obj}
         self._kinds = {}  # kind name -> Kind
         self.resource_version = 0
-        self._history = deque(maxlen=history_size)  # (rv, type, kind, obj)
+        self._history = deque(maxlen=history_size)  # (rv, type, kind, obj, previous obj)
         self._history_floor = 0  # events after this rv are replayable
         self._subscribers = set()
         self.on_change = None  # callback() after every change (state persistence)
@@ -73,7 +73,7 @@ class Store:
             self._index_owners(kind, old, add=False)
         self._objects[kind.kind][key] = obj
         self._index_owners(kind, obj, add=True)
-        self._emit(int(rv), event_type, kind, obj)
+        self._emit(int(rv), event_type, kind, obj, old)
         return copy.deepcopy(obj)
 
     def remove(self, kind, namespace, name):
@@ -115,10 +115,10 @@ class Store:
         return sorted(self._dependents.get(uid, ()))
 
     # events -------------------------------------------------------------
-    def _emit(self, rv, event_type, kind, obj):
+    def _emit(self, rv, event_type, kind, obj, old=None):
         if len(self._history) == self._history.maxlen:
             self._history_floor = self._history[0][0]
-        event = (rv, event_type, kind, obj)
+        event = (rv, event_type, kind, obj, old)
         self._history.append(event)
         for q in list(self._subscribers):
             q.put_nowait(event)
@@ -132,7 +132,7 @@ class Store:
         return [e for e in self._history if e[0] > rv]
 
     def subscribe(self):
-        """An asyncio.Queue receiving (rv, type, kind, obj) for every later change."""
+        """An asyncio.Queue receiving (rv, type, kind, obj, previous obj or None) for every later change."""
         q = asyncio.Queue()
         self._subscribers.add(q)
         return q

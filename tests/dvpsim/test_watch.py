@@ -126,3 +126,15 @@ def test_it_expires_resource_versions_older_than_the_history():
         assert events[0]["type"] == "ADDED" and events[0]["object"]["metadata"]["name"] == "fresh"
     finally:
         stop_sim(small)
+
+
+def test_it_reports_objects_entering_and_leaving_a_label_selection(sim, core):
+    ns = make_namespace(sim, "w")
+    rv = core.list_namespaced_config_map(ns).metadata.resource_version
+    core.create_namespaced_config_map(ns, {"metadata": {"name": "m", "labels": {"sel": "no"}}})
+    core.patch_namespaced_config_map("m", ns, {"metadata": {"labels": {"sel": "yes"}}})
+    core.patch_namespaced_config_map("m", ns, {"data": {"a": "1"}})
+    core.patch_namespaced_config_map("m", ns, {"metadata": {"labels": {"sel": "no"}}})
+    events = stream(sim, f"/api/v1/namespaces/{ns}/configmaps?watch=1&resourceVersion={rv}&labelSelector=sel%3Dyes",
+                    until=lambda e: len(e) == 3)
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
