@@ -92,7 +92,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = env("DJANGO_STATIC_ROOT") or None  # only for collectstatic; WhiteNoise serves from the finders
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end libraries come from npm (package.json); only the files the pages load are exposed.
 STATICFILES_DIRS = [

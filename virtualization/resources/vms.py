@@ -94,7 +94,7 @@ class VMForm(forms.Form):
     memory = SizeField(label="Size", initial="1Gi", help_text="Memory, e.g. 1Gi or 512Mi.")
     boot_disks = forms.CharField(required=False, widget=forms.HiddenInput)  # errors about the list land here
     cloud_init_enabled = forms.BooleanField(label="Cloud-init", required=False)
-    cloud_init = forms.CharField(label="Cloud-init", required=False,
+    cloud_init = forms.CharField(label="Cloud-init", required=False, strip=False,
                                  widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false",
                                                               "placeholder": "#cloud-config"}))
 
