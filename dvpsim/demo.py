@@ -133,14 +133,14 @@ def cluster_images(base_url):
 
 def demo_vm(namespace):
     yield "VirtualDisk", {
-        "metadata": {"name": "linux-disk", "namespace": namespace},
+        "metadata": {"name": "demo-vm-root", "namespace": namespace},
         "spec": {"persistentVolumeClaim": {"size": "10Gi"},
                  "dataSource": {"type": "ObjectRef", "objectRef": {"kind": "ClusterVirtualImage", "name": "ubuntu-noble"}}},
     }
     yield "VirtualMachine", {
-        "metadata": {"name": "linux-vm", "namespace": namespace},
+        "metadata": {"name": "demo-vm", "namespace": namespace},
         "spec": {"virtualMachineClassName": "generic", "cpu": {"cores": 1, "coreFraction": "10%"},
-                 "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "linux-disk"}],
+                 "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "demo-vm-root"}],
                  "provisioning": {"type": "UserData", "userData": GUIDE_USER_DATA}},
     }
 
