@@ -7,6 +7,7 @@ before the socket is accepted.
 import asyncio
 import logging
 from contextlib import AsyncExitStack
+from urllib.parse import parse_qs
 
 import aiohttp
 from asgiref.sync import sync_to_async
@@ -61,9 +62,13 @@ class LiveConsumer(_UserConsumer):
         if not allowed:
             await self.close(code=4403)
             return
-        query = dict(pair.split("=", 1) for pair in self.scope.get("query_string", b"").decode().split("&")
-                     if "=" in pair)
+        self.can_delete = await sync_to_async(can)(self.user, "delete", self.resource.kind, self.project.name)
+        query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
+        # The list page's view: the pushed table body keeps its filter and order.
         self.wide = query.get("wide") == "1"
+        self.filter = query.get("q", "")
+        self.sort = query.get("sort") or "Name"
+        self.descending = query.get("dir") == "desc"
         await self.accept()
         self.rows = {}
         self.table = None
@@ -125,12 +130,11 @@ class LiveConsumer(_UserConsumer):
 
     def _render_rows(self):
         columns = tables.columns_of(self.table or {}, wide=self.wide)
-        rows = tables.sort_rows(list(self.rows.values()), "Name")
-        for row in rows:
-            row.cells = {c.name: row.cells.get(c.name, "") for c in columns}
+        rows = tables.filter_rows(list(self.rows.values()), self.filter)
+        rows = tables.sort_rows(rows, self.sort, self.descending)
         return render_to_string("virtualization/list.html#rows", {
             "project": self.project, "resource": self.resource, "rows": rows, "oob": True,
-            "columns": [c for c in columns if c.name != "Name"], "can_delete": True,
+            "columns": [c for c in columns if c.name != "Name"], "can_delete": self.can_delete, "q": self.filter,
         })
 
     def _render_detail(self):

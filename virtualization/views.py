@@ -1,4 +1,6 @@
 """Generic list / detail / delete views, driven by the registry (one entry per kind)."""
+from urllib.parse import quote, urlencode
+
 import yaml
 from django.contrib import messages
 from django.http import Http404
@@ -24,10 +26,12 @@ def list_context(request, project, resource: Resource):
     sort = request.GET.get("sort") or "Name"
     descending = request.GET.get("dir") == "desc"
     rows = tables.sort_rows(rows, sort, descending)
+    view_params = {"q": request.GET.get("q", ""), "wide": "1" if wide else ""}
     return {
         "project": project, "resource": resource, "columns": [c for c in columns if c.name != "Name"],
         "rows": rows, "wide": wide, "sort": sort, "descending": descending, "q": request.GET.get("q", ""),
-        "resource_version": (table.get("metadata") or {}).get("resourceVersion", ""),
+        "live_query": urlencode({**view_params, "sort": sort, "dir": "desc" if descending else "asc"}),
+        "sort_query": "".join(f"{k}={quote(v)}&" for k, v in view_params.items() if v),
         "can_create": can(request.user, "create", resource.kind, project.name),
         "can_delete": can(request.user, "delete", resource.kind, project.name),
     }
@@ -36,7 +40,7 @@ def list_context(request, project, resource: Resource):
 def resource_list(request, project, resource: Resource):
     project = get_project(request.user, project)
     context = list_context(request, project, resource)
-    template = "virtualization/list.html#rows" if request.htmx and request.htmx.target == "rows" else \
+    template = "virtualization/list.html#table" if request.htmx and request.htmx.target == "live-table" else \
         "virtualization/list.html"
     return render(request, template, context)
 

@@ -157,3 +157,18 @@ def test_it_lists_vms_with_their_columns(owner, sim, unique):
     for column in ("Phase", "Node", "IPAddress", "Age"):
         assert f">{column}</a>" in page
     assert vm in page
+
+
+def test_it_filters_and_sorts_the_list(owner, sim, unique):
+    vm = make_running_vm(sim, unique)
+    url = reverse("virtualization:list", args=[PROJECT_A, "vms"])
+    page = owner.get(url, {"q": vm}).content.decode()
+    assert vm in page and "demo-vm" not in page
+    fragment = owner.get(url, {"q": "demo-vm"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="live-table").content.decode()
+    assert fragment.lstrip().startswith('<div id="live-table"')
+    assert "demo-vm" in fragment and vm not in fragment
+    assert "q=demo-vm" in fragment  # the live socket keeps the filter
+    ordered = owner.get(url, {"sort": "Name", "dir": "desc"}).content.decode()
+    assert ordered.index(f'id="row-{vm}"') < ordered.index('id="row-demo-vm"')  # "vm-…" sorts after "demo-vm"
+    ascending = owner.get(url, {"sort": "Name", "dir": "asc"}).content.decode()
+    assert ascending.index(f'id="row-{vm}"') > ascending.index('id="row-demo-vm"')

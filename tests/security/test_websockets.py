@@ -7,7 +7,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from portal.asgi import application
-from tests.console.conftest import OUTSIDER, OWNER, PROJECT_A
+from tests.console.conftest import MEMBER, OUTSIDER, OWNER, PROJECT_A
 from tests.security.test_isolation import project_a_vm  # noqa: F401  (module fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,4 +88,22 @@ async def test_it_pushes_live_rows_to_the_owner(project_a_vm):  # noqa: F811
     html = await communicator.receive_from(timeout=10)
     assert 'id="rows"' in html and 'hx-swap-oob="true"' in html
     assert project_a_vm in html
+    await communicator.disconnect()
+
+
+async def test_it_pushes_no_delete_links_to_a_viewer(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", MEMBER)
+    assert connected
+    html = await communicator.receive_from(timeout=10)
+    assert project_a_vm in html
+    assert "Delete" not in html
+    await communicator.disconnect()
+
+
+async def test_it_keeps_the_pages_filter_in_pushed_rows(project_a_vm):  # noqa: F811
+    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/?q=no-such-vm-at-all", OWNER)
+    assert connected
+    html = await communicator.receive_from(timeout=10)
+    assert project_a_vm not in html
+    assert "match" in html
     await communicator.disconnect()
