@@ -262,8 +262,11 @@ def operation(request, project, name):
         messages.error(request, f"{op_type} was refused: {exc.message}")
     if request.htmx:
         obj = generic.get_object(request, project, resource, name)
-        return render(request, resource.detail_template + "#status",
-                      generic.detail_context(request, project, resource, obj))
+        context = generic.detail_context(request, project, resource, obj)
+        status = render(request, resource.detail_template + "#status", context)
+        flash = render(request, "includes/messages.html", {"oob": True})
+        status.content += flash.content
+        return status
     return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
 
 

@@ -6,3 +6,11 @@ register = template.Library()
 @register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key, "")
+
+
+@register.filter
+def age(timestamp):
+    """kubectl's age of an API timestamp: 45s, 12m, 5h40m, 3d."""
+    from virtualization.tables import humanize_age
+
+    return humanize_age(timestamp)
