@@ -44,3 +44,14 @@ def wait_for_phase(sim, plural, namespace, name, phase, timeout=30):
 
 def sample_url(sim, name="noble-server-cloudimg-amd64.img"):
     return f"{sim.url}/dvpsim/samples/{name}"
+
+
+def make_vm(sim, namespace, vm, disk, timeout=60):
+    """An empty disk and a VM booting from it, Running."""
+    if get_dvp(sim, "virtualmachines", namespace, vm) is None:
+        create_dvp(sim, "virtualdisks", namespace, {"metadata": {"name": disk},
+                                                    "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+        create_dvp(sim, "virtualmachines", namespace, {"metadata": {"name": vm}, "spec": {
+            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
+            "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
+    return wait_for_phase(sim, "virtualmachines", namespace, vm, "Running", timeout=timeout)

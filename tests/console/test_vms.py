@@ -2,18 +2,11 @@ import json
 
 from django.urls import reverse
 
-from .conftest import MEMBER, PROJECT_A
-from .helpers import create_dvp, get_dvp, list_dvp, sample_url, wait_for_phase
+from tests.guide import CLOUD_INIT
 
-CLOUD_INIT = """#cloud-config
-ssh_pwauth: True
-users:
-  - name: cloud
-    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
-    shell: /bin/bash
-    sudo: ALL=(ALL) NOPASSWD:ALL
-    lock_passwd: False
-"""
+from .conftest import MEMBER, PROJECT_A
+from .helpers import create_dvp, get_dvp, list_dvp, make_vm, sample_url, wait_for_phase
+
 
 
 def make_image(sim, name):
@@ -117,13 +110,8 @@ def test_it_validates_a_new_boot_disk_in_the_dialog(owner, unique):
 
 
 def make_running_vm(sim, unique):
-    disk, vm = unique("disk"), unique("vm")
-    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": disk},
-                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
-        "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
-        "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
-    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
+    vm = unique("vm")
+    make_vm(sim, PROJECT_A, vm, unique("disk"))
     return vm
 
 

@@ -5,18 +5,12 @@ import uuid
 
 from kubernetes import client
 
+from tests.guide import CLOUD_INIT
+
 GROUP = "virtualization.deckhouse.io"
 VERSION = "v1alpha2"
 
-GUIDE_USER_DATA = """#cloud-config
-ssh_pwauth: True
-users:
-  - name: cloud
-    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
-    shell: /bin/bash
-    sudo: ALL=(ALL) NOPASSWD:ALL
-    lock_passwd: False
-"""
+GUIDE_USER_DATA = CLOUD_INIT
 
 
 class Dvp:

@@ -2,16 +2,9 @@
 
 from dvpsim.guest import cloudinit
 from dvpsim.guest.session import BlockDevice, GuestFacts, GuestSession
+from tests.guide import CLOUD_INIT
 
-GUIDE_USER_DATA = """#cloud-config
-ssh_pwauth: True
-users:
-  - name: cloud
-    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
-    shell: /bin/bash
-    sudo: ALL=(ALL) NOPASSWD:ALL
-    lock_passwd: False
-  - name: root
+GUIDE_USER_DATA = CLOUD_INIT + """  - name: root
     plain_text_passwd: toor
 """
 

@@ -2,17 +2,10 @@
 import pytest
 from playwright.sync_api import expect
 
+from tests.guide import CLOUD_INIT
+
 pytestmark = pytest.mark.browser
 
-CLOUD_INIT = """#cloud-config
-ssh_pwauth: True
-users:
-  - name: cloud
-    passwd: "$6$rounds=4096$saltsalt$fPmUsbjAuA7mnQNTajQM6ClhesyG0.yyQhvahas02ejfMAq1ykBo1RquzS0R6GgdIDlvS.kbUwDablGZKZcTP/"
-    shell: /bin/bash
-    sudo: ALL=(ALL) NOPASSWD:ALL
-    lock_passwd: False
-"""
 
 
 def terminal_text(page):

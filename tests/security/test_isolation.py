@@ -4,20 +4,13 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.console.conftest import OUTSIDER, OWNER, PROJECT_A
-from tests.console.helpers import create_dvp, get_dvp, list_dvp, sample_url, wait_for_phase
+from tests.console.helpers import create_dvp, get_dvp, list_dvp, make_vm, sample_url
 
 
 @pytest.fixture(scope="module")
 def project_a_vm(sim):
-    disk, vm = "iso-disk", "iso-vm"
-    if get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None:
-        create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": disk},
-                                                    "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-        create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
-            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
-            "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
-    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
-    return vm
+    make_vm(sim, PROJECT_A, "iso-vm", "iso-disk")
+    return "iso-vm"
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import urllib.request
 
 from django.conf import settings
 from django.core.cache import cache
+from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from portal.kube import Forbidden, KubeError, kinds
 from projects.access import kube_for
@@ -80,3 +82,15 @@ def save_or_report(form, call, field_map, noun):
             return None
         form.add_error(None, exc.message)
         return None
+
+
+def create_view(request, project, resource, form, template, field_map, **context):
+    """Render a create form; on a valid POST create the object as the user and go to its page."""
+    if request.method == "POST" and form.is_valid():
+        created = save_or_report(
+            form, lambda: kube_for(request.user).create(resource.kind, form.manifest(), project.name),
+            field_map, resource.noun)
+        if created:
+            return redirect(reverse("virtualization:detail", args=[project.name, resource, created["metadata"]["name"]]))
+    return render(request, template, {"project": project, "resource": resource, "form": form, **context},
+                  status=422 if form.errors else 200)

@@ -1,14 +1,12 @@
 """VM Disks (VirtualDisk): list, detail and "Create Disk" (blank, or from a project or cluster image)."""
 from django import forms
-from django.shortcuts import redirect, render
-from django.urls import reverse
 
 from portal.kube import kinds
-from projects.access import get_project, kube_for
+from projects.access import get_project
 
 from ..forms import NameField, SizeField
 from ..registry import CreateChoice, Resource, register
-from .common import image_choice_label, images_for_disks, save_or_report, storage_classes
+from .common import create_view, image_choice_label, images_for_disks, storage_classes
 
 resource = register(Resource(
     slug="disks", kind=kinds.get("VirtualDisk"), title="VM Disks", noun="disk",
@@ -77,12 +75,4 @@ class DiskForm(forms.Form):
 def create(request, project):
     project = get_project(request.user, project)
     form = DiskForm(request.POST or None, user=request.user, project=project.name)
-    if request.method == "POST" and form.is_valid():
-        created = save_or_report(
-            form, lambda: kube_for(request.user).create(resource.kind, form.manifest(), project.name),
-            FIELD_MAP, "disk")
-        if created:
-            return redirect(reverse("virtualization:detail", args=[project.name, resource, created["metadata"]["name"]]))
-    return render(request, "virtualization/disks/create.html", {
-        "project": project, "resource": resource, "form": form,
-    }, status=422 if form.errors else 200)
+    return create_view(request, project, resource, form, "virtualization/disks/create.html", FIELD_MAP)

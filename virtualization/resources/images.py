@@ -1,14 +1,12 @@
 """Disk Images (VirtualImage): list, detail and "Create Image" → "Load data from link (HTTP)"."""
 from django import forms
-from django.shortcuts import redirect, render
-from django.urls import reverse
 
 from portal.kube import kinds
-from projects.access import get_project, kube_for
+from projects.access import get_project
 
 from ..forms import NameField
 from ..registry import CreateChoice, Resource, register
-from .common import sample_images, save_or_report, storage_classes
+from .common import create_view, sample_images, storage_classes
 
 resource = register(Resource(
     slug="images", kind=kinds.get("VirtualImage"), title="Disk Images", noun="image",
@@ -56,12 +54,5 @@ def create_http(request, project):
     project = get_project(request.user, project)
     sc_choices, sc_default = storage_classes(request.user)
     form = HTTPImageForm(request.POST or None, storage_class_choices=sc_choices, default_storage_class=sc_default)
-    if request.method == "POST" and form.is_valid():
-        created = save_or_report(
-            form, lambda: kube_for(request.user).create(resource.kind, form.manifest(), project.name),
-            FIELD_MAP, "image")
-        if created:
-            return redirect(reverse("virtualization:detail", args=[project.name, resource, created["metadata"]["name"]]))
-    return render(request, "virtualization/images/create_http.html", {
-        "project": project, "resource": resource, "form": form, "samples": sample_images(),
-    }, status=422 if form.errors else 200)
+    return create_view(request, project, resource, form, "virtualization/images/create_http.html", FIELD_MAP,
+                       samples=sample_images())
