@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
 
-from portal.kube import Kube, NotFound, kinds
+from portal.kube import Kube, kinds
 
 VM = kinds.get("VirtualMachine")
 
@@ -45,24 +45,24 @@ def can(user, verb, kind, namespace=None, name=None, subresource=None, *, group=
 
 
 def _all_projects():
-    projects = Kube(None).list(kinds.get("Project"))
-    return [Project(name=p["metadata"]["name"],
-                    description=(p.get("spec") or {}).get("description", ""),
-                    state=(p.get("status") or {}).get("state", ""))
-            for p in projects]
+    """Every Project, read with the console's own identity (the same for every user, so cached once)."""
+    def read():
+        return {p["metadata"]["name"]: Project(name=p["metadata"]["name"],
+                                               description=(p.get("spec") or {}).get("description", ""),
+                                               state=(p.get("status") or {}).get("state", ""))
+                for p in Kube(None).list(kinds.get("Project"))}
+    return _cached("projects", read)
 
 
 def visible_projects(user):
-    return sorted((p for p in _all_projects() if can(user, "list", VM, p.name)), key=lambda p: p.name)
+    return sorted((p for p in _all_projects().values() if can(user, "list", VM, p.name)), key=lambda p: p.name)
 
 
 def get_project(user, name) -> Project:
     """The project if this user may work in it; 404 otherwise (existence is not revealed)."""
     if not can(user, "list", VM, name):
         raise Http404("No such project")
-    try:
-        project = Kube(None).get(kinds.get("Project"), name)
-    except NotFound:
+    project = _all_projects().get(name)
+    if project is None:
         raise Http404("No such project")
-    return Project(name=name, description=(project.get("spec") or {}).get("description", ""),
-                   state=(project.get("status") or {}).get("state", ""))
+    return project

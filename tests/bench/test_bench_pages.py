@@ -26,6 +26,11 @@ def median_seconds(call, rounds=ROUNDS):
     return statistics.median(samples)
 
 
+@pytest.fixture(autouse=True)
+def production_cache(settings):
+    settings.DVP_ACCESS_CACHE_SECONDS = 10  # as deployed: access reviews reused for 10 s
+
+
 @pytest.fixture(scope="module")
 def many_vms(sim):
     existing = {vm["metadata"]["name"] for vm in list_dvp(sim, "virtualmachines", PROJECT_A)}

@@ -129,11 +129,12 @@ def test_it_stops_and_starts_a_vm_with_operations(owner, sim, unique):
     wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
 
 
-def test_it_hides_operations_from_a_viewer(login, sim, unique, db):
+def test_it_disables_operations_for_a_viewer_and_says_why(login, sim, unique, db):
     vm = make_running_vm(sim, unique)
     client = login(MEMBER)
     page = client.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])).content.decode()
-    assert 'id="operations"' not in page
+    assert page.count("needs create on virtualmachineoperations") == 3  # Start, Stop, Restart: disabled, with why
+    assert "needs delete on virtualmachines" in page
     client.post(reverse("virtualization:vm-operation", args=[PROJECT_A, vm]), {"type": "Stop"})
     ops = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
     assert ops == []
