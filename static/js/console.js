@@ -51,3 +51,27 @@
   document.addEventListener("input", updateByteCounters);
   document.addEventListener("DOMContentLoaded", updateByteCounters);
 })();
+
+// Copy buttons: data-copy names the element whose text goes to the clipboard.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy]");
+  if (!button) { return; }
+  var source = document.getElementById(button.dataset.copy);
+  if (!source) { return; }
+  var done = function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(source.textContent).then(done);
+  } else {
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    document.execCommand("copy");
+    done();
+  }
+});

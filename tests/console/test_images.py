@@ -89,3 +89,16 @@ def test_it_shows_an_unreachable_link_as_failed_with_the_reason(owner, sim, uniq
     assert 'data-phase="Failed"' in page
     reason = [c for c in image["status"]["conditions"] if c["type"] == "Ready"][0]["message"]
     assert reason and reason.split(":")[0] in page
+
+
+def test_it_shows_the_yaml_it_would_apply_without_creating(owner, sim, unique):
+    name = unique("img")
+    response = owner.post(create_url(), {"name": name, "storage": "ContainerRegistry", "url": sample_url(sim),
+                                         "preview": "1"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "apiVersion: virtualization.deckhouse.io/v1alpha2" in page
+    assert "kind: VirtualImage" in page and f"name: {name}" in page and f"namespace: {PROJECT_A}" in page
+    assert "d8 k apply -f - &lt;&lt;EOF" in page
+    assert f'value="{name}"' in page  # the form keeps its input
+    assert get_dvp(sim, "virtualimages", PROJECT_A, name) is None

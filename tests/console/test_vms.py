@@ -161,3 +161,14 @@ def test_it_filters_and_sorts_the_list(owner, sim, unique):
     assert ordered.index(f'id="row-{vm}"') < ordered.index('id="row-demo-vm"')  # "vm-…" sorts after "demo-vm"
     ascending = owner.get(url, {"sort": "Name", "dir": "asc"}).content.decode()
     assert ascending.index(f'id="row-{vm}"') > ascending.index('id="row-demo-vm"')
+
+
+def test_it_previews_the_vm_and_its_new_disk_as_yaml(owner, sim, unique):
+    image, disk, vm = unique("img"), unique("disk"), unique("vm")
+    response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)], preview="1"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.index("kind: VirtualDisk") < page.index("kind: VirtualMachine")
+    assert "userData: |" in page or "userData: '#cloud-config" in page
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None

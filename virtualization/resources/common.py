@@ -11,6 +11,7 @@ from django.urls import reverse
 from portal.kube import Forbidden, KubeError, kinds
 from projects.access import kube_for
 
+from .. import manifests
 from ..forms import apply_api_error
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,15 @@ def save_or_report(form, call, field_map, noun):
 
 
 def create_view(request, project, resource, form, template, field_map, **context):
-    """Render a create form; on a valid POST create the object as the user and go to its page."""
-    if request.method == "POST" and form.is_valid():
+    """Render a create form; on a valid POST create the object as the user and go to its page.
+
+    With `preview` posted, nothing is created: the page comes back with the YAML it would apply.
+    """
+    if request.method == "POST" and request.POST.get("preview"):
+        if form.is_valid():
+            context["yaml_preview"] = manifests.preview([manifests.document(resource.kind, form.manifest(),
+                                                                            project.name)])
+    elif request.method == "POST" and form.is_valid():
         created = save_or_report(
             form, lambda: kube_for(request.user).create(resource.kind, form.manifest(), project.name),
             field_map, resource.noun)

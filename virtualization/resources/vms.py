@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
+from .. import manifests
 from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
@@ -197,16 +198,22 @@ def create(request, project):
     project = get_project(request.user, project)
     form = VMForm(request.POST or None, user=request.user)
     boot_disks = _posted_boot_disks(request) if request.method == "POST" else []
+    yaml_preview = None
     if request.method == "POST" and form.is_valid():
         if not boot_disks:
             form.add_error("boot_disks", "Add at least one boot disk.")
         elif len({d.name for d in boot_disks}) != len(boot_disks):
             form.add_error("boot_disks", "The same disk is listed twice.")
+        elif request.POST.get("preview"):
+            documents = [manifests.document(DISK, d.manifest, project.name) for d in boot_disks if d.mode == "new"]
+            documents.append(manifests.document(VM, form.manifest([d.name for d in boot_disks]), project.name))
+            yaml_preview = manifests.preview(documents)
         else:
             created = _create_vm(request, project, form, boot_disks)
             if created:
                 return redirect(reverse("virtualization:detail", args=[project.name, resource, created["metadata"]["name"]]))
     return render(request, "virtualization/vms/create.html", {
+        "yaml_preview": yaml_preview,
         "project": project, "resource": resource, "form": form, "boot_disks": boot_disks,
         "existing_disks": _attachable_disks(request.user, project.name),
         "disk_form": disk_resource.DiskForm(user=request.user, project=project.name, prefix="new"),
