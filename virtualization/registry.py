@@ -20,11 +20,18 @@ class Resource:
     detail_template: str        # the kind's detail page (extends the generic one)
     create: tuple = ()          # CreateChoice entries
     create_menu: bool = False   # show the choices as a menu under create_label ("Create Image" →)
-    tabs: tuple = ("overview", "yaml", "events")
+    # Detail tabs in order: (key, label). Tabs other than overview/yaml/events render
+    # templates/virtualization/<slug>/tab_<key>.html with extra["tab_context"][key](request, project, obj).
+    tabs: tuple = (("overview", "Overview"), ("yaml", "YAML"), ("events", "Events"))
     # Columns of the API's Table that the list shows as a phase badge / progress bar.
     phase_column: str = "Phase"
     progress_column: str = "Progress"
     extra: dict = field(default_factory=dict)
+
+
+    @property
+    def tab_keys(self):
+        return [key for key, _ in self.tabs]
 
 
 REGISTRY: dict[str, Resource] = {}

@@ -79,7 +79,7 @@ def detail_context(request, project, resource, obj, tab="overview"):
 
 
 def resource_detail(request, project, resource: Resource, name, tab="overview"):
-    if tab not in resource.tabs:
+    if tab not in resource.tab_keys:
         raise Http404("No such tab")
     project = get_project(request.user, project)
     obj = get_object(request, project, resource, name)
@@ -88,6 +88,11 @@ def resource_detail(request, project, resource: Resource, name, tab="overview"):
         context["events"] = events_for(request, project, obj)
     if tab == "yaml":
         context["yaml"] = yaml.safe_dump(_without_managed_fields(obj), sort_keys=False)
+    if tab not in ("overview", "yaml", "events"):
+        context["tab_template"] = f"virtualization/{resource.slug}/tab_{tab}.html"
+        tab_context = resource.extra.get("tab_context", {}).get(tab)
+        if tab_context:
+            context.update(tab_context(request, project, obj))
     return render(request, resource.detail_template, context)
 
 

@@ -53,7 +53,8 @@ def vm_detail_context(request, project, obj):
 
 resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
-    detail_template="virtualization/vms/detail.html", tabs=("overview", "yaml", "events", "tty"),
+    detail_template="virtualization/vms/detail.html",
+    tabs=(("overview", "Overview"), ("tty", "TTY"), ("yaml", "YAML"), ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
     extra={"detail_context": vm_detail_context},
 ))
