@@ -101,6 +101,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx-ext-ws", NODE_MODULES / "htmx-ext-ws" / "dist"),
     ("vendor/xterm", NODE_MODULES / "@xterm" / "xterm"),
     ("vendor/xterm-addon-fit", NODE_MODULES / "@xterm" / "addon-fit" / "lib"),
+    ("vendor/xterm-addon-search", NODE_MODULES / "@xterm" / "addon-search" / "lib"),
     ("vendor/novnc", NODE_MODULES / "@novnc" / "novnc"),
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
 ]
