@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import bootstrap, kubeconfig, state, tls
 from .cluster import Cluster
+from .faults import Fault
 from .server import build_app
 
 
@@ -22,6 +23,9 @@ def parse_args(argv=None):
     p.add_argument("--demo", action="store_true", help="seed demo projects, users and virtual machines")
     p.add_argument("--state", help="JSON file to restore from and save to")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs this many times faster")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help='inject a fault, e.g. "verb=list,resource=virtualmachines,status=500" or '
+                        '"resource=virtualimages,latency=0.5" or "verb=watch,drop_after=5" (repeatable)')
     p.add_argument("--watch-history", type=int, default=20000, help="watch events kept for resuming (410 after)")
     return p.parse_args(argv)
 
@@ -29,6 +33,8 @@ def parse_args(argv=None):
 async def run(args):
     host, _, port = args.listen.rpartition(":")
     cluster = Cluster(speed=args.speed, history_size=args.watch_history)
+    for spec in args.fault:
+        cluster.faults.add(Fault.parse(spec))
     restored = state.load(cluster, args.state)
     saver = state.Saver(cluster, args.state) if args.state else None
     bootstrap.install(cluster)

@@ -20,6 +20,7 @@ from .clock import Clock
 from .errors import AlreadyExists, BadRequest, Conflict, Forbidden, Invalid, NotFound
 from .rbac import Authorizer
 from .store import Store
+from .faults import Faults
 
 log = logging.getLogger("dvpsim")
 
@@ -39,6 +40,7 @@ class Cluster:
         self.users = {}  # name -> token (one kubeconfig context each)
         self.console_sessions = {}  # (namespace, vm name, "console"|"vnc") -> open WebSocketResponse
         self._tasks = []
+        self.faults = Faults()
         self._admission = None
         self._event_index = {}  # (uid, reason, message) -> event name, for count aggregation
 

@@ -154,6 +154,7 @@ class Api:
         if verb not in target.kind.verbs and not (target.subresource and verb in ("get", "update", "patch")):
             raise MethodNotAllowed(f"the server does not allow this method on the requested resource")
         self.authorize(user, verb, target)
+        request["drop_after"] = await self.cluster.faults.apply(verb, target.kind.plural, target.namespace)
         handler = {
             "get": self.get, "list": self.list, "watch": self.watch, "create": self.create,
             "update": self.update, "patch": self.patch, "delete": self.delete,
@@ -453,8 +454,12 @@ class Api:
                 await resp.write(self._bookmark(target, current_rv, initial_end=True))
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
+            drop_at = loop.time() + request["drop_after"] if request.get("drop_after") else None
             while True:
-                remaining = deadline - loop.time()
+                if drop_at is not None and loop.time() >= drop_at:
+                    request.transport.close()  # an injected fault: the stream breaks mid-way
+                    break
+                remaining = min(deadline, drop_at or deadline) - loop.time()
                 if remaining <= 0:
                     break
                 try:
@@ -491,6 +496,8 @@ def build_app(cluster):
     except ModuleNotFoundError as e:
         if e.name != "dvpsim.samples":
             raise
+    from . import control
+    app.add_routes(control.routes(cluster))
     app.router.add_route("*", "/{tail:.*}", api.handle)
     app["cluster"] = cluster
     return app

@@ -37,6 +37,25 @@ class Sim:
                 return c["name"]
         raise KeyError(f"no context for {username!r} in {self.kubeconfig}")
 
+    def control(self, path, body=None, method=None):
+        """The simulator's admin controls (/dvpsim/faults, /dvpsim/clock) as the cluster admin."""
+        import json
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.url}/dvpsim/{path}", data=data, method=method,
+                                         headers={"Authorization": f"Bearer {self.token()}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def inject(self, **fault):
+        """Add an injected fault (dvpsim.faults.Fault fields); clear_faults() removes them all."""
+        return self.control("faults", fault)
+
+    def clear_faults(self):
+        return self.control("faults", method="DELETE")
+
     def api(self, username="admin"):
         """A kubernetes.client.ApiClient authenticated as `username` (a kubeconfig context)."""
         from kubernetes import config

@@ -79,5 +79,8 @@ def from_status(http_status, body):
     if http_status == 422 or reason == "Invalid":
         return Invalid(message, causes=causes)
     if http_status >= 500 or http_status == 0:
-        return Unavailable(message, status=http_status or 503, reason=reason or None)
+        # The console answers 503 whatever the API's 5xx was: the failure is upstream, not ours.
+        error = Unavailable(message, reason=reason or None)
+        error.upstream_status = http_status
+        return error
     return KubeError(message, status=http_status, reason=reason or None, causes=causes)

@@ -107,3 +107,24 @@ async def test_it_keeps_the_pages_filter_in_pushed_rows(project_a_vm):  # noqa: 
     assert project_a_vm not in html
     assert "match" in html
     await communicator.disconnect()
+
+
+async def test_it_keeps_pushing_after_the_watch_drops(project_a_vm, sim):  # noqa: F811
+    from tests.console.helpers import create_dvp
+
+    sim.inject(verb="watch", resource="virtualmachines", namespace=PROJECT_A, drop_after=0.3, times=1)
+    try:
+        communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OWNER)
+        assert connected
+        assert project_a_vm in await communicator.receive_from(timeout=10)
+        await asyncio.sleep(0.6)  # the watch has been cut; the consumer watches again
+        await sync_to_async(create_dvp)(sim, "virtualmachines", PROJECT_A, {
+            "metadata": {"name": "after-the-drop"}, "spec": {
+                "virtualMachineClassName": "generic", "runPolicy": "AlwaysOff", "cpu": {"cores": 1},
+                "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "none"}]}})
+        html = ""
+        while "after-the-drop" not in html:
+            html = await communicator.receive_from(timeout=10)
+        await communicator.disconnect()
+    finally:
+        sim.clear_faults()
