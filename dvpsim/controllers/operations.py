@@ -1,21 +1,29 @@
-"""VirtualMachineOperation: Start, Stop and Restart (with force), supersede, applicability."""
+"""VirtualMachineOperation: Start, Stop, Restart (with force), Migrate/Evict (live migration), supersede."""
 
-from dvpsim import kinds
+from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
 from dvpsim.controllers import power
-from dvpsim.controllers.base import Controller, set_condition, status_of
+from dvpsim.controllers.base import Controller, condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
     "Start": ("Stopped", "Stopping"),
     "Stop": ("Running", "Degraded", "Starting", "Pause", "Pending"),
     "Restart": ("Running", "Degraded", "Starting", "Pause"),
+    "Migrate": ("Running",),
+    "Evict": ("Running",),
 }
 APPLICABLE_POLICIES = {
     "Start": ("Manual", "AlwaysOnUnlessStoppedManually"),
     "Stop": ("Manual", "AlwaysOnUnlessStoppedManually"),
     "Restart": ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn"),
+    "Migrate": ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn"),
+    "Evict": ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn"),
 }
-IN_PROGRESS_REASON = {"Start": "StartInProgress", "Stop": "StopInProgress", "Restart": "RestartInProgress"}
+IN_PROGRESS_REASON = {"Start": "StartInProgress", "Stop": "StopInProgress", "Restart": "RestartInProgress",
+                      "Migrate": "MigrationInProgress", "Evict": "MigrationInProgress"}
+MIGRATION_STEPS = 5            # progress reported in steps of 100/MIGRATION_STEPS %
+MIGRATION_STEP_SECONDS = 1.0
+MIGRATION_TYPES = ("Migrate", "Evict")
 
 
 class VirtualMachineOperationController(Controller):
@@ -53,7 +61,7 @@ class VirtualMachineOperationController(Controller):
                 return
             status = status_of(op)
         if status["phase"] == "Pending":
-            self._begin(op, status, vm)
+            await self._begin(op, status, vm)
         elif status["phase"] == "InProgress":
             self._check_done(op, status, vm)
 
@@ -71,7 +79,7 @@ class VirtualMachineOperationController(Controller):
                 if self.write_status(other, status):
                     self.event(other, "Superseded", f'Superseded by "{op["metadata"]["name"]}"')
 
-    def _begin(self, op, status, vm):
+    async def _begin(self, op, status, vm):
         type_ = op["spec"]["type"]
         if vm is None:
             return self._fail(op, status, "VirtualMachineNotFound",
@@ -89,6 +97,8 @@ class VirtualMachineOperationController(Controller):
         if policy not in APPLICABLE_POLICIES[type_]:
             return self._fail(op, status, "NotApplicableForVirtualMachineRunPolicy",
                               f"Operation type {type_} is not applicable for VirtualMachine with runPolicy {policy}")
+        if type_ in MIGRATION_TYPES:
+            return await self._migrate(op, status, vm)
         state = power.of(self.cluster, vm)
         state.force = force
         if type_ == "Start":
@@ -106,6 +116,92 @@ class VirtualMachineOperationController(Controller):
         if self.write_status(op, status) is not None:
             self.event(op, IN_PROGRESS_REASON[type_], f"{type_} of the virtual machine {vm['metadata']['name']} started")
         power.wake(self.cluster, vm)
+
+    # ---- live migration -------------------------------------------------------------------------
+
+    async def _migrate(self, op, status, vm):
+        """Running → Migrating (progress on the VMOP) → Running on another node; deleting the VMOP cancels."""
+        namespace, vm_name = vm["metadata"]["namespace"], vm["metadata"]["name"]
+        if (condition(vm.get("status") or {}, "Migratable") or {}).get("status") != "True":
+            return self._fail(op, status, "NotApplicableForVirtualMachine",
+                              f"The virtual machine {vm_name} is not migratable.")
+        source = vm["status"].get("nodeName")
+        target = self._pick_target(vm, source)
+        if target is None:
+            return self._fail(op, status, "MigrationFailed",
+                              f"No node other than {source} can take the virtual machine {vm_name}: "
+                              "insufficient cpu or memory, or node selector mismatch.")
+        policy = vm["spec"].get("liveMigrationPolicy", "PreferSafe")
+        force = op["spec"].get("force")
+        auto_converge = policy == "AlwaysForced" or (policy == "PreferForced" and force is not False) or \
+            (policy == "PreferSafe" and bool(force))
+        status["phase"] = "InProgress"
+        status["progress"] = "0%"
+        set_condition(self.cluster, status, "SignalSent", "True", "SignalSent", "")
+        set_condition(self.cluster, status, "Completed", "False", "MigrationInProgress",
+                      f"Migrating from {source} to {target}" + (" with AutoConverge." if auto_converge else "."))
+        op = self.write_status(op, status)
+        if op is None:
+            return
+        self.event(op, "MigrationInProgress", f"Migration of the virtual machine {vm_name} to {target} started")
+        started = self.cluster.clock.timestamp()
+        self._set_vm_migration(vm, "Migrating", {"startTimestamp": started, "source": {"node": source},
+                                                 "target": {"node": target}, "result": ""},
+                               migrating=("True", "MigrationInProgress", f"Migrating to {target}."))
+        self.cluster.record_event(vm, "Normal", "Migrating", f"Live migration from {source} to {target} started")
+        for step in range(1, MIGRATION_STEPS + 1):
+            await self.sleep(MIGRATION_STEP_SECONDS)
+            vm = self.get(namespace, vm_name, kinds.get("VirtualMachine"))
+            op = self.get(namespace, op["metadata"]["name"])
+            if vm is None or (vm.get("status") or {}).get("phase") != "Migrating":
+                if op is not None and (op.get("status") or {}).get("phase") not in VMOP_FINISHED:
+                    self._fail(op, status_of(op), "MigrationFailed", "The virtual machine left the Migrating phase.")
+                return
+            if op is None or op["metadata"].get("deletionTimestamp") or \
+                    (op.get("status") or {}).get("phase") in VMOP_FINISHED:
+                self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Failed",
+                                                       "endTimestamp": self.cluster.clock.timestamp()},
+                                       migrating=("False", "MigrationCanceled", "The migration was canceled."))
+                self.cluster.record_event(vm, "Warning", "MigrationCanceled",
+                                          f"Live migration to {target} was canceled; the VM stays on {source}")
+                return
+            status = status_of(op)
+            status["progress"] = f"{step * 100 // MIGRATION_STEPS}%"
+            if step < MIGRATION_STEPS:
+                self.write_status(op, status)
+        self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Succeeded",
+                                               "endTimestamp": self.cluster.clock.timestamp()},
+                               migrating=("False", "MigrationCompleted", ""), node=target)
+        self.cluster.record_event(vm, "Normal", "Migrated", f"Live migration from {source} to {target} completed")
+        status["phase"] = "Completed"
+        set_condition(self.cluster, status, "Completed", "True", "OperationCompleted", "")
+        if self.write_status(op, status) is not None:
+            self.event(op, "OperationCompleted", f"Migration of the virtual machine {vm_name} to {target} completed")
+
+    def _pick_target(self, vm, source):
+        vm_kind = kinds.get("VirtualMachine")
+        nodes = [n for n in self.cluster.store.list(kinds.get("Node")) if n["metadata"]["name"] != source]
+        placed = [v for v in self.cluster.store.list(vm_kind)
+                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
+        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
+        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
+
+    def _set_vm_migration(self, vm, phase, migration_state, migrating, node=None):
+        vm_kind = kinds.get("VirtualMachine")
+        status = status_of(vm)
+        if status.get("phase") != phase:
+            status["phase"] = phase
+            transitions = status.setdefault("stats", {}).setdefault("phasesTransitions", [])
+            transitions.append({"phase": phase, "timestamp": self.cluster.clock.timestamp()})
+            del transitions[:-5]
+        status["migrationState"] = migration_state
+        if node:
+            status["nodeName"] = node
+            pod = status.get("virtualMachinePods") or [{"name": f"virt-launcher-{vm['metadata']['name']}"}]
+            status["virtualMachinePods"] = [{"name": pod[0]["name"].rsplit("-", 1)[0] + "-" + node[-5:],
+                                             "active": True}]
+        set_condition(self.cluster, status, "Migrating", *migrating)
+        self.write_status(vm, status, vm_kind)
 
     def _check_done(self, op, status, vm):
         if vm is None:

@@ -182,3 +182,44 @@ def test_it_allows_one_unfinished_operation_per_vm_unless_superseded(dvp):
     dvp.create("virtualmachineoperations", vmop("stop-wins", "Stop", "stuck"))
     superseded = dvp.wait_phase("virtualmachineoperations", "first-start", "Superseded")
     assert condition(superseded, "Completed")["reason"] == "Superseded"
+
+
+# ---- sizing policy and CPU topology (the demo's class "generic") ------------------------------
+
+@pytest.mark.parametrize("cores", [17, 34, 66])
+def test_it_denies_cores_that_do_not_spread_evenly_over_the_sockets(dvp, cores):
+    status, body = rejected(dvp.create, "virtualmachines", vm_body(f"uneven-{cores}", cores=cores, memory="64Gi"))
+    assert status == 403
+    assert "must be a multiple of" in body["message"] and f"number of cores {cores} is not valid" in body["message"]
+
+
+def test_it_denies_cores_outside_the_class_sizing_ranges(dvp):
+    status, body = rejected(dvp.create, "virtualmachines", vm_body("huge", cores=18, memory="36Gi"))
+    assert status == 403
+    assert 'does not match any sizing policy of the VirtualMachineClass "generic"' in body["message"]
+    assert "1-4, 5-8, 9-16" in body["message"]
+
+
+@pytest.mark.parametrize("spec, text", [
+    ({"cores": 6, "memory": "6Gi", "cpu": {"cores": 6, "coreFraction": "10%"}},
+     "coreFraction 10% does not match the sizing policy of the VirtualMachineClass \"generic\" for 6 cores: "
+     "allowed values are 20%, 50%, 100%"),
+    ({"cores": 2, "memory": "9Gi"}, "it must be between 1Gi and 8Gi"),
+    ({"cores": 2, "memory": "1Gi"}, "each core needs between 1Gi and 8Gi of memory"),
+    ({"cores": 1, "memory": "1200Mi"}, "it must change in steps of 512Mi from 1Gi"),
+])
+def test_it_denies_a_vm_outside_the_sizing_policy(dvp, spec, text):
+    body_ = vm_body("off-policy", cores=spec["cores"], memory=spec["memory"])
+    if "cpu" in spec:
+        body_["spec"]["cpu"] = spec["cpu"]
+    status, body = rejected(dvp.create, "virtualmachines", body_)
+    assert status == 403 and text in body["message"], body["message"]
+
+
+def test_it_accepts_a_vm_inside_the_sizing_policy(dvp):
+    created = dvp.create("virtualmachines", vm_body("in-policy", cores=6, memory="6Gi", disk="none",
+                                                    runPolicy="AlwaysOff"))
+    assert created["spec"]["cpu"]["coreFraction"] == "100%"
+    dvp.patch("virtualmachines", "in-policy", {"metadata": {"labels": {"tier": "web"}}})
+    status, body = rejected(dvp.patch, "virtualmachines", "in-policy", {"spec": {"memory": {"size": "4Gi"}}})
+    assert status == 403 and "between 5Gi and 16Gi" in body["message"]

@@ -14,7 +14,7 @@ SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
 def vm(sim):
     dvp = Dvp(sim, fresh_namespace(sim, "guest"))
     dvp.create("virtualdisks", blank_disk("linux-vm-root", "10Gi"))
-    dvp.create("virtualmachines", vm_body("linux-vm", cores=3))
+    dvp.create("virtualmachines", vm_body("linux-vm", cores=3, memory="3Gi"))
     dvp.wait_phase("virtualmachines", "linux-vm", "Running")
     return dvp
 

@@ -99,7 +99,8 @@ def test_it_prints_wide_columns(sim, project):
 def test_it_reapplies_unchanged_and_patches_changes(sim, project):
     out = kubectl(sim, "apply", "-n", project, "-f", "-", stdin=QUICK_START).stdout
     assert "virtualmachine.virtualization.deckhouse.io/linux-vm unchanged" in out
-    changed = QUICK_START.replace("cores: 1", "cores: 2")
+    # Two cores need 2Gi under the sizing policy of the class "generic".
+    changed = QUICK_START.replace("cores: 1", "cores: 2").replace("size: 1Gi", "size: 2Gi")
     out = kubectl(sim, "apply", "-n", project, "-f", "-", stdin=changed).stdout
     assert "virtualmachine.virtualization.deckhouse.io/linux-vm configured" in out
     cores = kubectl(sim, "get", "vm", "linux-vm", "-n", project, "-o", "jsonpath={.spec.cpu.cores}").stdout

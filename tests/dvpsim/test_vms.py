@@ -138,8 +138,45 @@ def test_it_releases_the_ip_when_the_vm_is_deleted(dvp):
 
 
 def test_it_asks_for_a_restart_after_a_cpu_change(dvp):
-    running_vm(dvp, "resize")
-    dvp.patch("virtualmachines", "resize", {"spec": {"cpu": {"cores": 2}}})
+    running_vm(dvp, "resize", memory="2Gi")
+    dvp.patch("virtualmachines", "resize", {"spec": {"cpu": {"cores": 2}, "memory": {"size": "2Gi"}}})
     vm = dvp.wait("virtualmachines", "resize",
                   lambda o: condition(o, "AwaitingRestartToApplyConfiguration")["status"] == "True")
-    assert vm["status"]["restartAwaitingChanges"][0]["path"] == "spec.cpu"
+    assert {"operation": "replace", "path": "cpu.cores", "currentValue": 1, "desiredValue": 2} in \
+        vm["status"]["restartAwaitingChanges"]
+
+
+def test_it_live_migrates_a_vm_to_another_node(dvp):
+    before = running_vm(dvp, "mover")
+    source = before["status"]["nodeName"]
+    op = operation(dvp, "mover", "Evict")
+    dvp.wait("virtualmachines", "mover", lambda o: o["status"]["phase"] == "Migrating")
+    progressing = dvp.wait("virtualmachineoperations", op, lambda o: o["status"].get("progress") not in (None, "0%"))
+    assert progressing["status"]["phase"] == "InProgress"
+    done = dvp.wait_phase("virtualmachineoperations", op, "Completed")
+    assert done["status"]["progress"] == "100%"
+    vm = dvp.get("virtualmachines", "mover")
+    assert vm["status"]["phase"] == "Running" and vm["status"]["nodeName"] != source
+    state = vm["status"]["migrationState"]
+    assert state["result"] == "Succeeded" and state["source"]["node"] == source
+    assert state["target"]["node"] == vm["status"]["nodeName"] and state["endTimestamp"]
+    assert condition(vm, "Migrating")["status"] == "False"
+
+
+def test_it_cancels_a_migration_when_its_operation_is_deleted(dvp):
+    source = running_vm(dvp, "stayer")["status"]["nodeName"]
+    op = operation(dvp, "stayer", "Migrate")
+    dvp.wait("virtualmachines", "stayer", lambda o: o["status"]["phase"] == "Migrating")
+    dvp.delete("virtualmachineoperations", op)
+    vm = dvp.wait("virtualmachines", "stayer", lambda o: o["status"].get("migrationState", {}).get("result"))
+    assert vm["status"]["migrationState"]["result"] == "Failed"
+    assert vm["status"]["phase"] == "Running" and vm["status"]["nodeName"] == source
+    assert "MigrationCanceled" in [e.reason for e in dvp.events_about("stayer")]
+
+
+def test_it_does_not_migrate_a_stopped_vm(dvp):
+    dvp.create("virtualdisks", blank_disk("parked-root"))
+    dvp.create("virtualmachines", vm_body("parked", runPolicy="AlwaysOff"))
+    dvp.wait_phase("virtualmachines", "parked", "Stopped")
+    failed = dvp.wait_phase("virtualmachineoperations", operation(dvp, "parked", "Evict"), "Failed")
+    assert condition(failed, "Completed")["reason"] == "NotApplicableForVirtualMachinePhase"
