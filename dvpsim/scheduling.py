@@ -1,6 +1,13 @@
-"""Placing a VM on a simulated node: capacity, node selectors, node affinity, VM anti-affinity."""
+"""Placing a VM on a simulated node the way kube-scheduler places its virt-launcher pod.
+
+Filters: node readiness, capacity, `nodeSelector` (the VM's and its class's), required node
+affinity, required VM affinity and anti-affinity by topology key. Scores: free capacity plus
+the weights of the preferred node and VM (anti-)affinity terms that a node satisfies.
+"""
 
 from dvpsim import quantity
+
+HOSTNAME = "kubernetes.io/hostname"
 
 
 def requested(vm: dict) -> tuple[float, int]:
@@ -17,39 +24,116 @@ def _labels_match(labels: dict, selector: dict | None) -> bool:
     return all(labels.get(k) == v for k, v in (selector or {}).items())
 
 
-def _expressions_match(labels: dict, expressions: list[dict]) -> bool:
-    for expr in expressions or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and labels.get(key) in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
-def _required_node_affinity(labels: dict, vm_spec: dict) -> bool:
-    required = ((vm_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution") or {}
+def expression_matches(labels: dict, expr: dict) -> bool:
+    key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+    if op == "In":
+        return key in labels and labels[key] in values
+    if op == "NotIn":
+        return labels.get(key) not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    if op in ("Gt", "Lt"):
+        have, want = _as_int(labels.get(key)), _as_int(values[0] if values else None)
+        if have is None or want is None:
+            return False
+        return have > want if op == "Gt" else have < want
+    return False
+
+
+def _expressions_match(labels: dict, expressions: list[dict] | None) -> bool:
+    return all(expression_matches(labels, expr) for expr in expressions or [])
+
+
+def selector_matches(labels: dict, selector: dict | None) -> bool:
+    """A metav1.LabelSelector; an empty or missing selector matches everything."""
+    selector = selector or {}
+    return _labels_match(labels, selector.get("matchLabels")) and \
+        _expressions_match(labels, selector.get("matchExpressions"))
+
+
+def _node_term_matches(node: dict, term: dict) -> bool:
+    labels = node["metadata"].get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+    if not term.get("matchExpressions") and not term.get("matchFields"):
+        return False  # an empty nodeSelectorTerm matches no node
+    return _expressions_match(labels, term.get("matchExpressions")) and \
+        _expressions_match(fields, term.get("matchFields"))
+
+
+def _affinity(vm: dict) -> dict:
+    return (vm.get("spec") or {}).get("affinity") or {}
+
+
+def _required_node_affinity_ok(node: dict, vm: dict) -> bool:
+    required = (_affinity(vm).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {}
     terms = required.get("nodeSelectorTerms") or []
-    return not terms or any(_expressions_match(labels, t.get("matchExpressions")) for t in terms)
+    return not terms or any(_node_term_matches(node, t) for t in terms)
 
 
-def _anti_affinity_ok(node_name: str, vm: dict, placed: list[dict]) -> bool:
-    anti = ((vm.get("spec", {}).get("affinity") or {}).get("virtualMachineAndPodAntiAffinity") or {})
-    for term in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []:
-        selector = (term.get("labelSelector") or {})
-        for other in placed:
-            if other.get("status", {}).get("nodeName") != node_name:
-                continue
-            other_labels = other.get("metadata", {}).get("labels") or {}
-            if _labels_match(other_labels, selector.get("matchLabels")) and \
-                    _expressions_match(other_labels, selector.get("matchExpressions")):
-                return False
+def _vm_terms(vm: dict, which: str, strength: str) -> list[tuple[int, dict]]:
+    """(weight, term) pairs; the guide's own example nests `weight`/`podAffinityTerm` under required too."""
+    rules = (_affinity(vm).get(which) or {}).get(strength) or []
+    return [(int(t.get("weight", 1)), t["podAffinityTerm"]) if "podAffinityTerm" in t else (1, t) for t in rules]
+
+
+def _domain(node: dict | None, key: str):
+    return ((node or {}).get("metadata", {}).get("labels") or {}).get(key or HOSTNAME)
+
+
+def _matching_vms(term: dict, vm: dict, placed: list[dict]) -> list[dict]:
+    namespaces = term.get("namespaces") or [vm["metadata"].get("namespace")]
+    return [other for other in placed
+            if other["metadata"].get("namespace") in namespaces
+            and selector_matches(other["metadata"].get("labels") or {}, term.get("labelSelector"))]
+
+
+def _in_same_domain(node: dict, term: dict, others: list[dict], nodes_by_name: dict) -> bool:
+    domain = _domain(node, term.get("topologyKey"))
+    return domain is not None and any(
+        _domain(nodes_by_name.get(o.get("status", {}).get("nodeName")), term.get("topologyKey")) == domain
+        for o in others)
+
+
+def _required_vm_affinity_ok(node, vm, placed, nodes_by_name) -> bool:
+    for _, term in _vm_terms(vm, "virtualMachineAndPodAffinity", "requiredDuringSchedulingIgnoredDuringExecution"):
+        others = _matching_vms(term, vm, placed)
+        if not others and selector_matches(vm["metadata"].get("labels") or {}, term.get("labelSelector")):
+            continue  # the first VM of a group that wants to be together may go anywhere
+        if not _in_same_domain(node, term, others, nodes_by_name):
+            return False
     return True
+
+
+def _required_vm_anti_affinity_ok(node, vm, placed, nodes_by_name) -> bool:
+    for _, term in _vm_terms(vm, "virtualMachineAndPodAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"):
+        if _in_same_domain(node, term, _matching_vms(term, vm, placed), nodes_by_name):
+            return False
+    return True
+
+
+def _preference_score(node, vm, placed, nodes_by_name) -> int:
+    score = 0
+    preferred = (_affinity(vm).get("nodeAffinity") or {}).get("preferredDuringSchedulingIgnoredDuringExecution") or []
+    for rule in preferred:
+        if _node_term_matches(node, rule.get("preference") or {}):
+            score += int(rule.get("weight", 1))
+    for weight, term in _vm_terms(vm, "virtualMachineAndPodAffinity", "preferredDuringSchedulingIgnoredDuringExecution"):
+        if _in_same_domain(node, term, _matching_vms(term, vm, placed), nodes_by_name):
+            score += weight
+    for weight, term in _vm_terms(vm, "virtualMachineAndPodAntiAffinity",
+                                  "preferredDuringSchedulingIgnoredDuringExecution"):
+        if _in_same_domain(node, term, _matching_vms(term, vm, placed), nodes_by_name):
+            score -= weight
+    return score
 
 
 def _ready(node: dict) -> bool:
@@ -59,34 +143,80 @@ def _ready(node: dict) -> bool:
     return True
 
 
-def pick_node(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None) -> str | None:
-    """The least loaded node that fits `vm`, or None. `placed`: VMs already holding resources on nodes."""
+# Why a node was filtered out, worded as kube-scheduler words it.
+NOT_READY = "node(s) were not ready or unschedulable"
+SELECTOR = "node(s) didn't match Pod's node affinity/selector"
+VM_AFFINITY = "node(s) didn't match pod affinity rules"
+VM_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
+CAPACITY = "Insufficient cpu or memory"
+
+
+def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory):
+    labels = node["metadata"].get("labels") or {}
+    if not _ready(node) or node.get("spec", {}).get("unschedulable"):
+        return NOT_READY
+    if not _labels_match(labels, (vm.get("spec") or {}).get("nodeSelector")) or \
+            not selector_matches(labels, class_node_selector) or not _required_node_affinity_ok(node, vm):
+        return SELECTOR
+    if not _required_vm_affinity_ok(node, vm, placed, nodes_by_name):
+        return VM_AFFINITY
+    if not _required_vm_anti_affinity_ok(node, vm, placed, nodes_by_name):
+        return VM_ANTI_AFFINITY
+    used_cpu, used_mem = _used(node["metadata"]["name"], placed)
+    cpu_total, mem_total = _allocatable(node)
+    if used_cpu + cpu > cpu_total or used_mem + memory > mem_total:
+        return CAPACITY
+    return None
+
+
+def _allocatable(node):
+    allocatable = node.get("status", {}).get("allocatable") or {}
+    return quantity.parse(allocatable.get("cpu", "0")), quantity.parse(allocatable.get("memory", "0"))
+
+
+def _used(node_name, placed):
+    used_cpu = used_mem = 0.0
+    for other in placed:
+        if other.get("status", {}).get("nodeName") == node_name:
+            c, m = requested(other)
+            used_cpu, used_mem = used_cpu + c, used_mem + m
+    return used_cpu, used_mem
+
+
+def place(vm: dict, nodes: list[dict], placed: list[dict],
+          class_node_selector: dict | None = None) -> tuple[str | None, str]:
+    """(node name, "") for the best node that fits `vm`, or (None, why) like a FailedScheduling message.
+
+    `placed`: VMs already holding resources on nodes (not including `vm`).
+    """
     cpu, memory = requested(vm)
-    spec = vm.get("spec", {})
-    best, best_load = None, None
+    nodes_by_name = {n["metadata"]["name"]: n for n in nodes}
+    best, best_key, rejected = None, None, {}
     for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
-        name = node["metadata"]["name"]
-        labels = node["metadata"].get("labels") or {}
-        if not _ready(node) or node.get("spec", {}).get("unschedulable"):
+        reason = _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory)
+        if reason:
+            rejected[reason] = rejected.get(reason, 0) + 1
             continue
-        if not _labels_match(labels, spec.get("nodeSelector")):
-            continue
-        if class_node_selector and not (_labels_match(labels, class_node_selector.get("matchLabels"))
-                                        and _expressions_match(labels, class_node_selector.get("matchExpressions"))):
-            continue
-        if not _required_node_affinity(labels, spec) or not _anti_affinity_ok(name, vm, placed):
-            continue
-        allocatable = node.get("status", {}).get("allocatable") or {}
-        cpu_total = quantity.parse(allocatable.get("cpu", "0"))
-        mem_total = quantity.parse(allocatable.get("memory", "0"))
-        used_cpu = used_mem = 0.0
-        for other in placed:
-            if other.get("status", {}).get("nodeName") == name:
-                c, m = requested(other)
-                used_cpu, used_mem = used_cpu + c, used_mem + m
-        if used_cpu + cpu > cpu_total or used_mem + memory > mem_total:
-            continue
-        load = used_cpu / cpu_total + used_mem / mem_total if cpu_total and mem_total else 0
-        if best_load is None or load < best_load:
-            best, best_load = name, load
-    return best
+        used_cpu, used_mem = _used(node["metadata"]["name"], placed)
+        cpu_total, mem_total = _allocatable(node)
+        load = (used_cpu + cpu) / cpu_total + (used_mem + memory) / mem_total if cpu_total and mem_total else 0
+        key = (-_preference_score(node, vm, placed, nodes_by_name), load)
+        if best_key is None or key < best_key:
+            best, best_key = node["metadata"]["name"], key
+    if best is not None:
+        return best, ""
+    details = ", ".join(f"{count} {reason}" for reason, count in sorted(rejected.items()))
+    return None, f"0/{len(nodes)} nodes are available: {details or 'no nodes in the cluster'}."
+
+
+def feasible_nodes(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None) -> list:
+    """Names of the nodes that pass every filter for `vm`."""
+    cpu, memory = requested(vm)
+    nodes_by_name = {n["metadata"]["name"]: n for n in nodes}
+    return [n["metadata"]["name"] for n in nodes
+            if not _reject_reason(n, vm, placed, nodes_by_name, class_node_selector, cpu, memory)]
+
+
+def pick_node(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None) -> str | None:
+    """The best node that fits `vm`, or None."""
+    return place(vm, nodes, placed, class_node_selector)[0]

@@ -1,5 +1,6 @@
 """The controllers of the simulated cluster; the cluster starts one instance of each."""
 
+from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentController
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
 from dvpsim.controllers.operations import VirtualMachineOperationController
@@ -15,4 +16,5 @@ CONTROLLERS = [
     VirtualMachineIPAddressController,
     VirtualMachineController,
     VirtualMachineOperationController,
+    VirtualMachineBlockDeviceAttachmentController,
 ]

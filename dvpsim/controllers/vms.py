@@ -3,7 +3,7 @@
 import secrets
 
 from dvpsim import kinds, quantity, scheduling
-from dvpsim.controllers import power
+from dvpsim.controllers import attachments, power
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)
 from dvpsim.errors import AlreadyExists
@@ -38,7 +38,7 @@ def requested_cores(cores: int, core_fraction: str) -> str:
 class VirtualMachineController(Controller):
     primary = "VirtualMachine"
     related = ("VirtualDisk", "VirtualImage", "ClusterVirtualImage", "VirtualMachineIPAddress",
-               "VirtualMachineClass", "Node")
+               "VirtualMachineClass", "Node", "VirtualMachineBlockDeviceAttachment")
 
     async def run(self, cluster):
         self._applied = {}  # VM uid -> spec fields the running guest was started with
@@ -57,6 +57,9 @@ class VirtualMachineController(Controller):
             self.kick_all()
             return
         namespace = obj["metadata"].get("namespace")
+        if kind.kind == "VirtualMachineBlockDeviceAttachment":
+            self.kick(namespace, (obj.get("spec") or {}).get("virtualMachineName", ""))
+            return
         if kind.kind == "VirtualMachineIPAddress":
             for vm in self.cluster.store.iter(self.kind, namespace):
                 if _ip_address_name(vm) == obj["metadata"]["name"]:
@@ -178,6 +181,7 @@ class VirtualMachineController(Controller):
             elif phase != "Ready":
                 waiting.append(f'{ref["kind"]} "{ref["name"]}"' + ("" if obj else " not found"))
             devices.append(_block_device_status(ref, obj_status))
+        devices.extend(self._hotplugged(vm))
         status["blockDeviceRefs"] = devices
         if waiting:
             set_condition(self.cluster, status, "BlockDevicesReady", "False", "BlockDevicesNotReady",
@@ -189,6 +193,18 @@ class VirtualMachineController(Controller):
         else:
             set_condition(self.cluster, status, "BlockDevicesReady", "True", "BlockDevicesReady", "", generation)
         return class_ok and ip_ok and not waiting
+
+    def _hotplugged(self, vm) -> list[dict]:
+        devices = []
+        for vmbda in attachments.attachments_of(self.cluster, vm):
+            ref = vmbda["spec"]["blockDeviceRef"]
+            kind = kinds.get(ref["kind"])
+            obj = self.get(vm["metadata"]["namespace"], ref["name"], kind) or {}
+            device = _block_device_status(ref, obj.get("status") or {})
+            device.update(attached=True, hotplugged=True,
+                          virtualMachineBlockDeviceAttachmentName=vmbda["metadata"]["name"])
+            devices.append(device)
+        return devices
 
     def _ensure_ip_address(self, vm):
         if vm["spec"].get("virtualMachineIPAddressName"):
@@ -213,10 +229,8 @@ class VirtualMachineController(Controller):
     async def _start(self, vm, status, state):
         namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         if not status.get("nodeName"):
-            node = self._schedule(vm)
+            node, message = self._schedule(vm)
             if node is None:
-                nodes = len(self.cluster.store.list(kinds.get("Node")))
-                message = f"0/{nodes} nodes are available: {nodes} Insufficient cpu or memory, or node selector mismatch."
                 if (condition(status, "Running") or {}).get("message") != message:
                     self.event(vm, "FailedScheduling", message, "Warning")
                 self._not_running(status, message, reason="PodNotStarted")
@@ -275,15 +289,13 @@ class VirtualMachineController(Controller):
         placed = [v for v in self.cluster.store.list(self.kind)
                   if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
+        return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
 
     def _running_bookkeeping(self, vm, status, state):
         uid = vm["metadata"]["uid"]
         applied = self._applied.setdefault(uid, _restart_fields(vm))
         wanted = _restart_fields(vm)
-        changes = [{"operation": "replace", "path": f"spec.{field}", "currentValue": applied.get(field),
-                    "desiredValue": wanted.get(field)}
-                   for field in RESTART_FIELDS if applied.get(field) != wanted.get(field)]
+        changes = restart_changes(applied, wanted)
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
         if changes:
@@ -365,7 +377,27 @@ def _block_device_status(ref, obj_status) -> dict:
 
 
 def _restart_fields(vm) -> dict:
-    return {field: vm["spec"].get(field) for field in RESTART_FIELDS}
+    return {field: vm["spec"].get(field) for field in RESTART_FIELDS if vm["spec"].get(field) is not None}
+
+
+def restart_changes(current, desired, prefix="") -> list[dict]:
+    """The `restartAwaitingChanges` entries between two specs: leaf paths such as `cpu.cores`, as DVP reports them
+    (lists are compared whole, like `blockDeviceRefs`)."""
+    changes = []
+    for key in list(current) + [k for k in desired if k not in current]:
+        path = f"{prefix}{key}"
+        old, new = current.get(key), desired.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes.extend(restart_changes(old, new, path + "."))
+        elif old is None:
+            changes.append({"operation": "add", "path": path, "desiredValue": new})
+        elif new is None:
+            changes.append({"operation": "remove", "path": path, "currentValue": old})
+        else:
+            changes.append({"operation": "replace", "path": path, "currentValue": old, "desiredValue": new})
+    return changes
 
 
 def _pod_suffix() -> str:

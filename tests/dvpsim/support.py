@@ -84,6 +84,7 @@ _KINDS = {
     "virtualmachines": "VirtualMachine", "virtualmachineoperations": "VirtualMachineOperation",
     "virtualmachineipaddresses": "VirtualMachineIPAddress",
     "virtualmachineipaddressleases": "VirtualMachineIPAddressLease", "virtualmachineclasses": "VirtualMachineClass",
+    "virtualmachineblockdeviceattachments": "VirtualMachineBlockDeviceAttachment",
 }
 
 

@@ -39,3 +39,77 @@ def test_it_honours_the_node_selector():
     nodes = [node("a", zone="z1"), node("b", zone="z2")]
     assert scheduling.pick_node(vm("x", nodeSelector={"zone": "z2"}), nodes, []) == "b"
     assert scheduling.pick_node(vm("x", nodeSelector={"zone": "z3"}), nodes, []) is None
+
+
+def test_it_supports_every_node_affinity_operator():
+    nodes = [node("a", disktype="ssd", cores="8"), node("b", disktype="hdd", cores="32"), node("c")]
+
+    def where(*expressions):
+        spec = {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": list(expressions)}]}}}}
+        return set(scheduling.feasible_nodes(vm("x", **spec), nodes, []))
+
+    assert where({"key": "disktype", "operator": "In", "values": ["ssd"]}) == {"a"}
+    assert where({"key": "disktype", "operator": "NotIn", "values": ["ssd"]}) == {"b", "c"}
+    assert where({"key": "disktype", "operator": "Exists"}) == {"a", "b"}
+    assert where({"key": "disktype", "operator": "DoesNotExist"}) == {"c"}
+    assert where({"key": "cores", "operator": "Gt", "values": ["16"]}) == {"b"}
+    assert where({"key": "cores", "operator": "Lt", "values": ["16"]}) == {"a"}
+
+
+def test_it_prefers_nodes_by_the_weights_of_soft_rules():
+    nodes = [node("a", disktype="hdd"), node("b", disktype="ssd"), node("c", disktype="nvme")]
+    preferred = [{"weight": 10, "preference": {"matchExpressions": [
+                     {"key": "disktype", "operator": "In", "values": ["ssd"]}]}},
+                 {"weight": 50, "preference": {"matchExpressions": [
+                     {"key": "disktype", "operator": "In", "values": ["nvme"]}]}}]
+    spec = {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": preferred}}}
+    assert scheduling.place(vm("x", **spec), nodes, []) == ("c", "")
+    # A soft rule never prevents placement.
+    assert scheduling.place(vm("x", **spec), nodes[:1], []) == ("a", "")
+
+
+def _labelled(name, node_name, **labels):
+    obj = vm(name, node_name=node_name)
+    obj["metadata"].update(namespace="p", labels=labels)
+    return obj
+
+
+def test_it_places_a_vm_near_other_vms_by_topology_key():
+    nodes = [node("a", **{"topology.kubernetes.io/zone": "z1"}), node("b", **{"topology.kubernetes.io/zone": "z1"}),
+             node("c", **{"topology.kubernetes.io/zone": "z2"})]
+    database = _labelled("db", "b", server="database")
+
+    def near(topology_key, strength="requiredDuringSchedulingIgnoredDuringExecution"):
+        term = {"labelSelector": {"matchLabels": {"server": "database"}}, "topologyKey": topology_key}
+        if strength.startswith("preferred"):
+            term = {"weight": 100, "podAffinityTerm": term}
+        app = vm("app", affinity={"virtualMachineAndPodAffinity": {strength: [term]}})
+        app["metadata"]["namespace"] = "p"
+        return set(scheduling.feasible_nodes(app, nodes, [database])), \
+            scheduling.place(app, nodes, [database])
+
+    allowed, _ = near("kubernetes.io/hostname")
+    assert allowed == {"b"}
+    allowed, _ = near("topology.kubernetes.io/zone")
+    assert allowed == {"a", "b"}
+    # Preferred: every node is allowed, the database's node wins despite its load.
+    allowed, (best, _) = near("kubernetes.io/hostname", "preferredDuringSchedulingIgnoredDuringExecution")
+    assert allowed == {"a", "b", "c"} and best == "b"
+
+
+def test_it_keeps_apart_vms_with_anti_affinity_in_one_zone():
+    nodes = [node("a", **{"topology.kubernetes.io/zone": "z1"}), node("b", **{"topology.kubernetes.io/zone": "z1"}),
+             node("c", **{"topology.kubernetes.io/zone": "z2"})]
+    term = {"labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]},
+            "topologyKey": "topology.kubernetes.io/zone"}
+    web = vm("web-2", affinity={"virtualMachineAndPodAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [term]}})
+    web["metadata"]["namespace"] = "p"
+    assert scheduling.place(web, nodes, [_labelled("web-1", "a", app="web")]) == ("c", "")
+    assert scheduling.place(web, nodes, [_labelled("web-1", "a", app="web"), _labelled("web-3", "c", app="web")]) == (
+        None, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.")
+    # VMs of another project do not count.
+    other = _labelled("web-1", "a", app="web")
+    other["metadata"]["namespace"] = "elsewhere"
+    assert scheduling.feasible_nodes(web, nodes, [other]) == ["a", "b", "c"]

@@ -1,0 +1,141 @@
+"""Configuration changes of a running VM, hot-plugged block devices and placement rules."""
+
+import aiohttp
+import pytest
+
+from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.dvpsim.test_guest import connect
+
+
+@pytest.fixture(scope="module")
+def dvp(sim):
+    return Dvp(sim, fresh_namespace(sim, "changes"))
+
+
+def running_vm(dvp, name, **spec):
+    dvp.create("virtualdisks", blank_disk(f"{name}-root"))
+    dvp.create("virtualmachines", vm_body(name, **spec))
+    return dvp.wait_phase("virtualmachines", name, "Running")
+
+
+def restart_pending(vm):
+    return (condition(vm, "AwaitingRestartToApplyConfiguration") or {}).get("status") == "True"
+
+
+def test_it_lists_each_changed_field_awaiting_a_restart(dvp):
+    running_vm(dvp, "several")
+    dvp.patch("virtualmachines", "several", {"spec": {"memory": {"size": "2Gi"}, "osType": "Windows",
+                                                      "runPolicy": "Manual"}})
+    vm = dvp.wait("virtualmachines", "several", restart_pending)
+    assert {c["path"]: (c["operation"], c.get("currentValue"), c.get("desiredValue"))
+            for c in vm["status"]["restartAwaitingChanges"]} == {
+        "memory.size": ("replace", "1Gi", "2Gi"), "osType": ("replace", "Generic", "Windows")}
+
+
+def test_it_applies_the_changes_on_restart_and_clears_the_list(dvp):
+    running_vm(dvp, "manual")
+    dvp.patch("virtualmachines", "manual", {"spec": {"cpu": {"cores": 2}, "memory": {"size": "2Gi"}}})
+    dvp.wait("virtualmachines", "manual", restart_pending)
+    dvp.create("virtualmachineoperations", {"metadata": {"generateName": "manual-"},
+                                            "spec": {"type": "Restart", "virtualMachineName": "manual"}})
+    vm = dvp.wait("virtualmachines", "manual", lambda o: o["status"].get("phase") == "Running"
+                  and o["status"].get("resources", {}).get("cpu", {}).get("cores") == 2)
+    assert not vm["status"].get("restartAwaitingChanges")
+    assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "False"
+
+
+def test_it_restarts_by_itself_when_approval_is_automatic(dvp):
+    running_vm(dvp, "auto", disruptions={"restartApprovalMode": "Automatic"})
+    dvp.patch("virtualmachines", "auto", {"spec": {"cpu": {"cores": 2}, "memory": {"size": "2Gi"}}})
+    vm = dvp.wait("virtualmachines", "auto", lambda o: o["status"].get("phase") == "Running"
+                  and o["status"].get("resources", {}).get("cpu", {}).get("cores") == 2, timeout=30)
+    assert not vm["status"].get("restartAwaitingChanges")
+    phases = [t["phase"] for t in vm["status"]["stats"]["phasesTransitions"]]
+    assert "Stopping" in phases
+
+
+def test_it_hot_plugs_a_disk_through_a_block_device_attachment(sim, dvp):
+    running_vm(dvp, "hotplug")
+    dvp.create("virtualdisks", blank_disk("blank-disk", "3Gi"))
+    dvp.wait_phase("virtualdisks", "blank-disk", "Ready")
+    dvp.create("virtualmachineblockdeviceattachments", {
+        "metadata": {"name": "attach-blank-disk"},
+        "spec": {"virtualMachineName": "hotplug", "blockDeviceRef": {"kind": "VirtualDisk", "name": "blank-disk"}}})
+    phases = set()
+    attachment = dvp.wait("virtualmachineblockdeviceattachments", "attach-blank-disk",
+                          lambda o: phases.add((o.get("status") or {}).get("phase")) or
+                          (o.get("status") or {}).get("phase") == "Attached")
+    assert "InProgress" in phases and attachment["status"]["virtualMachineName"] == "hotplug"
+    vm = dvp.wait("virtualmachines", "hotplug", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
+    plugged = vm["status"]["blockDeviceRefs"][1]
+    assert plugged == {"kind": "VirtualDisk", "name": "blank-disk", "size": "3Gi", "attached": True,
+                       "hotplugged": True, "virtualMachineBlockDeviceAttachmentName": "attach-blank-disk"}
+    assert not restart_pending(vm)
+
+    dvp.delete("virtualmachineblockdeviceattachments", "attach-blank-disk")
+    vm = dvp.wait("virtualmachines", "hotplug", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 1)
+    assert vm["status"]["blockDeviceRefs"][0]["name"] == "hotplug-root"
+
+
+async def test_it_shows_the_hot_plugged_disk_in_lsblk(sim):
+    dvp = Dvp(sim, fresh_namespace(sim, "lsblk"))
+    dvp.create("virtualdisks", blank_disk("linux-vm-root", "10Gi"))
+    dvp.create("virtualdisks", blank_disk("data", "7Gi"))
+    dvp.create("virtualmachines", vm_body("linux-vm"))
+    dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    dvp.create("virtualmachineblockdeviceattachments", {
+        "metadata": {"name": "attach-data"},
+        "spec": {"virtualMachineName": "linux-vm", "blockDeviceRef": {"kind": "VirtualDisk", "name": "data"}}})
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, dvp)
+        await console.expect("linux-vm login: ")
+        await console.type("cloud\r")
+        await console.expect("Password: ")
+        await console.type("cloud\r")
+        await console.expect("cloud@linux-vm:~$ ")
+        await console.type("lsblk\r")
+        listing = await console.expect("cloud@linux-vm:~$ ")
+        assert "10G" in listing and "7G" in listing
+        await console.ws.close()
+
+
+def test_it_keeps_an_attachment_pending_until_the_vm_runs(dvp):
+    dvp.create("virtualdisks", blank_disk("parked-root"))
+    dvp.create("virtualdisks", blank_disk("parked-data"))
+    dvp.create("virtualmachines", vm_body("parked", runPolicy="AlwaysOff"))
+    dvp.wait_phase("virtualmachines", "parked", "Stopped")
+    dvp.create("virtualmachineblockdeviceattachments", {
+        "metadata": {"name": "attach-parked"},
+        "spec": {"virtualMachineName": "parked", "blockDeviceRef": {"kind": "VirtualDisk", "name": "parked-data"}}})
+    pending = dvp.wait("virtualmachineblockdeviceattachments", "attach-parked",
+                       lambda o: condition(o, "VirtualMachineReady") is not None)
+    assert pending["status"]["phase"] == "Pending"
+    assert condition(pending, "VirtualMachineReady")["message"] == 'VirtualMachine "parked" is not running.'
+
+
+def test_it_says_why_a_vm_cannot_be_placed(dvp):
+    dvp.create("virtualdisks", blank_disk("nowhere-root"))
+    dvp.create("virtualmachines", vm_body("nowhere", nodeSelector={"disktype": "ssd"}))
+    vm = dvp.wait("virtualmachines", "nowhere",
+                  lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
+    assert condition(vm, "Running")["message"] == \
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    assert vm["status"]["phase"] == "Starting" and not vm["status"].get("nodeName")
+
+
+def test_it_keeps_vms_with_strict_anti_affinity_apart(dvp):
+    anti = {"virtualMachineAndPodAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"server": "database"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    for name in ("db-1", "db-2", "db-3", "db-4"):
+        dvp.create("virtualdisks", blank_disk(f"{name}-root"))
+        body = vm_body(name, affinity=anti)
+        body["metadata"]["labels"] = {"server": "database"}
+        dvp.create("virtualmachines", body)
+    nodes = {dvp.wait_phase("virtualmachines", name, "Running")["status"]["nodeName"]
+             for name in ("db-1", "db-2", "db-3")}
+    assert len(nodes) == 3
+    fourth = dvp.wait("virtualmachines", "db-4",
+                      lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
+    assert condition(fourth, "Running")["message"] == \
+        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
