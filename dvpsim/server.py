@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import conversion, discovery, kinds, openapi, reviews, tables
+from . import conversion, discovery, kinds, openapi, reviews, tables, upload
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, MethodNotAllowed, NotFound
 from .patch import apply_patch
@@ -498,6 +498,7 @@ def build_app(cluster):
             raise
     from . import control
     app.add_routes(control.routes(cluster))
+    app.add_routes(upload.routes(cluster))
     app.router.add_route("*", "/{tail:.*}", api.handle)
     app["cluster"] = cluster
     return app

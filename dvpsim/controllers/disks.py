@@ -5,14 +5,16 @@ import time
 from dvpsim import kinds, quantity
 from dvpsim.controllers import importer, storage
 from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
+from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
 
 MOUNTED_PHASES = ("Starting", "Running", "Stopping", "Migrating", "Pause", "Degraded")
 IMAGE_KINDS = ("VirtualImage", "ClusterVirtualImage")
 
 
-class VirtualDiskController(Controller):
+class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
+    upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
     related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "StorageClass")
 
     def on_related(self, event_type, kind, obj):
@@ -100,6 +102,9 @@ class VirtualDiskController(Controller):
 
         source = spec.get("dataSource")
         image = None
+        if source and source.get("type") == "Upload":
+            self._wait_for_upload(disk, status)
+            return
         if source:
             image = await self._wait_for_source(disk, status, source)
             if image is None:
@@ -136,6 +141,11 @@ class VirtualDiskController(Controller):
                 status["progress"] = f"{100 * step // steps}%"
                 if not self._still_current(disk) or self.write_status(disk, status) is None:
                     return
+        self._ready(disk, status, sc_name, unpacked, node, (image or disk)["metadata"]["uid"] if source else None)
+
+    def _ready(self, disk, status, sc_name, unpacked, node=None, source_uid=None):
+        generation = disk["metadata"].get("generation", 1)
+        pvc_spec = disk.get("spec", {}).get("persistentVolumeClaim") or {}
         requested = quantity.parse_bytes(pvc_spec["size"]) if pvc_spec.get("size") else 0
         capacity = quantity.to_binary_quantity(quantity.round_up(max(requested, unpacked)))
         meta = disk["metadata"]
@@ -143,12 +153,22 @@ class VirtualDiskController(Controller):
         storage.ensure_pvc(self.cluster, disk, pvc_name, sc_name, capacity, node)
         status.update({"phase": "Ready", "progress": "100%", "capacity": capacity,
                        "target": {"persistentVolumeClaimName": pvc_name}})
-        if source:
-            status["sourceUID"] = (image or disk)["metadata"]["uid"]
+        if source_uid:
+            status["sourceUID"] = source_uid
         status.pop("downloadSpeed", None)
         set_condition(self.cluster, status, "Ready", "True", "Ready", "", generation)
         if self.write_status(disk, status) is not None:
             self.event(disk, "Ready", f"The disk is ready: {capacity}")
+
+    async def _upload_done(self, disk, status, info, stored):
+        for percent in (75, 100):  # the copy from DVCR into the PVC
+            await self.sleep(1.0)
+            status["progress"] = f"{percent}%"
+            if not self._still_current(disk) or self.write_status(disk, status) is None:
+                return
+        sc_name = status.get("storageClassName") or storage.storage_class_name(
+            self.cluster, (disk["spec"].get("persistentVolumeClaim") or {}).get("storageClassName"))
+        self._ready(disk, status, sc_name, info.virtual_size or stored, source_uid=disk["metadata"]["uid"])
 
     async def _wait_for_source(self, disk, status, source):
         """The source image once Ready; otherwise records why the disk waits and returns None."""

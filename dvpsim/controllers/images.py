@@ -8,6 +8,7 @@ import time
 from dvpsim import kinds, quantity
 from dvpsim.controllers import importer, storage
 from dvpsim.controllers.base import (Controller, is_deleting, remove_condition, set_condition, status_of)
+from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
 
 DVCR = "dvcr.d8-virtualization.svc"
@@ -15,7 +16,7 @@ PROGRESS_EVERY_SECONDS = 1.0
 SOURCE_KINDS = ("VirtualImage", "ClusterVirtualImage", "VirtualDisk")
 
 
-class _ImageController(Controller):
+class _ImageController(UploadSink, Controller):
     related = ("VirtualMachine", *SOURCE_KINDS)
 
     def on_related(self, event_type, kind, obj):
@@ -181,14 +182,11 @@ class _ImageController(Controller):
         # Container disks carry a qcow2 in /disk; a registry cannot be reached from here, so sizes are nominal.
         self._ready(image, status, "qcow2", False, 300 * 1024**2, 2 * 1024**3)
 
-    def _wait_for_upload(self, image):
-        status = status_of(image)
-        generation = image["metadata"].get("generation", 1)
-        status["phase"] = "WaitForUserUpload"
-        status["observedGeneration"] = generation
-        set_condition(self.cluster, status, "Ready", "False", "WaitForUserUpload",
-                      "Waiting for the user upload.", generation)
+    async def _upload_done(self, image, status, info, stored):
+        status["progress"] = "100%"
         self.write_status(image, status)
+        await self.sleep(1.0)  # pushing the layer into DVCR
+        self._ready(image, status, info.format, info.cdrom, stored, info.virtual_size)
 
     # ---- outcomes -------------------------------------------------------------------------
 
