@@ -1,5 +1,6 @@
 """The simulated guests behind the console subresource."""
 
 from dvpsim.guest.console import serve_console
+from dvpsim.guest.vnc import serve_vnc
 
-__all__ = ["serve_console"]
+__all__ = ["serve_console", "serve_vnc"]

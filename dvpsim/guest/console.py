@@ -18,6 +18,7 @@ from dvpsim.guest import cloudinit
 from dvpsim.guest.session import BlockDevice, GuestFacts, GuestSession
 
 CONSOLE_PHASES = ("Running", "Migrating")
+FLOOD_CHUNK = 16 * 1024
 _SESSIONS = weakref.WeakKeyDictionary()  # cluster -> {vm uid: (boot number, GuestSession)}
 
 
@@ -64,20 +65,35 @@ async def serve_console(cluster, vm: dict, ws, username: str):
     guest = guest_for(cluster, vm)
     boot = power.of(cluster, vm).boots
     await ws.send_bytes(guest.connect())
-    watcher = asyncio.get_running_loop().create_task(_drop_when_vm_goes_down(cluster, vm, boot, ws))
+    loop = asyncio.get_running_loop()
+    watcher = loop.create_task(_drop_when_vm_goes_down(cluster, vm, boot, ws))
+    flood = None
     try:
         async for message in ws:
             if message.type == WSMsgType.BINARY:
                 output = guest.feed(message.data)
                 if output:
                     await ws.send_bytes(output)
+                if guest.flood and (flood is None or flood.done()):
+                    flood = loop.create_task(_flood(guest, ws))
             elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                 break
             # Text frames are dropped, as virt-handler does.
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, flood):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+async def _flood(guest, ws):
+    """`yes` in the guest: output as fast as the reader takes it (send waits for the socket to drain)."""
+    while guest.flood and not ws.closed:
+        line = guest.flood
+        chunk = (line * (FLOOD_CHUNK // len(line) + 1)).encode()
+        await ws.send_bytes(chunk)
+        guest.screen.write(chunk[-len(chunk) // 64:])
 
 
 async def _drop_when_vm_goes_down(cluster, vm, boot, ws):

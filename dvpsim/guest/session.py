@@ -7,6 +7,7 @@ The WebSocket side lives in `console.py`.
 from dataclasses import dataclass, field
 
 from dvpsim.guest.cloudinit import GuestUser
+from dvpsim.guest.screen import Screen
 
 CTRL_C = "\x03"
 CTRL_D = "\x04"
@@ -49,6 +50,8 @@ class GuestSession:
         self._escape = ""
         self._last_was_cr = False
         self._booted = False
+        self.screen = Screen()      # the same output as the VNC display shows it
+        self.flood: str | None = None  # set by `yes`: the console streams it until Ctrl+C
 
     # ---- what the terminal shows without typing -------------------------------------------
 
@@ -64,6 +67,7 @@ class GuestSession:
             text += "\r\nPassword: "
         else:
             text += self._login_prompt()
+        self.screen.write(text.encode())
         return text.encode()
 
     def boot_log(self) -> str:
@@ -94,7 +98,9 @@ class GuestSession:
         out = []
         for ch in data.decode("utf-8", errors="replace"):
             out.append(self._key(ch))
-        return "".join(out).encode()
+        output = "".join(out).encode()
+        self.screen.write(output)
+        return output
 
     def _key(self, ch: str) -> str:
         if self._escape or ch == ESC:
@@ -142,7 +148,10 @@ class GuestSession:
             return self._authenticate(self._pending_login, line)
         if line.split()[:1] in (["exit"], ["logout"]):
             return self.logout()
-        return "\r\n" + self.run(line) + self.prompt()
+        output = self.run(line)
+        if self.flood:
+            return "\r\n"  # the prompt comes back after Ctrl+C
+        return "\r\n" + output + self.prompt()
 
     def _authenticate(self, name: str, password: str) -> str:
         user = self.users.get(name)
@@ -168,6 +177,7 @@ class GuestSession:
 
     def _interrupt(self) -> str:
         self._line = ""
+        self.flood = None
         if self.state == "shell":
             return "^C\r\n" + self.prompt()
         self.state = "login"
@@ -326,6 +336,11 @@ def _cat(s: GuestSession, args):
     return "\n".join(out)
 
 
+def _yes(s: GuestSession, args):
+    s.flood = (" ".join(args) or "y") + "\r\n"
+    return ""
+
+
 def _clear(s: GuestSession, args):
     return "\x1b[H\x1b[2J\x1b[3J"
 
@@ -343,5 +358,6 @@ _COMMANDS = {
     "free": _free,
     "cat": _cat,
     "clear": _clear,
+    "yes": _yes,
     "true": lambda s, a: "",
 }
