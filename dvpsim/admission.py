@@ -39,6 +39,7 @@ _WEBHOOKS = {
     "ClusterVirtualImage": "cvi.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineOperation": "vmop.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineIPAddress": "vmip.virtualization-controller.validate.d8-virtualization",
+    "VirtualMachineBlockDeviceAttachment": "vmbda.virtualization-controller.validate.d8-virtualization",
 }
 
 
@@ -278,10 +279,18 @@ def _admit_virtual_machine(cluster, operation, obj, old, checks):
     boot_orders = [r["bootOrder"] for r in spec.get("blockDeviceRefs") or [] if "bootOrder" in r]
     if len(boot_orders) != len(set(boot_orders)):
         checks.deny("duplicate bootOrder values in spec.blockDeviceRefs")
+    networks = spec.get("networks") or []
+    if any(n.get("type") != "Main" for n in networks if isinstance(n, dict)) and not _sdn_enabled(cluster):
+        checks.deny("additional networks require the sdn module to be enabled")
     _check_cpu_topology(checks, spec["cpu"]["cores"])
     # A VM that no longer matches a changed class keeps running, but its spec cannot change until it does.
     if operation == "CREATE" or spec != (old or {}).get("spec"):
         _check_sizing_policy(cluster, checks, spec)
+
+
+def _sdn_enabled(cluster):
+    config = cluster.store.get(kinds.get("ModuleConfig"), None, "sdn") or {}
+    return bool((config.get("spec") or {}).get("enabled"))
 
 
 # (highest core count of the range, sockets): DVP spreads cores evenly over the sockets.
@@ -542,6 +551,24 @@ def _admit_ip_address(cluster, operation, obj, old, checks):
             checks.deny("the VirtualMachineIPAddress type and staticIP cannot be changed once it is Bound")
 
 
+def _admit_block_device_attachment(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    if not spec.get("virtualMachineName"):
+        checks.required("spec.virtualMachineName")
+    ref = spec.get("blockDeviceRef")
+    if not isinstance(ref, dict):
+        checks.required("spec.blockDeviceRef")
+    else:
+        if ref.get("kind") not in VM_BLOCK_DEVICE_KINDS:
+            checks.enum("spec.blockDeviceRef.kind", ref.get("kind"), VM_BLOCK_DEVICE_KINDS)
+        if not ref.get("name"):
+            checks.required("spec.blockDeviceRef.name")
+    checks.raise_if_any()
+    if operation == "UPDATE" and old is not None and old.get("spec") != spec:
+        checks.deny("VirtualMachineBlockDeviceAttachment is an idempotent resource: "
+                    "specification changes are not available")
+
+
 _ADMITTERS = {
     "VirtualImage": _admit_virtual_image,
     "ClusterVirtualImage": _admit_cluster_virtual_image,
@@ -549,4 +576,5 @@ _ADMITTERS = {
     "VirtualMachine": _admit_virtual_machine,
     "VirtualMachineOperation": _admit_operation,
     "VirtualMachineIPAddress": _admit_ip_address,
+    "VirtualMachineBlockDeviceAttachment": _admit_block_device_attachment,
 }

@@ -139,3 +139,22 @@ def test_it_keeps_vms_with_strict_anti_affinity_apart(dvp):
                       lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
     assert condition(fourth, "Running")["message"] == \
         "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+
+
+def test_it_keeps_the_spec_of_an_attachment_immutable(dvp):
+    from kubernetes.client.exceptions import ApiException
+    dvp.create("virtualmachineblockdeviceattachments", {
+        "metadata": {"name": "fixed"},
+        "spec": {"virtualMachineName": "nowhere", "blockDeviceRef": {"kind": "VirtualDisk", "name": "nowhere-root"}}})
+    with pytest.raises(ApiException) as refused:
+        dvp.patch("virtualmachineblockdeviceattachments", "fixed", {"spec": {"virtualMachineName": "other"}})
+    assert refused.value.status == 403
+    assert "specification changes are not available" in refused.value.body
+
+
+def test_it_refuses_additional_networks_without_the_sdn_module(dvp):
+    from kubernetes.client.exceptions import ApiException
+    with pytest.raises(ApiException) as refused:
+        dvp.create("virtualmachines", vm_body("netted", networks=[{"type": "Main"},
+                                                                 {"type": "Network", "name": "user-net"}]))
+    assert refused.value.status == 403 and "sdn module" in refused.value.body
