@@ -27,6 +27,8 @@ urlpatterns = [
     path("vms/_new/", vms.create, name="vm-create"),
     path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
     path("vms/<str:name>/operations/", vms.operation, name="vm-operation"),
+    path("vms/<str:name>/operations/<str:operation_name>/cancel/", vms.cancel_migration,
+         name="vm-cancel-migration"),
     path("vms/<str:name>/tty/", vms.tty, name="vm-tty"),
     path("<resource:resource>/", views.resource_list, name="list"),
     path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),

@@ -31,6 +31,14 @@
     updateByteCounters();
   });
 
+  // A confirmation dialog closes once its form is sent (the response updates the page behind it).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-close-dialog-on-submit]");
+    if (!form) { return; }
+    var dialog = document.getElementById(form.dataset.closeDialogOnSubmit);
+    if (dialog && dialog.open) { setTimeout(function () { dialog.close(); }, 0); }
+  });
+
   // Responses with form errors come back as 422; let htmx swap them like any page.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr.status === 422) {

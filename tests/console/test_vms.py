@@ -133,7 +133,9 @@ def test_it_disables_operations_for_a_viewer_and_says_why(login, sim, unique, db
     vm = make_running_vm(sim, unique)
     client = login(MEMBER)
     page = client.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])).content.decode()
-    assert page.count("needs create on virtualmachineoperations") == 3  # Start, Stop, Restart: disabled, with why
+    for op in ("Start", "Stop", "Restart", "Migrate"):  # disabled, with why
+        assert ('disabled title="You may not run operations here (needs create on virtualmachineoperations)." '
+                f'data-operation="{op}"') in page
     assert "needs delete on virtualmachines" in page
     client.post(reverse("virtualization:vm-operation", args=[PROJECT_A, vm]), {"type": "Stop"})
     ops = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]

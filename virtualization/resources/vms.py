@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
@@ -24,28 +24,93 @@ DISK = kinds.get("VirtualDisk")
 DEFAULT_CLASS_ANNOTATION = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
 USERDATA_LIMIT = 2048
 
-# VirtualMachineOperation types and the VM phases in which DVP applies them.
+# The operations the console offers: (VMOP type, the VM phases and run policies in which DVP applies it).
+# "Migrate" in the web interface creates an Evict operation, as `d8 v evict` does.
 OPERATIONS = {
-    "Start": ("Stopped", "Stopping"),
-    "Stop": ("Running", "Degraded", "Starting", "Pause", "Pending"),
-    "Restart": ("Running", "Degraded", "Starting", "Pause"),
+    "Start": ("Start", ("Stopped", "Stopping"), ("Manual", "AlwaysOnUnlessStoppedManually")),
+    "Stop": ("Stop", ("Running", "Degraded", "Starting", "Pause", "Pending"),
+             ("Manual", "AlwaysOnUnlessStoppedManually")),
+    "Restart": ("Restart", ("Running", "Degraded", "Starting", "Pause"),
+                ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
+    "Migrate": ("Evict", ("Running",), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
 }
+RUN_POLICY_WHY = {
+    "AlwaysOff": "the run policy AlwaysOff keeps it off",
+    "AlwaysOn": "the run policy AlwaysOn keeps it running",
+}
+MIGRATION_TYPES = ("Evict", "Migrate")
+VMOP_FINISHED = ("Completed", "Failed", "Superseded")
 CONSOLE_PHASES = ("Running", "Migrating")
+# What the guide's "Virtual Machine Life Cycle" says can hold a VM in a phase, and where to look.
+PHASE_DIAGNOSTICS = {
+    "Pending": ("Resources the VM depends on are not ready: its disks and images, its VM class or its IP address.",
+                "Look at the conditions ending in Ready below (BlockDevicesReady, VirtualMachineClassReady, "
+                "VirtualMachineIPAddressReady)."),
+    "Starting": ("No suitable node, not enough CPU or memory on suitable nodes, or the project's quotas are "
+                 "exceeded.", "Look at the Running condition below."),
+    "Migrating": ("The VM moves to another node (live migration). It can fail on incompatible processor "
+                  "instructions, different hypervisor kernels, too little CPU or memory on eligible nodes, or "
+                  "exceeded quotas.", "Look at the Migrating condition and the migration state below."),
+}
+CONDITION_HINTS = {
+    ("SizingPolicyMatched", "False"): "The VM's cores, memory or CPU share do not match the sizing policy of its "
+                                      "class: configuration changes cannot be saved until they do.",
+    ("ConfigurationApplied", "False"): "The configuration is not applied to the running VM yet.",
+    ("AwaitingRestartToApplyConfiguration", "True"): "Some changes only take effect after a restart.",
+    ("FirmwareUpToDate", "False"): "The VM's firmware needs an update (it is migrated to apply it).",
+    ("Migratable", "False"): "The VM cannot be live-migrated (for example it uses local disks).",
+    ("AgentReady", "False"): "The guest agent (qemu-guest-agent) is not running in the guest.",
+}
+
+
+def operation_choices(vm, can_operate=True):
+    """The menu of operations for one VM: which apply now, and why the others do not."""
+    phase = (vm.get("status") or {}).get("phase") or "Pending"
+    policy = (vm.get("spec") or {}).get("runPolicy") or "AlwaysOnUnlessStoppedManually"
+    choices = []
+    for label, (vmop_type, phases, policies) in OPERATIONS.items():
+        if not can_operate:
+            why = "You may not run operations here (needs create on virtualmachineoperations)."
+        elif policy not in policies:
+            why = f"{label} is not possible: {RUN_POLICY_WHY.get(policy, f'the run policy is {policy}')}."
+        elif phase not in phases:
+            why = f"Not applicable while the VM is {phase}."
+        else:
+            why = ""
+        choices.append({"type": label, "vmop_type": vmop_type, "applicable": not why, "why": why})
+    return choices
+
+
+def operations_of(user, project, vm_name=None):
+    """VirtualMachineOperations of the project (of one VM), newest first."""
+    ops = [op for op in kube_for(user).list(VMOP, project)
+           if vm_name is None or (op.get("spec") or {}).get("virtualMachineName") == vm_name]
+    return sorted(ops, key=lambda op: op["metadata"].get("creationTimestamp", ""), reverse=True)
+
+
+def condition_notes(status):
+    notes = []
+    for c in status.get("conditions") or []:
+        hint = CONDITION_HINTS.get((c.get("type"), c.get("status")))
+        if hint:
+            notes.append({"type": c["type"], "hint": hint})
+    return notes
 
 
 def vm_detail_context(request, project, obj):
     name = obj["metadata"]["name"]
-    phase = (obj.get("status") or {}).get("phase", "")
+    status = obj.get("status") or {}
     can_operate = can(request.user, "create", VMOP, project.name)
-    operations = [{"type": t, "applicable": phase in phases,
-                   "why": "" if phase in phases else f"Not applicable while the VM is {phase or 'Pending'}."}
-                  for t, phases in OPERATIONS.items()]
-    recent = [op for op in kube_for(request.user).list(VMOP, project.name)
-              if (op.get("spec") or {}).get("virtualMachineName") == name]
-    recent.sort(key=lambda op: op["metadata"].get("creationTimestamp", ""), reverse=True)
+    recent = operations_of(request.user, project.name, name)
+    migration = next((op for op in recent if op["spec"].get("type") in MIGRATION_TYPES
+                      and (op.get("status") or {}).get("phase") not in VMOP_FINISHED), None)
     return {
-        "operations": operations, "can_operate": can_operate, "recent_operations": recent[:5],
-        "console_ready": phase in CONSOLE_PHASES,
+        "operations": operation_choices(obj, can_operate), "can_operate": can_operate,
+        "recent_operations": recent[:5], "migration": migration,
+        "can_cancel_migration": can(request.user, "delete", VMOP, project.name),
+        "diagnostics": PHASE_DIAGNOSTICS.get(status.get("phase") or "Pending"),
+        "condition_notes": condition_notes(status),
+        "console_ready": status.get("phase") in CONSOLE_PHASES,
         "can_console": can(request.user, "get", None, project.name, name, "console",
                            group=kinds.SUBRESOURCES, resource="virtualmachines"),
     }
@@ -254,27 +319,85 @@ def boot_disk(request, project):
     return response
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def operation(request, project, name):
+    """GET: the confirmation (a dialog under htmx, a page without it); POST: create the VirtualMachineOperation."""
     project = get_project(request.user, project)
-    op_type = request.POST.get("type")
-    if op_type not in OPERATIONS:
+    label = request.POST.get("type") or request.GET.get("type")
+    if label not in OPERATIONS:
         raise Http404("No such operation")
-    try:
-        kube_for(request.user).create(VMOP, {
-            "metadata": {"generateName": f"{name}-"},
-            "spec": {"type": op_type, "virtualMachineName": name},
-        }, project.name)
-        messages.success(request, f"{op_type} requested for {name}.")
-    except KubeError as exc:
-        messages.error(request, f"{op_type} was refused: {exc.message}")
+    vm = generic.get_object(request, project, resource, name)
+    if request.method == "GET":
+        choice = next(c for c in operation_choices(vm, can(request.user, "create", VMOP, project.name))
+                      if c["type"] == label)
+        return render(request, "virtualization/vms/operation_confirm.html" + ("#dialog" if request.htmx else ""), {
+            "project": project, "resource": resource, "name": name, "vm": vm, "choice": choice,
+            "force_choice": force_choice(vm) if label == "Migrate" else None,
+        })
+    run_operation(request, project.name, vm, label, force=request.POST.get("force"))
     if request.htmx:
-        obj = generic.get_object(request, project, resource, name)
-        context = generic.detail_context(request, project, resource, obj)
-        status = render(request, resource.detail_template + "#status", context)
-        flash = render(request, "includes/messages.html", {"oob": True})
-        status.content += flash.content
-        return status
+        return _status_with_messages(request, project, name)
+    return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
+
+
+def force_choice(vm):
+    """The AutoConverge switch a migration offers under the VM's liveMigrationPolicy (None: fixed by the policy)."""
+    policy = (vm.get("spec") or {}).get("liveMigrationPolicy") or "PreferSafe"
+    if policy == "PreferSafe":
+        return {"default": False, "label": "Force (slow the CPU down with AutoConverge so the migration completes)"}
+    if policy == "PreferForced":
+        return {"default": True, "label": "Force (keep AutoConverge: the CPU may be slowed down to complete)"}
+    return None
+
+
+def run_operation(request, project, vm, label, force=None):
+    """Create the VMOP for one VM as the user; the outcome goes to the messages. True when created."""
+    name = vm["metadata"]["name"]
+    vmop_type = OPERATIONS[label][0]
+    spec = {"type": vmop_type, "virtualMachineName": name}
+    if label == "Migrate" and force_choice(vm) is not None:
+        spec["force"] = force == "on"
+    try:
+        kube_for(request.user).create(VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
+                                             "spec": spec}, project)
+    except KubeError as exc:
+        messages.error(request, f"{label} of {name} was refused: {exc.message}")
+        return False
+    messages.success(request, f"{label} requested for {name}.")
+    return True
+
+
+def _status_with_messages(request, project, name):
+    obj = generic.get_object(request, project, resource, name)
+    context = generic.detail_context(request, project, resource, obj)
+    status = render(request, resource.detail_template + "#status", context)
+    flash = render(request, "includes/messages.html", {"oob": True})
+    status.content += flash.content
+    return status
+
+
+@require_http_methods(["GET", "POST"])
+def cancel_migration(request, project, name, operation_name):
+    """Cancel a live migration: delete its VirtualMachineOperation (confirmed first)."""
+    project = get_project(request.user, project)
+    try:
+        op = kube_for(request.user).get(VMOP, operation_name, project.name)
+    except NotFound:
+        raise Http404("No such operation")
+    if op["spec"].get("virtualMachineName") != name or op["spec"].get("type") not in MIGRATION_TYPES:
+        raise Http404("No such migration")
+    if request.method == "GET":
+        return render(request, "virtualization/vms/cancel_migration.html" + ("#dialog" if request.htmx else ""),
+                      {"project": project, "resource": resource, "name": name, "op": op})
+    try:
+        kube_for(request.user).delete(VMOP, operation_name, project.name)
+        messages.success(request, f"The migration of {name} is being canceled.")
+    except NotFound:
+        messages.info(request, f"The migration {operation_name} has already finished.")
+    except KubeError as exc:
+        messages.error(request, f"Canceling the migration was refused: {exc.message}")
+    if request.htmx:
+        return _status_with_messages(request, project, name)
     return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
 
 

@@ -1,0 +1,109 @@
+"""VM operations in the console: confirmation, run policies, live migration and its cancellation."""
+from django.urls import reverse
+
+from .conftest import PROJECT_A
+from .helpers import create_dvp, get_dvp, list_dvp, make_vm, wait_for_phase
+
+
+def detail_url(vm):
+    return reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])
+
+
+def operation_url(vm):
+    return reverse("virtualization:vm-operation", args=[PROJECT_A, vm])
+
+
+def operations_of(sim, vm):
+    return [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
+
+
+def vm_without_disk(sim, unique, run_policy):
+    vm = unique("vm")
+    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
+        "virtualMachineClassName": "generic", "runPolicy": run_policy, "cpu": {"cores": 1},
+        "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": unique("absent")}]}})
+    return vm
+
+
+def test_it_asks_for_confirmation_before_an_operation(owner, sim, unique):
+    vm = unique("vm")
+    make_vm(sim, PROJECT_A, vm, unique("disk"))
+    dialog = owner.get(operation_url(vm), {"type": "Restart"}, HTTP_HX_REQUEST="true").content.decode()
+    assert f"Restart the virtual machine {vm}?" in dialog and "<html" not in dialog
+    assert 'name="type" value="Restart"' in dialog and "csrfmiddlewaretoken" in dialog
+    page = owner.get(operation_url(vm), {"type": "Restart"}).content.decode()
+    assert "<html" in page and f"Restart the virtual machine {vm}?" in page
+    assert operations_of(sim, vm) == []  # asking creates nothing
+    response = owner.post(operation_url(vm), {"type": "Restart"}, HTTP_HX_REQUEST="true")
+    assert 'id="status"' in response.content.decode() and f"Restart requested for {vm}." in response.content.decode()
+    assert [o["spec"]["type"] for o in operations_of(sim, vm)] == ["Restart"]
+
+
+def test_it_explains_why_an_always_off_vm_cannot_start(owner, sim, unique):
+    vm = vm_without_disk(sim, unique, "AlwaysOff")
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Stopped")
+    page = owner.get(detail_url(vm)).content.decode()
+    why = "Start is not possible: the run policy AlwaysOff keeps it off."
+    assert f'disabled title="{why}" data-operation="Start"' in page
+    dialog = owner.get(operation_url(vm), {"type": "Start"}, HTTP_HX_REQUEST="true").content.decode()
+    assert why in dialog and '<button type="submit" disabled>' in dialog
+
+
+def test_it_explains_why_an_always_on_vm_cannot_stop(owner, sim, unique):
+    vm = vm_without_disk(sim, unique, "AlwaysOn")
+    page = owner.get(detail_url(vm)).content.decode()
+    assert 'disabled title="Stop is not possible: the run policy AlwaysOn keeps it running." data-operation="Stop"' \
+        in page
+
+
+def test_it_reports_a_refused_operation_without_failing(owner, sim, unique):
+    vm = vm_without_disk(sim, unique, "Manual")  # Start never completes: its disk is missing
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Stopped")
+    owner.post(operation_url(vm), {"type": "Start"})
+    response = owner.post(operation_url(vm), {"type": "Start"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Start of {vm} was refused:" in page and "should finish first" in page
+    assert len(operations_of(sim, vm)) == 1
+
+
+def test_it_migrates_a_vm_and_shows_the_progress(owner, sim, unique):
+    vm = unique("vm")
+    source = make_vm(sim, PROJECT_A, vm, unique("disk"))["status"]["nodeName"]
+    dialog = owner.get(operation_url(vm), {"type": "Migrate"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "live migration" in dialog and 'name="force"' in dialog  # PreferSafe: AutoConverge on demand
+    owner.post(operation_url(vm), {"type": "Migrate", "force": "on"})
+    [op] = operations_of(sim, vm)
+    assert op["spec"] == {"type": "Evict", "virtualMachineName": vm, "force": True}
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Migrating")
+    page = owner.get(detail_url(vm)).content.decode()
+    assert "Cancel migration" in page and 'data-phase="Migrating"' in page
+    moved = wait_for_phase(sim, "virtualmachineoperations", PROJECT_A, op["metadata"]["name"], "Completed")
+    assert moved["status"]["progress"] == "100%"
+    vm_now = get_dvp(sim, "virtualmachines", PROJECT_A, vm)
+    assert vm_now["status"]["phase"] == "Running" and vm_now["status"]["nodeName"] != source
+    page = owner.get(detail_url(vm)).content.decode()
+    assert f"Last migration: {source} → {vm_now['status']['nodeName']}, Succeeded." in page
+
+
+def test_it_cancels_a_migration_after_confirmation(owner, sim, unique):
+    vm = unique("vm")
+    make_vm(sim, PROJECT_A, vm, unique("disk"))
+    owner.post(operation_url(vm), {"type": "Migrate"})
+    [op] = operations_of(sim, vm)
+    cancel = reverse("virtualization:vm-cancel-migration", args=[PROJECT_A, vm, op["metadata"]["name"]])
+    assert f"Cancel the migration of {vm}?" in owner.get(cancel, HTTP_HX_REQUEST="true").content.decode()
+    assert owner.post(cancel).status_code == 302
+    assert get_dvp(sim, "virtualmachineoperations", PROJECT_A, op["metadata"]["name"]) is None
+    assert owner.post(cancel).status_code == 404  # already gone: no 500
+
+
+def test_it_shows_guest_os_topology_and_phase_diagnostics(owner, sim, unique):
+    vm = vm_without_disk(sim, unique, "AlwaysOn")  # its disk does not exist: Pending
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Pending")
+    page = owner.get(detail_url(vm)).content.decode()
+    assert "Resources the VM depends on are not ready" in page and "BlockDevicesReady" in page
+    running = unique("vm")
+    make_vm(sim, PROJECT_A, running, unique("disk"))
+    page = owner.get(detail_url(running)).content.decode()
+    assert "1 socket × 1 core" in page
