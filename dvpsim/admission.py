@@ -16,6 +16,12 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 HTTP_URL = r"^http[s]?:\/\/(?:[a-zA-Z]|[0-9]|[$-_@.&+]|[!*\(\),]|(?:%[0-9a-fA-F][0-9a-fA-F]))+$"
 CORE_FRACTION = re.compile(r"^(Auto|(100|[1-9][0-9]?)%)$")
+# A container image reference: [registry[:port]/]path[:tag][@algorithm:hex-digest].
+IMAGE_REFERENCE = re.compile(
+    r"^((localhost|[\w-]+(\.[\w-]+)+)(:\d+)?/|[\w]+:\d+/)?"   # registry
+    r"[a-z0-9_.-]+(/[a-z0-9_.-]+)*"                                # repository path
+    r"(:[\w][\w.-]{0,127})?"                                       # tag
+    r"(@[A-Za-z][A-Za-z0-9]*([+._-][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")  # digest
 CHECKSUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "streebog256": 64, "streebog512": 128}
 
 DATASOURCE_TYPES = ("HTTP", "ContainerImage", "ObjectRef", "Upload")
@@ -155,6 +161,8 @@ def _check_data_source(checks, source, field, ref_kinds, cluster_scoped=False):
     image = source.get("containerImage")
     if isinstance(image, dict) and not image.get("image"):
         checks.required(f"{field}.containerImage.image")
+    elif isinstance(image, dict) and not IMAGE_REFERENCE.match(image["image"]):
+        checks.pattern(f"{field}.containerImage.image", image["image"], IMAGE_REFERENCE.pattern)
     ref = source.get("objectRef")
     if isinstance(ref, dict):
         if ref.get("kind") not in ref_kinds:

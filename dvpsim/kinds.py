@@ -126,6 +126,10 @@ KINDS = [
         _c("VolumeBindingMode", ".volumeBindingMode"),
         _c("AllowVolumeExpansion", ".allowVolumeExpansion", "boolean"), AGE)),
     Kind("Lease", "leases", group="coordination.k8s.io", columns=(_c("Holder", ".spec.holderIdentity"), AGE)),
+    # networking: how the guide publishes VM services
+    Kind("Ingress", "ingresses", group="networking.k8s.io", short_names=("ing",), subresources=("status",), columns=(
+        _c("Class", ".spec.ingressClassName"), Column("Hosts", cell="ingress_hosts"),
+        _c("Address", ".status.loadBalancer.ingress[*].ip"), Column("Ports", cell="ingress_ports"), AGE)),
     # rbac
     Kind("Role", "roles", group="rbac.authorization.k8s.io", columns=(
         Column("Created At", "string", ".metadata.creationTimestamp"),)),

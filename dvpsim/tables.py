@@ -129,6 +129,15 @@ def _pvc_access_modes(obj, now):
     return ",".join(short.get(m, m) for m in modes)
 
 
+def _ingress_hosts(obj, now):
+    hosts = [r.get("host") for r in (obj.get("spec") or {}).get("rules") or [] if r.get("host")]
+    return ",".join(hosts) or "*"
+
+
+def _ingress_ports(obj, now):
+    return "80, 443" if (obj.get("spec") or {}).get("tls") else "80"
+
+
 def _binding_role(obj, now):
     ref = obj.get("roleRef") or {}
     return f"{ref.get('kind')}/{ref.get('name')}"
@@ -145,6 +154,7 @@ CELLS = {
     "data_count": _data_count, "namespace_status": _namespace_status,
     "event_last_seen": _event_last_seen, "event_object": _event_object,
     "service_ports": _service_ports, "pvc_access_modes": _pvc_access_modes,
+    "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),
 }

@@ -223,3 +223,25 @@ def test_it_accepts_a_vm_inside_the_sizing_policy(dvp):
     dvp.patch("virtualmachines", "in-policy", {"metadata": {"labels": {"tier": "web"}}})
     status, body = rejected(dvp.patch, "virtualmachines", "in-policy", {"spec": {"memory": {"size": "4Gi"}}})
     assert status == 403 and "between 5Gi and 16Gi" in body["message"]
+
+
+def test_it_refuses_a_container_image_that_is_not_an_image_reference(sim):
+    from kubernetes import client as k8s
+    from kubernetes.client.exceptions import ApiException
+
+    from tests.dvpsim.support import fresh_namespace
+
+    ns = fresh_namespace(sim, "imgref")
+    api = k8s.CustomObjectsApi(sim.api())
+    body = {"apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualImage",
+            "metadata": {"name": "placeholder"},
+            "spec": {"storage": "ContainerRegistry",
+                     "dataSource": {"type": "ContainerImage",
+                                    "containerImage": {"image": "docker.io/<username>/ubuntu2204:latest"}}}}
+    with pytest.raises(ApiException) as caught:
+        api.create_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", ns, "virtualimages", body)
+    assert caught.value.status == 422
+    assert "spec.dataSource.containerImage.image" in caught.value.body
+    body["metadata"]["name"] = "valid"
+    body["spec"]["dataSource"]["containerImage"]["image"] = "registry.example.com/user/ubuntu2204:latest"
+    api.create_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", ns, "virtualimages", body)

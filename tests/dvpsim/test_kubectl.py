@@ -7,7 +7,7 @@ import pytest
 
 from tests.dvpsim.rawhttp import make_namespace
 
-KUBECTL = "/usr/bin/kubectl"
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"  # scripts/setup installs one if missing
 
 pytestmark = pytest.mark.skipif(not shutil.which(KUBECTL), reason="kubectl is not installed")
 
