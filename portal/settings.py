@@ -126,6 +126,8 @@ DVP_ACCESS_CACHE_SECONDS = float(env("DVP_ACCESS_CACHE_SECONDS", "10"))
 DVP_USER_AGENT = env("DVP_USER_AGENT", "console/dvp-console")
 # JSON index of sample image URLs suggested in "Create Image" (dvpsim serves one).
 DVP_SAMPLE_IMAGES_URL = env("DVP_SAMPLE_IMAGES_URL")
+# Which of status.imageUploadURLs the console streams uploads to: "external" (Ingress) or "inCluster".
+DVP_UPLOAD_URL = env("DVP_UPLOAD_URL", "external")
 
 LOGGING = {
     "version": 1,

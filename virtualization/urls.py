@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import views
+from . import spec_edit, views
 from .registry import REGISTRY, Resource
 from .resources import disks, images, vms  # noqa: F401  (registers the kinds)
 
@@ -22,7 +22,8 @@ register_converter(ResourceConverter, "resource")
 app_name = "virtualization"
 # Names of Kubernetes objects cannot contain "_", so "_new" never shadows an object.
 urlpatterns = [
-    path("images/_new/http/", images.create_http, name="image-create-http"),
+    *[path(f"images/_new/{source}/", images.create_view_for(source), name=f"image-create-{source}")
+      for source in images.SOURCES],
     path("disks/_new/", disks.create, name="disk-create"),
     path("vms/_new/", vms.create, name="vm-create"),
     path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
@@ -34,5 +35,6 @@ urlpatterns = [
     path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),
     path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),
     path("<resource:resource>/<str:name>/delete/", views.resource_delete, name="delete"),
+    path("<resource:resource>/<str:name>/spec/", spec_edit.edit_spec, name="spec"),
     path("<resource:resource>/<str:name>/<str:tab>/", views.resource_detail, name="detail-tab"),
 ]

@@ -37,10 +37,12 @@ _ALL = [
     Kind("VirtualImage", DVP, "v1alpha2", "virtualimages"),
     Kind("ClusterVirtualImage", DVP, "v1alpha2", "clustervirtualimages", namespaced=False),
     Kind("VirtualDisk", DVP, "v1alpha2", "virtualdisks"),
+    Kind("VirtualDiskSnapshot", DVP, "v1alpha2", "virtualdisksnapshots"),
     Kind("VirtualMachine", DVP, "v1alpha2", "virtualmachines"),
     Kind("VirtualMachineClass", DVP, "v1alpha3", "virtualmachineclasses", namespaced=False),
     Kind("VirtualMachineOperation", DVP, "v1alpha2", "virtualmachineoperations"),
     Kind("VirtualMachineIPAddress", DVP, "v1alpha2", "virtualmachineipaddresses"),
+    Kind("VirtualMachineBlockDeviceAttachment", DVP, "v1alpha2", "virtualmachineblockdeviceattachments"),
 ]
 KINDS = {k.kind: k for k in _ALL}
 

@@ -1,0 +1,113 @@
+"""'Create Image' with every source of the user guide, and the Configuration tab (.spec until Ready)."""
+from django.urls import reverse
+
+from .conftest import MEMBER, PROJECT_A
+from .helpers import create_dvp, get_dvp, make_vm, sample_url, wait_for_phase
+
+
+def create_url(source):
+    return reverse("virtualization:image-create-" + source, args=[PROJECT_A])
+
+
+def test_the_create_menu_lists_every_source_of_the_guide(owner):
+    page = owner.get(reverse("virtualization:list", args=[PROJECT_A, "images"])).content.decode()
+    for label in ("Load data from link (HTTP)", "Upload data from container image", "Upload from computer",
+                  "Write data from disk", "Write data from disk snapshot"):
+        assert label in page
+
+
+def test_it_creates_an_image_from_a_container_image(owner, sim, unique):
+    name = unique("ci")
+    response = owner.post(create_url("container-image"), {
+        "name": name, "storage": "PersistentVolumeClaim", "storage_class": "", "image_pull_secret": "regcred",
+        "image": "registry.example.com/images/ubuntu:24.04"})
+    assert response.status_code == 302
+    spec = get_dvp(sim, "virtualimages", PROJECT_A, name)["spec"]
+    assert spec["storage"] == "PersistentVolumeClaim"
+    assert spec["dataSource"] == {"type": "ContainerImage", "containerImage": {
+        "image": "registry.example.com/images/ubuntu:24.04", "imagePullSecret": {"name": "regcred"}}}
+    wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")
+
+
+def test_it_keeps_a_bad_container_reference_with_its_message(owner, sim, unique):
+    name = unique("ci")
+    response = owner.post(create_url("container-image"), {"name": name, "storage": "ContainerRegistry",
+                                                          "image": "Not A Reference"})
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "container image reference" in page
+    assert 'value="Not A Reference"' in page
+    assert get_dvp(sim, "virtualimages", PROJECT_A, name) is None
+
+
+def test_it_writes_an_image_from_a_free_disk_but_not_from_one_a_running_vm_uses(owner, sim, unique):
+    free = unique("free")
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": free},
+                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    wait_for_phase(sim, "virtualdisks", PROJECT_A, free, "Ready")
+    vm, busy = unique("vm"), unique("busy")
+    make_vm(sim, PROJECT_A, vm, busy)
+    form_page = owner.get(create_url("disk")).content.decode()
+    assert free in form_page
+    assert f"attached to the running VM {vm}" in form_page
+
+    refused = owner.post(create_url("disk"), {"name": unique("img"), "storage": "ContainerRegistry",
+                                              "source_name": busy})
+    assert refused.status_code == 422
+    assert "stop it first" in refused.content.decode()
+
+    name = unique("img")
+    assert owner.post(create_url("disk"), {"name": name, "storage": "ContainerRegistry",
+                                           "source_name": free}).status_code == 302
+    assert get_dvp(sim, "virtualimages", PROJECT_A, name)["spec"]["dataSource"] == {
+        "type": "ObjectRef", "objectRef": {"kind": "VirtualDisk", "name": free}}
+    assert wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")["status"]["size"]["unpacked"] == "1Gi"
+
+
+def test_the_http_form_shows_the_yaml_it_will_apply(owner, sim, unique):
+    name = unique("img")
+    response = owner.post(create_url("http"), {"name": name, "storage": "ContainerRegistry",
+                                               "url": sample_url(sim), "preview": "1"})
+    page = response.content.decode()
+    assert "kind: VirtualImage" in page and "type: HTTP" in page
+    assert get_dvp(sim, "virtualimages", PROJECT_A, name) is None
+
+
+def test_it_edits_the_spec_until_ready_and_keeps_the_text_on_a_conflict(owner, sim, unique):
+    name = unique("up")
+    create_dvp(sim, "virtualimages", PROJECT_A, {"metadata": {"name": name}, "spec": {
+        "storage": "ContainerRegistry", "dataSource": {"type": "Upload"}}})
+    waiting = wait_for_phase(sim, "virtualimages", PROJECT_A, name, "WaitForUserUpload")
+    tab = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "images", name, "configuration"]))
+    assert "can be changed until" in tab.content.decode()
+    spec_url = reverse("virtualization:spec", args=[PROJECT_A, "images", name])
+    new_spec = f"storage: ContainerRegistry\ndataSource:\n  type: HTTP\n  http:\n    url: {sample_url(sim)}\n"
+
+    stale = owner.post(spec_url, {"spec": new_spec, "resource_version": "1"})
+    page = stale.content.decode()
+    assert stale.status_code == 409
+    assert "changed by someone else" in page
+    assert sample_url(sim) in page  # the user's text is kept
+    assert get_dvp(sim, "virtualimages", PROJECT_A, name)["spec"]["dataSource"]["type"] == "Upload"
+
+    saved = owner.post(spec_url, {"spec": new_spec, "resource_version": waiting["metadata"]["resourceVersion"]})
+    if saved.status_code == 409:  # the controller wrote the status meanwhile: save again as the page offers
+        saved = owner.post(spec_url, {"spec": new_spec,
+                                      "resource_version": get_dvp(sim, "virtualimages", PROJECT_A, name)["metadata"]["resourceVersion"]})
+    assert saved.status_code == 302
+    ready = wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")
+    assert ready["spec"]["dataSource"]["http"]["url"] == sample_url(sim)
+    locked = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "images", name, "configuration"]))
+    assert "can no longer be changed" in locked.content.decode()
+
+
+def test_a_viewer_sees_the_spec_but_may_not_edit_it(login, sim, unique, db):
+    name = unique("up")
+    create_dvp(sim, "virtualimages", PROJECT_A, {"metadata": {"name": name}, "spec": {
+        "storage": "ContainerRegistry", "dataSource": {"type": "Upload"}}})
+    wait_for_phase(sim, "virtualimages", PROJECT_A, name, "WaitForUserUpload")
+    client = login(MEMBER)
+    page = client.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "images", name, "configuration"]))
+    assert "You may not change this image" in page.content.decode()
+    detail = client.get(reverse("virtualization:detail", args=[PROJECT_A, "images", name])).content.decode()
+    assert "You may not upload" in detail
