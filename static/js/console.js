@@ -53,7 +53,7 @@
       if (!field) { return; }
       var bytes = new TextEncoder().encode(field.value.replace(/\r\n/g, "\n")).length;
       counter.textContent = String(bytes);
-      counter.parentElement.classList.toggle("error", bytes > 2048);
+      counter.parentElement.classList.toggle("warn", bytes > 2048);  // it then goes into a Secret
     });
   }
   document.addEventListener("input", updateByteCounters);

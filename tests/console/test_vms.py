@@ -1,12 +1,24 @@
+import base64
 import json
 
 from django.urls import reverse
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from tests.guide import CLOUD_INIT
 
 from .conftest import MEMBER, PROJECT_A
 from .helpers import create_dvp, get_dvp, list_dvp, make_vm, sample_url, wait_for_phase
 
+
+
+def get_secret(sim, name):
+    try:
+        return client.CoreV1Api(sim.api("admin")).read_namespaced_secret(name, PROJECT_A)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 def make_image(sim, name):
@@ -46,7 +58,14 @@ def test_it_creates_a_vm_with_a_new_boot_disk_and_cloud_init(owner, sim, unique)
     assert response.status_code == 302, response.content.decode()[:2000]
     created = get_dvp(sim, "virtualmachines", PROJECT_A, vm)
     assert created["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": disk}]
-    assert created["spec"]["provisioning"] == {"type": "UserData", "userData": CLOUD_INIT}
+    # The quick start's cloud-init holds a password hash: it goes into a Secret owned by the VM.
+    assert created["spec"]["provisioning"] == {"type": "UserDataRef",
+                                               "userDataRef": {"kind": "Secret", "name": f"{vm}-cloud-init"}}
+    secret = get_secret(sim, f"{vm}-cloud-init")
+    assert secret.type == "provisioning.virtualization.deckhouse.io/cloud-init"
+    assert base64.b64decode(secret.data["userData"]).decode() == CLOUD_INIT
+    assert [(o.kind, o.name, o.uid) for o in secret.metadata.owner_references] == \
+        [("VirtualMachine", vm, created["metadata"]["uid"])]
     assert created["spec"]["cpu"]["cores"] == 1 and created["spec"]["memory"]["size"] == "1Gi"
     assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is not None
     running = wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Running", timeout=60)
@@ -55,18 +74,22 @@ def test_it_creates_a_vm_with_a_new_boot_disk_and_cloud_init(owner, sim, unique)
     assert running["status"]["nodeName"] in page
 
 
-def test_it_refuses_cloud_init_over_2048_bytes_and_creates_nothing(owner, sim, unique):
+def test_it_keeps_the_input_when_the_vm_is_refused_and_creates_nothing(owner, sim, unique):
     image, disk, vm = unique("img"), unique("disk"), unique("vm")
     make_image(sim, image)
     big = CLOUD_INIT + "#" * 2100
+    # An existing VM of that name: the refusal comes after the Secret and the disk were made.
+    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
+        "virtualMachineClassName": "generic", "runPolicy": "AlwaysOff", "cpu": {"cores": 1},
+        "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": unique("absent")}]}})
     response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)], cloud_init=big))
     page = response.content.decode()
     assert response.status_code == 422
-    assert "at most 2048 bytes" in page
+    assert "already exists" in page
     assert "#" * 2100 in page  # the user's text is kept
     assert disk in page        # so is the boot disk list
-    assert get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None
     assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+    assert get_secret(sim, f"{vm}-cloud-init") is None
 
 
 def test_it_removes_the_new_disk_when_the_vm_is_refused(owner, sim, unique):
@@ -171,6 +194,9 @@ def test_it_previews_the_vm_and_its_new_disk_as_yaml(owner, sim, unique):
     page = response.content.decode()
     assert response.status_code == 200
     assert page.index("kind: VirtualDisk") < page.index("kind: VirtualMachine")
-    assert "userData: |" in page or "userData: '#cloud-config" in page
+    assert page.index("kind: Secret") < page.index("kind: VirtualMachine")
+    preview = page[page.index('id="yaml-preview"'):]
+    assert "userData: &lt;hidden&gt;" in preview and "$6$rounds" not in preview  # secret data is never shown
+    assert "type: UserDataRef" in page
     assert get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None
     assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None

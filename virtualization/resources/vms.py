@@ -1,5 +1,7 @@
 """Virtual Machines: list, detail with operations and TTY, and "Create" as the user guide describes it."""
+import base64
 import json
+import re
 
 from django import forms
 from django.contrib import messages
@@ -8,10 +10,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.kube import KubeError, NotFound, kinds
+from portal.kube import AlreadyExists, KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
-from .. import manifests
+from .. import manifests, sizing
 from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
@@ -133,71 +135,142 @@ FIELD_MAP = {
     "spec.memory": "memory",
     "spec.blockDeviceRefs": "boot_disks",
     "spec.provisioning": "cloud_init",
+    "spec.runPolicy": "run_policy",
+    "spec.osType": "os_type",
 }
+RUN_POLICIES = (
+    ("AlwaysOnUnlessStoppedManually", "Always on unless stopped manually"),
+    ("AlwaysOn", "Always on"),
+    ("Manual", "Manual"),
+    ("AlwaysOff", "Always off"),
+)
+OS_TYPES = (("Generic", "Generic (Linux and others)"), ("Windows", "Windows"), ("Legacy", "Legacy"))
+SECRET = kinds.get("Secret")
+CLOUD_INIT_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/cloud-init"
+SYSPREP_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/sysprep"
+# cloud-init keys that carry a password (plain or hashed): such data is kept in a Secret, not in the VM spec.
+PASSWORD_KEYS = re.compile(r"^\s*-?\s*(passwd|password|plain_text_passwd|hashed_passwd|chpasswd)\s*:", re.MULTILINE)
 
 
 def vm_classes(user):
-    """(choices, default class name, sizing-policy core fractions) of the cluster's VM classes."""
+    """(choices, default class name, {name: ClassRules}) of the cluster's VM classes, read as the user."""
     try:
         items = kube_for(user).list(VMCLASS)
     except KubeError:
-        return [], "", []
-    choices, default, fractions = [], "", set()
+        return [], "", {}
+    choices, default, rules = [], "", {}
     for vmclass in sorted(items, key=lambda c: c["metadata"]["name"]):
         name = vmclass["metadata"]["name"]
         if (vmclass["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true":
             default = name
         choices.append((name, name))
-        for policy in (vmclass.get("spec") or {}).get("sizingPolicies") or []:
-            fractions.update(str(f) if str(f).endswith("%") else f"{f}%" for f in policy.get("coreFractions") or [])
-    return choices, default, sorted(fractions, key=lambda f: int(f.rstrip("%")))
+        rules[name] = sizing.ClassRules(vmclass)
+    return choices, default, rules
+
+
+def _base64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def needs_secret(user_data):
+    return len(user_data.encode()) > USERDATA_LIMIT or bool(PASSWORD_KEYS.search(user_data))
 
 
 class VMForm(forms.Form):
     name = NameField(label="Name")
     vm_class = forms.ChoiceField(label="VM class", required=False)
-    cores = forms.IntegerField(label="Cores", min_value=1, max_value=248, initial=1)
+    cores = forms.IntegerField(label="Cores", min_value=1, max_value=sizing.MAX_CORES, initial=1)
     core_fraction = forms.ChoiceField(label="CPU Share", required=False)
     memory = SizeField(label="Size", initial="1Gi", help_text="Memory, e.g. 1Gi or 512Mi.")
     boot_disks = forms.CharField(required=False, widget=forms.HiddenInput)  # errors about the list land here
+    run_policy = forms.ChoiceField(label="Startup policy", choices=RUN_POLICIES, initial=RUN_POLICIES[0][0],
+                                   required=False)
+    auto_apply = forms.BooleanField(label="Auto-apply changes", required=False,
+                                    help_text="Restart the VM by itself when a change needs a restart.")
+    os_type = forms.ChoiceField(label="OS type", choices=OS_TYPES, initial="Generic", required=False)
     cloud_init_enabled = forms.BooleanField(label="Cloud-init", required=False)
     cloud_init = forms.CharField(label="Cloud-init", required=False, strip=False,
                                  widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false",
                                                               "placeholder": "#cloud-config"}))
+    sysprep = forms.CharField(label="Sysprep (unattend.xml)", required=False, strip=False,
+                              widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false",
+                                                           "placeholder": "<?xml version=\"1.0\"?>"}))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        class_choices, default_class, fractions = vm_classes(user)
+        class_choices, default_class, self.class_rules = vm_classes(user)
         self.fields["vm_class"].choices = class_choices or [("", "Cluster default")]
         self.fields["vm_class"].initial = default_class
-        self.fields["core_fraction"].choices = [("", "Class default")] + [(f, f) for f in fractions or
-                                                                         ["5%", "10%", "20%", "50%", "100%"]]
+        chosen = (self.data.get("vm_class") if self.is_bound else None) or default_class
+        self.rules = self.class_rules.get(chosen) or sizing.ClassRules(None)
+        # Only the core counts the class and the CPU topology allow are offered.
+        self.fields["cores"].widget = forms.Select(choices=[(n, n) for n in self.rules.valid_cores()])
+        fractions = self.rules.core_fractions() or ["5%", "10%", "20%", "50%", "100%"]
+        self.fields["core_fraction"].choices = [("", "Class default")] + [(f, f) for f in fractions]
+        if self.rules.policies:
+            self.fields["memory"].help_text = "Sizing policy of the class: " + \
+                " · ".join(p.describe() for p in self.rules.policies)
 
     def clean(self):
         data = super().clean()
+        if data.get("vm_class") and data["vm_class"] in self.class_rules:
+            self.rules = self.class_rules[data["vm_class"]]
+        if data.get("cores") and data.get("memory"):
+            for field, message in self.rules.errors(data["cores"], data["memory"], data.get("core_fraction")).items():
+                self.add_error(field, message)
         if data.get("cloud_init_enabled"):
             text = data.get("cloud_init") or ""
-            size = len(text.encode())
             if not text.strip():
                 self.add_error("cloud_init", "Enter the cloud-init data, or switch Cloud-init off.")
-            elif size > USERDATA_LIMIT:
-                self.add_error("cloud_init", f"Cloud-init data is {size} bytes; at most {USERDATA_LIMIT} bytes fit "
-                                             "inline (use a Secret for larger data).")
+            elif data.get("os_type") == "Legacy":
+                self.add_error("cloud_init", "A Legacy OS has no cloud-init: switch Cloud-init off.")
+        if data.get("sysprep", "").strip() and data.get("os_type") != "Windows":
+            self.add_error("sysprep", "Sysprep is for Windows: choose the Windows OS type or leave it empty.")
+        if data.get("cloud_init_enabled") and data.get("sysprep", "").strip():
+            self.add_error("sysprep", "A VM has either cloud-init or Sysprep, not both.")
         return data
+
+    def user_data(self):
+        return self.cleaned_data["cloud_init"].replace("\r\n", "\n") if self.cleaned_data.get("cloud_init_enabled") \
+            else ""
+
+    def secret_manifest(self):
+        """The Secret the provisioning data goes into (large or password-holding cloud-init, Sysprep), or None."""
+        name = self.cleaned_data["name"]
+        user_data = self.user_data()
+        if user_data and needs_secret(user_data):
+            return {"metadata": {"name": f"{name}-cloud-init"}, "type": CLOUD_INIT_SECRET_TYPE,
+                    "data": {"userData": _base64(user_data)}}
+        sysprep = self.cleaned_data.get("sysprep", "").replace("\r\n", "\n")
+        if sysprep.strip():
+            return {"metadata": {"name": f"{name}-sysprep"}, "type": SYSPREP_SECRET_TYPE,
+                    "data": {"unattend.xml": _base64(sysprep)}}
+        return None
 
     def manifest(self, boot_disk_names):
         data = self.cleaned_data
         spec = {
+            "runPolicy": data.get("run_policy") or RUN_POLICIES[0][0],
+            "osType": data.get("os_type") or "Generic",
             "cpu": {"cores": data["cores"]},
             "memory": {"size": data["memory"]},
             "blockDeviceRefs": [{"kind": "VirtualDisk", "name": n} for n in boot_disk_names],
         }
+        if data.get("auto_apply"):
+            spec["disruptions"] = {"restartApprovalMode": "Automatic"}
         if data.get("vm_class"):
             spec["virtualMachineClassName"] = data["vm_class"]
         if data.get("core_fraction"):
             spec["cpu"]["coreFraction"] = data["core_fraction"]
-        if data.get("cloud_init_enabled"):
-            spec["provisioning"] = {"type": "UserData", "userData": data["cloud_init"].replace("\r\n", "\n")}
+        secret = self.secret_manifest()
+        if secret and secret["type"] == CLOUD_INIT_SECRET_TYPE:
+            spec["provisioning"] = {"type": "UserDataRef",
+                                    "userDataRef": {"kind": "Secret", "name": secret["metadata"]["name"]}}
+        elif secret:
+            spec["provisioning"] = {"type": "SysprepRef",
+                                    "sysprepRef": {"kind": "Secret", "name": secret["metadata"]["name"]}}
+        elif self.user_data():
+            spec["provisioning"] = {"type": "UserData", "userData": self.user_data()}
         return {"metadata": {"name": data["name"]}, "spec": spec}
 
 
@@ -240,24 +313,47 @@ def _attachable_disks(user, project):
 
 
 def _create_vm(request, project, form, boot_disks):
-    """Create the new boot disks, then the VM; if the VM is refused, remove the disks made for it."""
+    """Create the provisioning Secret and the new boot disks, then the VM, all as the user.
+
+    If anything is refused, what was made for the VM is removed again; the Secret is then owned by
+    the VM, so it goes when the VM is deleted.
+    """
     kube = kube_for(request.user)
-    created_disks = []
+    made = []  # (kind, name) created for this VM, undone if the VM is refused
+    secret = form.secret_manifest()
     try:
+        if secret:
+            try:
+                kube.create(SECRET, secret, project.name)
+            except AlreadyExists:
+                field = "cloud_init" if secret["type"] == CLOUD_INIT_SECRET_TYPE else "sysprep"
+                form.add_error(field, f"A Secret named {secret['metadata']['name']} already exists in the project; "
+                                      "it would hold this data. Rename the VM or remove that Secret.")
+                return None
+            made.append((SECRET, secret["metadata"]["name"]))
         for disk in boot_disks:
             if disk.mode == "new":
                 kube.create(DISK, disk.manifest, project.name)
-                created_disks.append(disk.name)
-        return kube.create(VM, form.manifest([d.name for d in boot_disks]), project.name)
+                made.append((DISK, disk.name))
+        vm = kube.create(VM, form.manifest([d.name for d in boot_disks]), project.name)
     except KubeError as exc:
-        for name in created_disks:
+        for kind, name in made:
             try:
-                kube.delete(DISK, name, project.name)
+                kube.delete(kind, name, project.name)
             except KubeError:
                 pass
         if not apply_api_error(form, exc, FIELD_MAP, "virtual machine"):
             form.add_error(None, exc.message)
         return None
+    if secret:
+        owner = {"apiVersion": VM.api_version, "kind": VM.kind, "name": vm["metadata"]["name"],
+                 "uid": vm["metadata"]["uid"]}
+        try:
+            kube.patch(SECRET, secret["metadata"]["name"], {"metadata": {"ownerReferences": [owner]}}, project.name)
+        except KubeError as exc:
+            messages.warning(request, f"The Secret {secret['metadata']['name']} could not be tied to the VM "
+                                      f"({exc.message}); delete it yourself when you delete the VM.")
+    return vm
 
 
 def create(request, project):
@@ -272,6 +368,10 @@ def create(request, project):
             form.add_error("boot_disks", "The same disk is listed twice.")
         elif request.POST.get("preview"):
             documents = [manifests.document(DISK, d.manifest, project.name) for d in boot_disks if d.mode == "new"]
+            secret = form.secret_manifest()
+            if secret:  # the preview never shows secret data
+                documents.insert(0, manifests.document(SECRET, {**secret, "data": {
+                    key: "<hidden>" for key in secret["data"]}}, project.name))
             documents.append(manifests.document(VM, form.manifest([d.name for d in boot_disks]), project.name))
             yaml_preview = manifests.preview(documents)
         else:
