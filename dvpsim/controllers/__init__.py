@@ -5,6 +5,7 @@ from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
+from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
 from dvpsim.controllers.vmip import VirtualMachineIPAddressController
 from dvpsim.controllers.vms import VirtualMachineController
 
@@ -13,6 +14,7 @@ CONTROLLERS = [
     VirtualImageController,
     ClusterVirtualImageController,
     VirtualDiskController,
+    VirtualDiskSnapshotController,
     VirtualMachineIPAddressController,
     VirtualMachineController,
     VirtualMachineOperationController,

@@ -3,7 +3,7 @@
 import time
 
 from dvpsim import kinds, quantity
-from dvpsim.controllers import importer, storage
+from dvpsim.controllers import importer, snapshots, storage
 from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
@@ -15,7 +15,7 @@ IMAGE_KINDS = ("VirtualImage", "ClusterVirtualImage")
 class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
     upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
-    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "StorageClass")
+    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass")
 
     def on_related(self, event_type, kind, obj):
         if kind.kind == "VirtualMachine":
@@ -179,6 +179,8 @@ class VirtualDiskController(UploadSink, Controller):
             return {}
         ref = source.get("objectRef") or {}
         ref_kind = ref.get("kind")
+        if type_ == "ObjectRef" and ref_kind == "VirtualDiskSnapshot":
+            return self._snapshot_source(disk, status, ref.get("name"))
         if type_ != "ObjectRef" or ref_kind not in IMAGE_KINDS:
             status["phase"] = "Pending"
             set_condition(self.cluster, status, "DatasourceReady", "False", "DatasourceIsNotReady",
@@ -215,6 +217,25 @@ class VirtualDiskController(UploadSink, Controller):
             return None
         set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
         return image
+
+    def _snapshot_source(self, disk, status, name):
+        """The snapshot, shaped like an image (its restore size as the unpacked size) once Ready."""
+        generation = disk["metadata"].get("generation", 1)
+        snapshot = self.get(disk["metadata"]["namespace"], name, kinds.get("VirtualDiskSnapshot"))
+        phase = ((snapshot or {}).get("status") or {}).get("phase")
+        if phase != "Ready":
+            what = f'VirtualDiskSnapshot "{name}"'
+            message = f"{what} not found." if snapshot is None else f"{what} is not ready: phase {phase or 'Pending'}."
+            status["phase"] = "Pending"
+            set_condition(self.cluster, status, "DatasourceReady", "False",
+                          "DatasourceIsNotFound" if snapshot is None else "VirtualDiskSnapshotNotReady", message,
+                          generation)
+            set_condition(self.cluster, status, "Ready", "False", "DatasourceIsNotReady", message, generation)
+            self.write_status(disk, status)
+            return None
+        set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
+        size = snapshots.restore_size(snapshot)
+        return {"metadata": snapshot["metadata"], "status": {"size": {"unpackedBytes": str(size)}}}
 
     async def _download(self, disk, status, http):
         last = time.monotonic()

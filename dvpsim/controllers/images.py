@@ -6,14 +6,14 @@ HTTP sources are really downloaded; the bytes decide the format and sizes.
 import time
 
 from dvpsim import kinds, quantity
-from dvpsim.controllers import importer, storage
+from dvpsim.controllers import importer, snapshots, storage
 from dvpsim.controllers.base import (Controller, is_deleting, remove_condition, set_condition, status_of)
 from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
 
 DVCR = "dvcr.d8-virtualization.svc"
 PROGRESS_EVERY_SECONDS = 1.0
-SOURCE_KINDS = ("VirtualImage", "ClusterVirtualImage", "VirtualDisk")
+SOURCE_KINDS = ("VirtualImage", "ClusterVirtualImage", "VirtualDisk", "VirtualDiskSnapshot")
 
 
 class _ImageController(UploadSink, Controller):
@@ -149,7 +149,7 @@ class _ImageController(UploadSink, Controller):
             status["observedGeneration"] = generation
             missing = source is None
             reason = {"ClusterVirtualImage": "ClusterImageNotReady", "VirtualImage": "ImageNotReady",
-                      "VirtualDisk": "VirtualDiskNotReady"}.get(ref.get("kind"), "ImageNotReady")
+                      "VirtualDisk": "VirtualDiskNotReady", "VirtualDiskSnapshot": "VirtualDiskSnapshotNotReady"}.get(ref.get("kind"), "ImageNotReady")
             what = f'{ref.get("kind")} "{ref.get("name")}"'
             set_condition(self.cluster, status, "DatasourceReady", "False", reason,
                           f"{what} not found." if missing else f"{what} is not ready yet.", generation)
@@ -162,6 +162,10 @@ class _ImageController(UploadSink, Controller):
         self.event(image, "Provisioning", f'Import from {ref.get("kind")} "{ref.get("name")}" started')
         await self.sleep(2.0)
         src = source["status"]
+        if ref.get("kind") == "VirtualDiskSnapshot":
+            unpacked = snapshots.restore_size(source)
+            self._ready(image, status, "raw", False, unpacked, unpacked)
+            return
         if ref.get("kind") == "VirtualDisk":
             unpacked = quantity.parse_bytes(src.get("capacity", "0"))
             self._ready(image, status, "raw", False, unpacked, unpacked)

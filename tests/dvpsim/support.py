@@ -81,6 +81,7 @@ class Dvp:
 CLUSTER_SCOPED = {"clustervirtualimages", "virtualmachineipaddressleases", "virtualmachineclasses"}
 _KINDS = {
     "virtualimages": "VirtualImage", "clustervirtualimages": "ClusterVirtualImage", "virtualdisks": "VirtualDisk",
+    "virtualdisksnapshots": "VirtualDiskSnapshot",
     "virtualmachines": "VirtualMachine", "virtualmachineoperations": "VirtualMachineOperation",
     "virtualmachineipaddresses": "VirtualMachineIPAddress",
     "virtualmachineipaddressleases": "VirtualMachineIPAddressLease", "virtualmachineclasses": "VirtualMachineClass",
