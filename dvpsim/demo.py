@@ -32,7 +32,7 @@ def seed(cluster):
         _create(cluster, "Node", node(name, ZONES[index]))
     for sc in storage_classes():
         _create(cluster, "StorageClass", sc)
-    _create(cluster, "VirtualMachineClass", generic_class())
+    _create(cluster, "VirtualMachineClass", generic_class(cluster.clock.timestamp()))
     _create(cluster, "ModuleConfig", module_config())
     for project in ("project-a", "project-b"):
         _create(cluster, "Namespace", {"metadata": {"name": project, "labels": {
@@ -85,7 +85,7 @@ def storage_classes():
     ]
 
 
-def generic_class():
+def generic_class(now):
     return {
         "metadata": {"name": "generic", "annotations": {
             "virtualmachineclass.virtualization.deckhouse.io/is-default-class": "true"}},
@@ -107,8 +107,10 @@ def generic_class():
             "availableNodes": list(NODES),
             "maxAllocatableResources": {"cpu": "16", "memory": "64Gi"},
             "cpuFeatures": {"enabled": ["sse4_2", "avx", "avx2", "aes", "x2apic", "hypervisor"]},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "SuitableNodesFound", "message": ""},
-                           {"type": "Discovered", "status": "True", "reason": "DiscoverySucceeded", "message": ""}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "SuitableNodesFound", "message": "",
+                            "lastTransitionTime": now},
+                           {"type": "Discovered", "status": "True", "reason": "DiscoverySucceeded", "message": "",
+                            "lastTransitionTime": now}],
         },
     }
 
