@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from . import spec_edit, views
 from .registry import REGISTRY, Resource
 from .resources import disks, images, vms  # noqa: F401  (registers the kinds)
+from .resources import vm_config, vm_disks, vm_network, vm_placement
 
 
 class ResourceConverter:
@@ -31,6 +32,11 @@ urlpatterns = [
     path("vms/<str:name>/operations/<str:operation_name>/cancel/", vms.cancel_migration,
          name="vm-cancel-migration"),
     path("vms/<str:name>/tty/", vms.tty, name="vm-tty"),
+    path("vms/<str:name>/configuration/", vm_config.configuration, name="vm-configuration"),
+    path("vms/<str:name>/configuration/changes/", vm_config.changes, name="vm-config-changes"),
+    path("vms/<str:name>/disks/", vm_disks.disks, name="vm-disks"),
+    path("vms/<str:name>/placement/", vm_placement.placement, name="vm-placement"),
+    path("vms/<str:name>/network/", vm_network.network, name="vm-network"),
     path("<resource:resource>/", views.resource_list, name="list"),
     path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),
     path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),

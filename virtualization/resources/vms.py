@@ -18,6 +18,7 @@ from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
 from . import disks as disk_resource
+from . import vm_config, vm_disks, vm_network, vm_placement
 
 VM = kinds.get("VirtualMachine")
 VMOP = kinds.get("VirtualMachineOperation")
@@ -121,9 +122,12 @@ def vm_detail_context(request, project, obj):
 resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
-    tabs=(("overview", "Overview"), ("tty", "TTY"), ("yaml", "YAML"), ("events", "Events")),
+    tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("disks", "Disks and Images"),
+          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("yaml", "YAML"), ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
-    extra={"detail_context": vm_detail_context},
+    extra={"detail_context": vm_detail_context,
+           "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
+                           "placement": vm_placement.placement_tab, "network": vm_network.network_tab}},
 ))
 
 FIELD_MAP = {

@@ -1,0 +1,153 @@
+"""The VM's Configuration tab: edit, changes listed with their restart needs, 409s, the restart banner."""
+import re
+
+from django.urls import reverse
+
+from .conftest import MEMBER, PROJECT_A
+from .helpers import custom, get_dvp, make_vm
+from .tabs_support import tab_url as _tab_url, wait_for
+
+GROUP, VERSION = "virtualization.deckhouse.io", "v1alpha2"
+
+
+def tab_url(name):
+    return _tab_url(name, "configuration")
+
+
+def form_of(vm, **changes):
+    spec = vm["spec"]
+    data = {"resource_version": vm["metadata"]["resourceVersion"], "vm_class": spec["virtualMachineClassName"],
+            "cores": str(spec["cpu"]["cores"]), "core_fraction": spec["cpu"]["coreFraction"],
+            "memory": spec["memory"]["size"], "run_policy": spec["runPolicy"], "os_type": spec["osType"],
+            "bootloader": spec["bootloader"], "live_migration_policy": spec["liveMigrationPolicy"],
+            "paravirtualization": "on"}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def hidden(html, name):
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def test_it_shows_the_configuration_of_a_vm_as_editable_fields(owner, sim, unique):
+    name = unique("cfg")
+    make_vm(sim, PROJECT_A, name, f"{name}-root")
+    page = owner.get(tab_url(name)).content.decode()
+    for label in ("Machine Parameters", "Additional Settings", "Startup Policy", "Auto-apply changes", "CPU Share",
+                  "Bootloader", "Live migration policy", "Cloud-init"):
+        assert label in page
+    assert 'name="cores" value="1"' in page
+    assert '<option value="AlwaysOnUnlessStoppedManually" selected>' in page
+
+
+def test_it_lists_the_changes_and_which_need_a_restart_before_saving(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name), form_of(vm, memory="2Gi", run_policy="Manual", review="1"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert re.search(r"<code>memory.size</code></td><td>1Gi</td><td>2Gi</td><td>after a restart</td>", page)
+    assert re.search(r"<code>runPolicy</code></td><td>AlwaysOnUnlessStoppedManually</td><td>Manual</td>"
+                     r"<td>immediately</td>", page)
+    assert "The VM needs a restart to apply some of these changes" in page
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["memory"]["size"] == "1Gi"
+
+
+def test_it_refreshes_the_change_list_as_the_user_edits(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(reverse("virtualization:vm-config-changes", args=[PROJECT_A, name]),
+                          form_of(vm, auto_apply="on", base=None), HTTP_HX_REQUEST="true")
+    fragment = response.content.decode()
+    assert fragment.startswith('\n  <div id="config-changes"') or 'id="config-changes"' in fragment[:80]
+    assert "<code>disruptions.restartApprovalMode</code></td><td>Manual</td><td>Automatic</td><td>immediately" in \
+        fragment
+
+
+def test_it_saves_a_change_and_shows_the_restart_banner_until_the_restart(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name), form_of(vm, cores="2", memory="2Gi"))
+    assert response.status_code == 302
+    saved = get_dvp(sim, "virtualmachines", PROJECT_A, name)
+    assert saved["spec"]["cpu"]["cores"] == 2 and saved["spec"]["memory"]["size"] == "2Gi"
+    wait_for(lambda: (get_dvp(sim, "virtualmachines", PROJECT_A, name)["status"].get("restartAwaitingChanges")))
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", name])).content.decode()
+    assert "Restart required." in page
+    assert "<code>cpu.cores</code>: 1 → 2" in page and "<code>memory.size</code>: 1Gi → 2Gi" in page
+    banner = page[page.index('id="restart-banner"'):]
+    assert 'name="type" value="Restart"' in banner[:1500]
+
+    owner.post(reverse("virtualization:vm-operation", args=[PROJECT_A, name]), {"type": "Restart"})
+    wait_for(lambda: (lambda v: v["status"].get("phase") == "Running" and not v["status"].get("restartAwaitingChanges")
+                      and v["status"]["resources"]["cpu"]["cores"] == 2)(
+        get_dvp(sim, "virtualmachines", PROJECT_A, name)), timeout=40)
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", name])).content.decode()
+    assert "Restart required." not in page
+
+
+def test_it_shows_a_concurrent_change_and_keeps_the_edit(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    form = form_of(vm, memory="3Gi")
+    form["base"] = hidden(owner.get(tab_url(name)).content.decode(), "base").replace("&quot;", '"')
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", name,
+                                               {"spec": {"runPolicy": "Manual"}})
+    response = owner.post(tab_url(name), form)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else changed this virtual machine while you were editing" in page
+    assert "<code>runPolicy</code>: AlwaysOnUnlessStoppedManually → <strong>Manual</strong>" in page
+    assert 'name="memory" value="3Gi"' in page
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["memory"]["size"] == "1Gi"
+    # Saving again applies the edit over theirs (the page now carries their version).
+    form["resource_version"] = hidden(page, "resource_version")
+    form["base"] = hidden(page, "base").replace("&quot;", '"')
+    assert owner.post(tab_url(name), form).status_code == 302
+    spec = get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+    assert spec["memory"]["size"] == "3Gi" and spec["runPolicy"] == "AlwaysOnUnlessStoppedManually"
+
+
+def test_it_saves_when_only_the_status_moved_on(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    stale = form_of(vm, run_policy="Manual")
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", name,
+                                               {"metadata": {"annotations": {"note": "touched"}}})
+    assert owner.post(tab_url(name), stale).status_code == 302
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["runPolicy"] == "Manual"
+
+
+def test_it_keeps_bad_input_on_its_field_and_changes_nothing(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    before = get_dvp(sim, "virtualmachines", PROJECT_A, name)["metadata"]["resourceVersion"]
+    response = owner.post(tab_url(name), form_of(vm, memory="lots", cores="3", cloud_init_enabled="on",
+                                                 cloud_init="x" * 3000))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Give a size with its unit" in page and 'name="memory" value="lots"' in page
+    assert "Cloud-init data is 3000 bytes" in page
+    after = get_dvp(sim, "virtualmachines", PROJECT_A, name)
+    assert after["metadata"]["resourceVersion"] == before or after["spec"]["memory"]["size"] == "1Gi"
+    assert after["spec"]["cpu"]["cores"] == 1
+
+
+def test_it_puts_an_api_refusal_on_the_form(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name), form_of(vm, cores="17", memory="17Gi"))
+    assert response.status_code == 422
+    assert "admission webhook" in response.content.decode()
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["cpu"]["cores"] == 1
+
+
+def test_it_refuses_a_viewer_without_a_500(login, sim, unique, db):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    viewer = login(MEMBER)
+    page = viewer.get(tab_url(name)).content.decode()
+    assert "You may not change virtual machines here (needs patch on virtualmachines)." in page
+    response = viewer.post(tab_url(name), form_of(vm, run_policy="Manual"))
+    assert response.status_code == 422 and "forbidden" in response.content.decode().lower()
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["runPolicy"] != "Manual"

@@ -1,0 +1,212 @@
+"""The VM's "Disks and Images" tab: Boot Disks (`spec.blockDeviceRefs`: add, remove, reorder by boot
+priority, resize) and Additional Disks hot-plugged through VirtualMachineBlockDeviceAttachments."""
+import re
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from portal.kube import AlreadyExists, Forbidden, Invalid, KubeError, NotFound, kinds
+from projects.access import can, kube_for
+
+from . import vm_edit
+
+DISK = kinds.get("VirtualDisk")
+IMAGE = kinds.get("VirtualImage")
+CLUSTER_IMAGE = kinds.get("ClusterVirtualImage")
+VMBDA = kinds.get("VirtualMachineBlockDeviceAttachment")
+KEYS = ("blockDeviceRefs",)
+DEVICE_KINDS = {"VirtualDisk": DISK, "VirtualImage": IMAGE, "ClusterVirtualImage": CLUSTER_IMAGE}
+UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+         "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+
+
+def size_bytes(text):
+    match = QUANTITY.match((text or "").strip())
+    return None if not match else float(match.group(1)) * UNITS[match.group(2) or ""]
+
+
+def _url(project, name):
+    return reverse("virtualization:detail-tab", args=[project, "vms", name, "disks"])
+
+
+def _attachments(user, project, vm_name):
+    try:
+        items = kube_for(user).list(VMBDA, project)
+    except Forbidden:
+        return None
+    found = [a for a in items if (a.get("spec") or {}).get("virtualMachineName") == vm_name]
+    return sorted(found, key=lambda a: a["metadata"].get("creationTimestamp", ""))
+
+
+def _candidates(user, project, vm, attachments):
+    """Disks (not used by any VM or attachment) and images that could be added or attached."""
+    kube = kube_for(user)
+    used = {(r.get("kind"), r.get("name")) for r in (vm.get("spec") or {}).get("blockDeviceRefs") or []}
+    used |= {((a.get("spec") or {}).get("blockDeviceRef") or {}).get("name") and
+             (a["spec"]["blockDeviceRef"].get("kind"), a["spec"]["blockDeviceRef"].get("name"))
+             for a in attachments or []}
+    options = []
+    for disk in kube.list(DISK, project):
+        attached = [a for a in (disk.get("status") or {}).get("attachedToVirtualMachines") or [] if a.get("name")]
+        if ("VirtualDisk", disk["metadata"]["name"]) not in used and not attached:
+            options.append(("VirtualDisk", disk["metadata"]["name"], (disk.get("status") or {}).get("capacity", "")))
+    for image in kube.list(IMAGE, project):
+        if ("VirtualImage", image["metadata"]["name"]) not in used:
+            options.append(("VirtualImage", image["metadata"]["name"], "image"))
+    try:
+        for image in kube.list(CLUSTER_IMAGE):
+            if ("ClusterVirtualImage", image["metadata"]["name"]) not in used:
+                options.append(("ClusterVirtualImage", image["metadata"]["name"], "cluster image"))
+    except Forbidden:
+        pass
+    return [{"value": f"{k}/{n}", "label": f"{n} ({k}{', ' + extra if extra and k == 'VirtualDisk' else ''})"}
+            for k, n, extra in options]
+
+
+def disks_tab(request, project, obj):
+    name = obj["metadata"]["name"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    sizes = {(d.get("kind"), d.get("name")): d for d in status.get("blockDeviceRefs") or []}
+    boot = [{"index": i, "kind": r["kind"], "name": r["name"], "size": (sizes.get((r["kind"], r["name"])) or {}).get("size"),
+             "attached": (sizes.get((r["kind"], r["name"])) or {}).get("attached")}
+            for i, r in enumerate(spec.get("blockDeviceRefs") or [])]
+    attachments = _attachments(request.user, project.name, name)
+    plugged = {d.get("virtualMachineBlockDeviceAttachmentName"): d for d in status.get("blockDeviceRefs") or []
+               if d.get("hotplugged")}
+    additional = [{"name": a["metadata"]["name"], "kind": a["spec"]["blockDeviceRef"]["kind"],
+                   "device": a["spec"]["blockDeviceRef"]["name"], "phase": (a.get("status") or {}).get("phase"),
+                   "size": (plugged.get(a["metadata"]["name"]) or {}).get("size"),
+                   "message": _attachment_message(a)} for a in attachments or []]
+    return {
+        "boot_disks": boot, "additional_disks": additional, "attachments_readable": attachments is not None,
+        "candidates": _candidates(request.user, project.name, obj, attachments),
+        "can_attach": can(request.user, "create", VMBDA, project.name),
+        "can_resize": can(request.user, "patch", DISK, project.name),
+        "disk_errors": getattr(request, "disk_errors", {}), "disk_posted": request.POST if request.method == "POST" else {},
+        "edit": getattr(request, "vm_edit", None) or vm_edit.Edit(request, obj, KEYS),
+        "tab_error": getattr(request, "tab_error", ""),
+    }
+
+
+def _attachment_message(vmbda):
+    for cond in (vmbda.get("status") or {}).get("conditions") or []:
+        if cond.get("status") == "False" and cond.get("message"):
+            return cond["message"]
+    return ""
+
+
+def _error(request, field, message):
+    request.disk_errors = {**getattr(request, "disk_errors", {}), field: message}
+    return None
+
+
+def _parse_device(value):
+    kind, _, name = (value or "").partition("/")
+    return (kind, name) if kind in DEVICE_KINDS and name else (None, None)
+
+
+def _save_boot(request, project, obj, refs, done):
+    edit = vm_edit.Edit(request, obj, KEYS)
+    request.vm_edit = edit
+    try:
+        saved = edit.save(project.name, {"blockDeviceRefs": refs})
+    except Invalid as exc:
+        return _error(request, "boot", "; ".join(c.get("message", "") for c in exc.causes) or exc.message)
+    except (Forbidden, KubeError) as exc:
+        return _error(request, "boot", exc.message)
+    if saved is None:
+        return _error(request, "boot", "Someone else changed the boot disks meanwhile; nothing was saved. "
+                                       "The list below is theirs now: make your change again.")
+    messages.success(request, done + " It applies after a restart of the virtual machine.")
+    return redirect(_url(project.name, obj["metadata"]["name"]))
+
+
+def _handle(request, project, obj):
+    action = request.POST.get("action", "")
+    vm_name = obj["metadata"]["name"]
+    edit = vm_edit.Edit(request, obj, KEYS)
+    refs = [dict(r) for r in edit.base.get("blockDeviceRefs") or []]
+    index = request.POST.get("index", "")
+    index = int(index) if index.isdigit() and int(index) < len(refs) else None
+
+    if action in ("up", "down", "remove") and index is None:
+        return _error(request, "boot", "That boot disk is no longer in the list; the page shows the current list.")
+    if action in ("up", "down"):
+        other = index - 1 if action == "up" else index + 1
+        if not 0 <= other < len(refs):
+            return _error(request, "boot", "That disk cannot move further.")
+        refs[index], refs[other] = refs[other], refs[index]
+        for ref in refs:
+            ref.pop("bootOrder", None)  # the order of the list is the boot priority
+        return _save_boot(request, project, obj, refs, f"{refs[other]['name']} moved {action}.")
+    if action == "remove":
+        if len(refs) == 1:
+            return _error(request, "boot", "A virtual machine needs at least one boot disk.")
+        removed = refs.pop(index)
+        return _save_boot(request, project, obj, refs, f"{removed['name']} removed from the boot disks.")
+    if action == "add":
+        kind, name = _parse_device(request.POST.get("device"))
+        if not kind:
+            return _error(request, "add", "Choose a disk or an image to add.")
+        if any(r["kind"] == kind and r["name"] == name for r in refs):
+            return _error(request, "add", f"{name} is already a boot disk.")
+        refs.append({"kind": kind, "name": name})
+        return _save_boot(request, project, obj, refs, f"{name} added to the boot disks.")
+    if action == "resize":
+        return _resize(request, project, obj)
+    if action == "attach":
+        kind, name = _parse_device(request.POST.get("device"))
+        if not kind:
+            return _error(request, "attach", "Choose a disk or an image to attach.")
+        try:
+            kube_for(request.user).create(VMBDA, {"metadata": {"generateName": f"{vm_name[:50]}-"}, "spec": {
+                "virtualMachineName": vm_name, "blockDeviceRef": {"kind": kind, "name": name}}}, project.name)
+        except (AlreadyExists, KubeError) as exc:
+            return _error(request, "attach", exc.message)
+        messages.success(request, f"{name} is being attached to {vm_name}.")
+        return redirect(_url(project.name, vm_name))
+    if action == "detach":
+        attachment = request.POST.get("attachment", "")
+        try:
+            found = kube_for(request.user).get(VMBDA, attachment, project.name)
+            if (found.get("spec") or {}).get("virtualMachineName") != vm_name:
+                raise NotFound("not this VM's attachment")
+            kube_for(request.user).delete(VMBDA, attachment, project.name)
+        except NotFound:
+            return _error(request, "detach", "That attachment no longer exists.")
+        except KubeError as exc:
+            return _error(request, "detach", exc.message)
+        messages.success(request, f"{found['spec']['blockDeviceRef']['name']} is being detached from {vm_name}.")
+        return redirect(_url(project.name, vm_name))
+    return _error(request, "boot", "Unknown action.")
+
+
+def _resize(request, project, obj):
+    name, size = request.POST.get("disk", ""), request.POST.get("size", "").strip().replace(" ", "")
+    field = f"size-{name}"
+    kube = kube_for(request.user)
+    try:
+        disk = kube.get(DISK, name, project.name)
+    except NotFound:
+        return _error(request, field, "That disk no longer exists.")
+    current = ((disk.get("spec") or {}).get("persistentVolumeClaim") or {}).get("size") or \
+        (disk.get("status") or {}).get("capacity") or ""
+    wanted = size_bytes(size)
+    if wanted is None:
+        return _error(request, field, "Give a size with its unit, for example 20Gi.")
+    have = size_bytes(current) or size_bytes((disk.get("status") or {}).get("capacity"))
+    if have and wanted < have:
+        return _error(request, field, f"A disk can only grow: it is {current} now; give more than that.")
+    if have and wanted == have:
+        return _error(request, field, f"The disk is already {current}.")
+    try:
+        kube.patch(DISK, name, {"spec": {"persistentVolumeClaim": {"size": size}}}, project.name)
+    except KubeError as exc:
+        return _error(request, field, "; ".join(c.get("message", "") for c in exc.causes) or exc.message)
+    messages.success(request, f"{name} is being resized to {size}.")
+    return redirect(_url(project.name, obj["metadata"]["name"]))
+
+
+disks = vm_edit.tab_view("disks", _handle)
