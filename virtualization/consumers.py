@@ -1,21 +1,19 @@
-"""WebSocket consumers: live updates of lists and detail pages, and the VM serial console relay.
+"""WebSocket consumers: live updates of lists and detail pages (the console relays are in consoles.py).
 
-Both run as the logged-in user: the session (AuthMiddlewareStack) gives the user, the Origin is
+They run as the logged-in user: the session (AuthMiddlewareStack) gives the user, the Origin is
 checked by AllowedHostsOriginValidator in portal.asgi, and access is asked of the API server
 before the socket is accepted.
 """
 import asyncio
 import logging
-from contextlib import AsyncExitStack
 from urllib.parse import parse_qs
 
-import aiohttp
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 from django.template.loader import render_to_string
 
-from portal.kube import KubeError, kinds, streams
+from portal.kube import KubeError, streams
 from projects.access import can, get_project
 
 from . import tables
@@ -63,6 +61,7 @@ class LiveConsumer(_UserConsumer):
             await self.close(code=4403)
             return
         self.can_delete = await sync_to_async(can)(self.user, "delete", self.resource.kind, self.project.name)
+        self.can_update = await sync_to_async(can)(self.user, "patch", self.resource.kind, self.project.name)
         query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
         # The list page's view: the pushed table body keeps its filter and order.
         self.wide = query.get("wide") == "1"
@@ -134,7 +133,8 @@ class LiveConsumer(_UserConsumer):
         rows = tables.sort_rows(rows, self.sort, self.descending)
         return render_to_string("virtualization/list.html#rows", {
             "project": self.project, "resource": self.resource, "rows": rows, "oob": True,
-            "columns": [c for c in columns if c.name != "Name"], "can_delete": self.can_delete, "q": self.filter,
+            "columns": [c for c in columns if c.name != "Name"], "can_delete": self.can_delete,
+            "can_update": self.can_update, "q": self.filter,
         })
 
     def _render_detail(self):
@@ -155,66 +155,3 @@ class _UserRequest:
         self.user = user
         self.htmx = False
         self.GET = {}
-
-
-class ConsoleConsumer(_UserConsumer):
-    """Relays the VM's serial console: browser <-> this consumer <-> the console subresource.
-
-    Raw binary frames are passed through untouched in both directions; text frames from the
-    browser are keepalives and are not forwarded (DVP drops text frames anyway).
-    """
-
-    stream = "console"
-
-    async def connect(self):
-        self.project = await self.authorize()
-        if self.project is None:
-            return
-        self.vm = self.scope["url_route"]["kwargs"]["name"]
-        allowed = await sync_to_async(can)(self.user, "get", None, self.project.name, self.vm, self.stream,
-                                           group=kinds.SUBRESOURCES, resource="virtualmachines")
-        if not allowed:
-            await self.close(code=4403)
-            return
-        self.exit_stack = AsyncExitStack()
-        try:
-            self.upstream = await self.exit_stack.enter_async_context(
-                streams.open_console(self.user.get_username(), self.project.name, self.vm, self.stream))
-        except KubeError as exc:
-            await self.exit_stack.aclose()
-            # Accept so the browser can read why, then close with the reason.
-            await self.accept()
-            await self.close(code=4000 + min(exc.status, 999), reason=exc.message[:120])
-            return
-        await self.accept()
-        self.pump = asyncio.create_task(self._from_upstream())
-
-    async def _from_upstream(self):
-        code, reason = 1000, "The console closed."
-        try:
-            async for message in self.upstream:
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    await self.send(bytes_data=message.data)
-                elif message.type == aiohttp.WSMsgType.ERROR:
-                    code, reason = 1011, "The console stream broke."
-                    break
-            if self.upstream.close_code == 1001:
-                code, reason = 4001, "Another session took over this console."
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the relay must always close the browser side
-            log.warning("console relay error: %s", exc)
-            code, reason = 1011, "The console stream broke."
-        await self.close(code=code, reason=reason)
-
-    async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None and not self.upstream.closed:
-            await self.upstream.send_bytes(bytes_data)
-
-    async def disconnect(self, code):
-        pump = getattr(self, "pump", None)
-        if pump:
-            pump.cancel()
-        stack = getattr(self, "exit_stack", None)
-        if stack:
-            await stack.aclose()

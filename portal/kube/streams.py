@@ -18,6 +18,9 @@ from .kinds import SUBRESOURCES
 log = logging.getLogger(__name__)
 
 CONSOLE_PROTOCOLS = ("plain.kubevirt.io",)
+# One upstream message is at most this big (virt-handler sends what one read of the guest socket
+# gave, a few KiB); with aiohttp's bounded read-ahead this bounds what a relay holds from upstream.
+CONSOLE_MAX_MESSAGE = 4 * 1024 * 1024
 
 
 def _headers(username, accept="application/json"):
@@ -68,10 +71,12 @@ def console_path(namespace, name, stream="console"):
 
 
 @asynccontextmanager
-async def open_console(username, namespace, name, stream="console"):
+async def open_console(username, namespace, name, stream="console", *, keepalive=30.0):
     """Open the VM's serial console (or VNC) as `username`; yields an aiohttp WebSocket.
 
-    Raises errors.* with the API's message when the upgrade is refused (not Running, forbidden, ...).
+    Pings go upstream every `keepalive` seconds (the raw stream has no server pings, and idle
+    connections must survive proxies). Raises errors.* with the API's message when the upgrade
+    is refused (not Running, forbidden, ...).
     """
     ep, headers = _headers(username)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
@@ -79,7 +84,8 @@ async def open_console(username, namespace, name, stream="console"):
         try:
             ws = await session.ws_connect(ep.ws_url(console_path(namespace, name, stream)),
                                           headers=headers, protocols=CONSOLE_PROTOCOLS, ssl=ep.ssl,
-                                          autoping=True, max_msg_size=0)
+                                          autoping=True, heartbeat=keepalive or None,
+                                          max_msg_size=CONSOLE_MAX_MESSAGE)
         except aiohttp.WSServerHandshakeError as exc:
             raise _handshake_error(exc) from exc
         except (aiohttp.ClientError, OSError) as exc:
