@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import spec_edit, views
+from . import spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
 from .resources import disks, images, vms  # noqa: F401  (registers the kinds)
 from .resources import vm_config, vm_disks, vm_network, vm_placement
@@ -41,6 +41,7 @@ urlpatterns = [
     path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),
     path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),
     path("<resource:resource>/<str:name>/delete/", views.resource_delete, name="delete"),
+    path("<resource:resource>/<str:name>/yaml/edit/", yaml_edit.edit, name="yaml-edit"),
     path("<resource:resource>/<str:name>/spec/", spec_edit.edit_spec, name="spec"),
     path("<resource:resource>/<str:name>/<str:tab>/", views.resource_detail, name="detail-tab"),
 ]

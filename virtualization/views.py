@@ -88,6 +88,8 @@ def resource_detail(request, project, resource: Resource, name, tab="overview"):
         context["events"] = events_for(request, project, obj)
     if tab == "yaml":
         context["yaml"] = yaml.safe_dump(_without_managed_fields(obj), sort_keys=False)
+        context["can_edit_yaml"] = can(request.user, "update", resource.kind,
+                                       project.name if resource.kind.namespaced else None, name)
     if tab not in ("overview", "yaml", "events"):
         context["tab_template"] = f"virtualization/{resource.slug}/tab_{tab}.html"
         tab_context = resource.extra.get("tab_context", {}).get(tab)

@@ -86,8 +86,9 @@ class Kube:
         return self.request("PATCH", kind.object_path(name, namespace), body=patch,
                             headers={"Content-Type": content_type})
 
-    def replace(self, kind: Kind, name, body, namespace=None):
-        return self.request("PUT", kind.object_path(name, namespace), body=body)
+    def replace(self, kind: Kind, name, body, namespace=None, *, dry_run=False):
+        return self.request("PUT", kind.object_path(name, namespace), body=body,
+                            query={"dryRun": "All" if dry_run else None})
 
     def delete(self, kind: Kind, name, namespace=None):
         return self.request("DELETE", kind.object_path(name, namespace))

@@ -1,0 +1,117 @@
+"""Editing any kind as YAML: dry-run review with a diff, save, and a 409 that keeps the edit."""
+import html
+import re
+import time
+
+import yaml
+from django.urls import reverse
+
+from .conftest import MEMBER, PROJECT_A
+from .helpers import GROUP, VERSION, create_dvp, custom, get_dvp
+
+
+SETTLED = ("Ready", "WaitForFirstConsumer")
+
+
+def edit_url(slug, name):
+    return reverse("virtualization:yaml-edit", args=[PROJECT_A, slug, name])
+
+
+def make_disk(sim, unique):
+    """A disk whose status has settled (status updates change the resourceVersion too)."""
+    name = unique("disk")
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": name},
+                                                  "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    deadline = time.monotonic() + 30
+    while (get_dvp(sim, "virtualdisks", PROJECT_A, name).get("status") or {}).get("phase") not in SETTLED:
+        assert time.monotonic() < deadline, "the disk did not settle"
+        time.sleep(0.1)
+    return name
+
+
+def text_of(page):
+    return html.unescape(re.search(r'<textarea name="text"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+
+
+def base_of(page):
+    return html.unescape(re.search(r'<input type="hidden" name="base" value="([^"]*)"', page, re.S).group(1))
+
+
+def with_label(text, key, value):
+    obj = yaml.safe_load(text)
+    obj["metadata"].setdefault("labels", {})[key] = value
+    return yaml.safe_dump(obj, sort_keys=False)
+
+
+def test_it_offers_the_object_without_status_or_server_fields(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    page = owner.get(edit_url("disks", disk)).content.decode()
+    obj = yaml.safe_load(text_of(page))
+    assert obj["kind"] == "VirtualDisk" and obj["metadata"]["name"] == disk
+    assert "status" not in obj and "managedFields" not in obj["metadata"] and "uid" not in obj["metadata"]
+    assert obj["metadata"]["resourceVersion"]
+    yaml_tab = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "disks", disk, "yaml"])).content.decode()
+    assert edit_url("disks", disk) in yaml_tab
+
+
+def test_it_reviews_with_a_dry_run_then_saves(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    page = owner.get(edit_url("disks", disk)).content.decode()
+    edited = with_label(text_of(page), "tier", "web")
+    review = owner.post(edit_url("disks", disk), {"text": edited, "base": base_of(page), "action": "review"})
+    body = review.content.decode()
+    assert review.status_code == 200
+    assert '<span class="diff-add">+    tier: web</span>' in body
+    assert "tier" not in (get_dvp(sim, "virtualdisks", PROJECT_A, disk)["metadata"].get("labels") or {})
+    saved = owner.post(edit_url("disks", disk), {"text": edited, "base": base_of(page), "action": "save"})
+    assert saved.status_code == 302
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk)["metadata"]["labels"]["tier"] == "web"
+
+
+def test_it_keeps_the_edit_and_shows_the_server_change_on_a_conflict(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    page = owner.get(edit_url("disks", disk)).content.decode()
+    edited = with_label(text_of(page), "mine", "red")
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualdisks", disk,
+                                               {"metadata": {"labels": {"theirs": "blue"}}})
+    conflict = owner.post(edit_url("disks", disk), {"text": edited, "base": base_of(page), "action": "save"})
+    body = conflict.content.decode()
+    assert conflict.status_code == 422
+    assert "changed on the server since you started editing" in body
+    assert '<span class="diff-add">+    theirs: blue</span>' in body
+    assert text_of(body) == edited  # the edit is kept as typed
+    rebased = owner.post(edit_url("disks", disk), {"text": edited, "base": base_of(page), "action": "rebase"})
+    text = text_of(rebased.content.decode())
+    current = get_dvp(sim, "virtualdisks", PROJECT_A, disk)
+    assert yaml.safe_load(text)["metadata"]["resourceVersion"] == current["metadata"]["resourceVersion"]
+    assert yaml.safe_load(text)["metadata"]["labels"]["mine"] == "red"
+    assert owner.post(edit_url("disks", disk), {"text": text, "action": "save"}).status_code == 302
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk)["metadata"]["labels"]["mine"] == "red"
+
+
+def test_it_explains_invalid_yaml_and_api_refusals_and_keeps_the_text(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    broken = "apiVersion: [unclosed"
+    page = owner.post(edit_url("disks", disk), {"text": broken, "action": "review"}).content.decode()
+    assert "This is not valid YAML" in page and text_of(page) == broken
+    original = text_of(owner.get(edit_url("disks", disk)).content.decode())
+    obj = yaml.safe_load(original)
+    obj["spec"]["persistentVolumeClaim"]["size"] = "lots"
+    bad = yaml.safe_dump(obj, sort_keys=False)
+    response = owner.post(edit_url("disks", disk), {"text": bad, "action": "review"})
+    assert response.status_code == 422
+    assert "spec.persistentVolumeClaim.size" in response.content.decode() and text_of(response.content.decode()) == bad
+    renamed = original.replace(f"name: {disk}", "name: other")
+    assert "Keep metadata.name" in owner.post(edit_url("disks", disk), {"text": renamed, "action": "review"}
+                                              ).content.decode()
+
+
+def test_it_refuses_a_viewer_and_names_the_permission(login, sim, unique, db):
+    disk = make_disk(sim, unique)
+    viewer = login(MEMBER)
+    page = viewer.get(edit_url("disks", disk)).content.decode()
+    assert "needs update on virtualdisks" in page
+    edited = with_label(text_of(page), "x", "y")
+    response = viewer.post(edit_url("disks", disk), {"text": edited, "action": "save"})
+    assert response.status_code == 422
+    assert "x" not in (get_dvp(sim, "virtualdisks", PROJECT_A, disk)["metadata"].get("labels") or {})
