@@ -26,6 +26,8 @@ urlpatterns = [
     *[path(f"images/_new/{source}/", images.create_view_for(source), name=f"image-create-{source}")
       for source in images.SOURCES],
     path("disks/_new/", disks.create, name="disk-create"),
+    path("disks/<str:name>/resize/", disks.resize, name="disk-resize"),
+    path("disks/<str:name>/storage-class/", disks.change_storage_class, name="disk-storage-class"),
     path("vms/_new/", vms.create, name="vm-create"),
     path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
     path("vms/<str:name>/operations/", vms.operation, name="vm-operation"),

@@ -16,7 +16,6 @@ KEYS = ("nodeSelector", "affinity")
 REQUIRED, PREFERRED = "requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 TOPOLOGIES = {"kubernetes.io/hostname": "On one server", "topology.kubernetes.io/zone": "In one zone"}
-BLANK_ROWS = 1
 
 
 # ---- rules <-> rows -----------------------------------------------------------------------
@@ -255,11 +254,11 @@ def preview(user, project, vm, placement):
 
 def _with_blank_rows(rows, add=None):
     rows = {k: list(v) for k, v in rows.items()}
+    blank = {"strength": "required", "weight": "", "key": "", "value": "", "operator": "In", "values": "",
+             "topology": "kubernetes.io/hostname"}
     for block in rows:
-        extra = BLANK_ROWS + (1 if block == add else 0)
-        if not rows[block] or block == add:
-            rows[block] += [{"strength": "required", "weight": "", "key": "", "value": "", "operator": "In",
-                             "values": "", "topology": "kubernetes.io/hostname"}] * extra
+        if block == add or not rows[block]:
+            rows[block].append(dict(blank))
     return rows
 
 

@@ -1,0 +1,117 @@
+"""The VM's Placement tab: the guide's blocks, saved as the user, and a node preview made as the user."""
+from .conftest import OPERATOR, PROJECT_A
+from .helpers import get_dvp, make_vm
+from .tabs_support import tab_url, wait_for
+
+EMPTY_ROWS = {"node_strength": "required", "node_weight": "", "node_key": "", "node_operator": "In",
+              "node_values": "", "near_strength": "required", "near_weight": "", "near_key": "", "near_value": "",
+              "near_topology": "kubernetes.io/hostname", "apart_strength": "required", "apart_weight": "",
+              "apart_key": "", "apart_value": "", "apart_topology": "kubernetes.io/hostname",
+              "selector_key": "", "selector_value": ""}
+
+
+def rules(vm, **fields):
+    return {"resource_version": vm["metadata"]["resourceVersion"], **EMPTY_ROWS, **fields}
+
+
+def test_it_saves_the_guide_blocks_as_placement_rules(owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name, "placement"), rules(
+        vm, selector_key="node.deckhouse.io/group", selector_value="worker",
+        node_strength=["required", "preferred"], node_weight=["", "20"], node_key=["kubernetes.io/os", "disktype"],
+        node_operator=["In", "Exists"], node_values=["linux", ""],
+        near_strength="preferred", near_weight="5", near_key="server", near_value="database",
+        near_topology="topology.kubernetes.io/zone",
+        apart_key="app", apart_value="web"))
+    assert response.status_code == 302
+    spec = get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+    assert spec["nodeSelector"] == {"node.deckhouse.io/group": "worker"}
+    affinity = spec["affinity"]
+    assert affinity["nodeAffinity"] == {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]},
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 20, "preference": {"matchExpressions": [{"key": "disktype", "operator": "Exists"}]}}]}
+    assert affinity["virtualMachineAndPodAffinity"] == {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"server": "database"}},
+                                          "topologyKey": "topology.kubernetes.io/zone"}}]}
+    assert affinity["virtualMachineAndPodAntiAffinity"] == {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}
+    # The saved rules come back into the same blocks.
+    page = owner.get(tab_url(name, "placement")).content.decode()
+    assert 'name="selector_key" value="node.deckhouse.io/group"' in page
+    assert 'name="near_key" value="server"' in page and 'value="topology.kubernetes.io/zone" selected' in page
+    # Clearing every row removes the rules.
+    vm = get_dvp(sim, "virtualmachines", PROJECT_A, name)
+    page_base = page.split('name="base" value="')[1].split('"')[0].replace("&quot;", '"')
+    assert owner.post(tab_url(name, "placement"), {**rules(vm), "base": page_base}).status_code == 302
+    spec = get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+    assert "nodeSelector" not in spec and not spec.get("affinity")
+
+
+def test_it_puts_bad_rules_on_their_fields_and_saves_nothing(owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name, "placement"), rules(
+        vm, node_key=["disktype", "cores", "gpu"], node_operator=["In", "Gt", "Exists"], node_values=["", "many", "x"],
+        node_strength=["required", "preferred", "required"], node_weight=["", "500", ""]))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "In needs at least one value" in page
+    assert "Gt needs exactly one whole number." in page
+    assert "Exists takes no values; clear this field." in page
+    assert "The weight is a whole number from 1 to 100." in page
+    assert 'name="node_values" value="many"' in page
+    assert "affinity" not in get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+
+
+def test_it_says_which_permission_the_preview_needs(owner, sim, unique):
+    name = unique("plc")
+    make_vm(sim, PROJECT_A, name, f"{name}-root")
+    page = owner.get(tab_url(name, "placement")).content.decode()
+    assert "You may not list Nodes (it needs the list permission on nodes, cluster-wide)" in page
+    assert "virtlab-pt-1" not in page
+
+
+def test_it_previews_the_nodes_that_fit_and_warns_when_none_do(login, sim, unique, db):
+    operator = login(OPERATOR)
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = operator.post(tab_url(name, "placement"), rules(
+        vm, node_key="topology.kubernetes.io/zone", node_operator="NotIn", node_values="zone-a", review="1"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "2 of 3 nodes fit." in page
+    assert '<tr class="no-fit"><td>virtlab-pt-1</td><td>zone-a</td><td>no</td><td>0</td><td>strict node rules not met' \
+        in page
+    assert "<code>affinity</code>" in page  # the change list, nothing saved yet
+    assert "affinity" not in get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+
+    page = operator.post(tab_url(name, "placement"), rules(vm, selector_key="disktype", selector_value="ssd",
+                                                           review="1")).content.decode()
+    assert "0 of 3 nodes fit." in page
+    assert "No node satisfies the strict rules: the virtual machine will not start." in page
+
+
+def test_it_adds_a_row_without_saving(owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name, "placement"), rules(vm, selector_key="a", selector_value="b", add="selector"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('name="selector_key"') == 2 and 'name="selector_key" value="a"' in page
+    assert "nodeSelector" not in get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+
+
+def test_it_moves_a_vm_that_breaks_new_rules_nowhere_and_says_why(owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    assert owner.post(tab_url(name, "placement"), rules(vm, selector_key="disktype", selector_value="ssd")) \
+        .status_code == 302
+    owner.post(f"/projects/{PROJECT_A}/vms/{name}/operations/", {"type": "Restart"})
+    stuck = wait_for(lambda: (lambda v: v if "nodes are available" in "".join(
+        c.get("message", "") for c in v["status"].get("conditions") or []) else None)(
+        get_dvp(sim, "virtualmachines", PROJECT_A, name)), timeout=30)
+    running = next(c for c in stuck["status"]["conditions"] if c["type"] == "Running")
+    assert running["message"] == "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
