@@ -17,6 +17,18 @@ def validate_name(value):
         raise ValidationError("Use lower-case letters, digits and '-', starting and ending with a letter or digit.")
 
 
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+
+
+def size_bytes(value) -> int | None:
+    """Bytes of a size like "10Gi" (None if it is not one)."""
+    match = QUANTITY_RE.match(str(value or "").strip())
+    if not match:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(3) or ""])
+
+
 def validate_size(value):
     if not QUANTITY_RE.match(value):
         raise ValidationError("Give a size with its unit, for example 10Gi or 512Mi.")

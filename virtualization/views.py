@@ -32,9 +32,15 @@ def list_context(request, project, resource: Resource):
         "rows": rows, "wide": wide, "sort": sort, "descending": descending, "q": request.GET.get("q", ""),
         "live_query": urlencode({**view_params, "sort": sort, "dir": "desc" if descending else "asc"}),
         "sort_query": "".join(f"{k}={quote(v)}&" for k, v in view_params.items() if v),
-        "can_create": can(request.user, "create", resource.kind, project.name),
-        "can_delete": can(request.user, "delete", resource.kind, project.name),
+        "can_create": can(request.user, "create", resource.kind, namespace_of(project, resource)),
+        "can_delete": can(request.user, "delete", resource.kind, namespace_of(project, resource)),
+        "can_update": can(request.user, "patch", resource.kind, namespace_of(project, resource)),
     }
+
+
+def namespace_of(project, resource):
+    """The namespace a kind's objects live in for this project page (None for cluster-scoped kinds)."""
+    return project.name if resource.kind.namespaced else None
 
 
 def resource_list(request, project, resource: Resource):
@@ -69,8 +75,8 @@ def detail_context(request, project, resource, obj, tab="overview"):
     context = {
         "project": project, "resource": resource, "obj": obj, "name": obj["metadata"]["name"],
         "status": obj.get("status") or {}, "spec": obj.get("spec") or {}, "tab": tab,
-        "can_delete": can(request.user, "delete", resource.kind, project.name),
-        "can_update": can(request.user, "patch", resource.kind, project.name),
+        "can_delete": can(request.user, "delete", resource.kind, namespace_of(project, resource)),
+        "can_update": can(request.user, "patch", resource.kind, namespace_of(project, resource)),
     }
     extra = resource.extra.get("detail_context")
     if extra:

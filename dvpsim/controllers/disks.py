@@ -45,7 +45,8 @@ class VirtualDiskController(UploadSink, Controller):
         self._track_attachments(status, users)
         generation = disk["metadata"].get("generation", 1)
         phase = status.get("phase")
-        if phase in ("Ready", "Resizing") and status.get("observedGeneration") == generation:
+        if phase in ("Ready", "Resizing") and status.get("observedGeneration") == generation and \
+                not self._storage_class_change(disk, status):
             self.write_status(disk, status)
             return
         if phase == "Ready":
@@ -273,8 +274,17 @@ class VirtualDiskController(UploadSink, Controller):
 
     # ---- changes to a Ready disk ---------------------------------------------------------------
 
+    def _storage_class_change(self, disk, status):
+        wanted = (disk.get("spec", {}).get("persistentVolumeClaim") or {}).get("storageClassName")
+        current = status.get("storageClassName")
+        return wanted if wanted and current and wanted != current else None
+
     async def _apply_spec_change(self, disk, status):
         generation = disk["metadata"].get("generation", 1)
+        wanted_sc = self._storage_class_change(disk, status)
+        if wanted_sc:
+            await self._migrate(disk, status, wanted_sc)
+            return
         size = (disk["spec"].get("persistentVolumeClaim") or {}).get("size")
         current = status.get("capacity")
         if size and current and quantity.parse_bytes(size) > quantity.parse_bytes(current):
@@ -293,3 +303,45 @@ class VirtualDiskController(UploadSink, Controller):
         status["observedGeneration"] = generation
         status["conditions"] = [c for c in status.get("conditions", []) if c["type"] != "Resizing"]
         self.write_status(disk, status)
+
+    # ---- storage class change: a volume migration ---------------------------------------------
+
+    async def _migrate(self, disk, status, wanted_sc):
+        """Move the volume to another storage class. As in DVP (EE), only while a running VM mounts the
+        disk; until then the change waits and is retried whenever the VM changes."""
+        generation = disk["metadata"].get("generation", 1)
+        if storage.storage_class(self.cluster, wanted_sc) is None:
+            set_condition(self.cluster, status, "Migrating", "False", "StorageClassNotFound",
+                          f'StorageClass "{wanted_sc}" not found.', generation)
+            self.write_status(disk, status)
+            return
+        mounted = [a["name"] for a in status.get("attachedToVirtualMachines") or [] if a.get("mounted")]
+        if not mounted:
+            set_condition(self.cluster, status, "Migrating", "False", "WaitForTargetReady",
+                          f'The change to StorageClass "{wanted_sc}" is a volume migration: it starts when a '
+                          "running virtual machine mounts the disk.", generation)
+            self.write_status(disk, status)
+            return
+        meta = disk["metadata"]
+        source_pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+        target_pvc = f"vd-{meta['name']}-{meta['uid'][:8]}-{generation}"
+        status["phase"] = "Migrating"
+        status["migrationState"] = {"sourcePVC": source_pvc, "targetPVC": target_pvc,
+                                    "startTimestamp": self.cluster.clock.timestamp()}
+        set_condition(self.cluster, status, "Migrating", "True", "InProgress",
+                      f'Migrating the volume to StorageClass "{wanted_sc}" (VM {mounted[0]}).', generation)
+        if self.write_status(disk, status) is None:
+            return
+        self.event(disk, "Migrating", f'Volume migration to StorageClass "{wanted_sc}" started')
+        await self.sleep(3.0)
+        if not self._still_current(disk):
+            return
+        storage.ensure_pvc(self.cluster, disk, target_pvc, wanted_sc, status.get("capacity"))
+        if source_pvc:
+            storage.delete_pvc(self.cluster, meta["namespace"], source_pvc)
+        status.update({"phase": "Ready", "storageClassName": wanted_sc, "observedGeneration": generation,
+                       "target": {"persistentVolumeClaimName": target_pvc}})
+        status["migrationState"].update({"result": "Succeeded", "endTimestamp": self.cluster.clock.timestamp()})
+        status["conditions"] = [c for c in status.get("conditions", []) if c["type"] != "Migrating"]
+        if self.write_status(disk, status) is not None:
+            self.event(disk, "Migrated", f'The volume now lives in StorageClass "{wanted_sc}"')
