@@ -18,7 +18,7 @@ from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
 from . import disks as disk_resource
-from . import vm_config, vm_disks, vm_network, vm_placement
+from . import vm_config, vm_consoles, vm_disks, vm_network, vm_placement
 
 VM = kinds.get("VirtualMachine")
 VMOP = kinds.get("VirtualMachineOperation")
@@ -123,11 +123,13 @@ resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("disks", "Disks and Images"),
-          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("yaml", "YAML"), ("events", "Events")),
+          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("vnc", "VNC"), ("yaml", "YAML"),
+          ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
     extra={"detail_context": vm_detail_context,
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
-                           "placement": vm_placement.placement_tab, "network": vm_network.network_tab}},
+                           "placement": vm_placement.placement_tab, "network": vm_network.network_tab,
+                           "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc")}},
 ))
 
 FIELD_MAP = {

@@ -14,3 +14,13 @@ def age(timestamp):
     from virtualization.tables import humanize_age
 
     return humanize_age(timestamp)
+
+
+@register.filter
+def compact(value):
+    """A spec value as people read it in YAML-ish one-liners: scalars as they are, objects as compact JSON."""
+    import json
+
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(", ", ": "))
+    return "—" if value is None else str(value)
