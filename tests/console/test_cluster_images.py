@@ -1,0 +1,60 @@
+"""Cluster Images for project users (read-only) and operators (create, delete); Storage Classes for operators."""
+import time
+
+from django.urls import reverse
+
+from .conftest import OPERATOR, PROJECT_A
+from .helpers import custom, sample_url, GROUP, VERSION
+
+
+def get_cvi(sim, name):
+    from kubernetes.client.exceptions import ApiException
+    try:
+        return custom(sim).get_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def test_a_project_user_sees_cluster_images_but_may_not_create_or_delete_them(owner, sim):
+    listing = owner.get(reverse("virtualization:list", args=[PROJECT_A, "cluster-images"]))
+    page = listing.content.decode()
+    assert listing.status_code == 200
+    assert ">Cluster Images</a>" in page  # in the project navigation
+    assert "needs create on clustervirtualimages" in page
+    assert "Delete</a>" not in page
+    refused = owner.post(reverse("virtualization:cluster-image-create-http", args=[PROJECT_A]),
+                         {"name": "alice-cvi", "url": sample_url(sim)})
+    assert refused.status_code == 422
+    assert "forbidden" in refused.content.decode().lower()
+    assert get_cvi(sim, "alice-cvi") is None
+
+
+def test_an_operator_creates_and_deletes_a_cluster_image(login, sim, unique, db):
+    operator = login(OPERATOR)
+    name = unique("cvi")
+    response = operator.post(reverse("virtualization:cluster-image-create-http", args=[PROJECT_A]),
+                             {"name": name, "url": sample_url(sim)})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("virtualization:detail", args=[PROJECT_A, "cluster-images", name])
+    cvi = get_cvi(sim, name)
+    assert cvi["spec"] == {"dataSource": {"type": "HTTP", "http": {"url": sample_url(sim)}}}
+    page = operator.get(response["Location"]).content.decode()
+    assert name in page
+    listing = operator.get(reverse("virtualization:list", args=[PROJECT_A, "cluster-images"])).content.decode()
+    assert f'aria-label="Delete {name}"' in listing
+    assert operator.post(reverse("virtualization:delete", args=[PROJECT_A, "cluster-images", name])).status_code == 302
+    for _ in range(50):
+        if get_cvi(sim, name) is None:
+            break
+        time.sleep(0.1)
+    assert get_cvi(sim, name) is None
+
+
+def test_the_storage_classes_page_shows_the_operator_every_class(login, sim, db):
+    page = login(OPERATOR).get(reverse("storage-classes")).content.decode()
+    assert "i-sds-replicated-thin-r1 <strong class=\"badge\"" in page
+    assert "replicated.csi.storage.deckhouse.io" in page
+    assert "WaitForFirstConsumer" in page
+    assert "Delete" in page and "yes" in page
