@@ -555,7 +555,11 @@ def _admit_ip_address(cluster, operation, obj, old, checks):
     checks.raise_if_any()
     if operation == "UPDATE" and old is not None and _phase(old) in ("Bound", "Attached"):
         old_spec = old.get("spec", {})
-        if (spec.get("type"), spec.get("staticIP")) != (old_spec.get("type"), old_spec.get("staticIP")):
+        # Keeping the bound address as Static (what a VM snapshot with keepIPAddress: Always does) is no change.
+        keeps_address = old_spec.get("type") == "Auto" and spec.get("type") == "Static" and \
+            spec.get("staticIP") == _get(old, "status", "address")
+        if (spec.get("type"), spec.get("staticIP")) != (old_spec.get("type"), old_spec.get("staticIP")) and \
+                not keeps_address:
             checks.deny("the VirtualMachineIPAddress type and staticIP cannot be changed once it is Bound")
 
 

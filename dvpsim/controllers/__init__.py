@@ -6,6 +6,7 @@ from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImag
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
+from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
 from dvpsim.controllers.vmip import VirtualMachineIPAddressController
 from dvpsim.controllers.vms import VirtualMachineController
 
@@ -19,4 +20,5 @@ CONTROLLERS = [
     VirtualMachineController,
     VirtualMachineOperationController,
     VirtualMachineBlockDeviceAttachmentController,
+    VirtualMachineSnapshotController,
 ]

@@ -78,7 +78,8 @@ class Dvp:
         return [e for e in self.core.list_namespaced_event(self.namespace).items if e.involved_object.name == name]
 
 
-CLUSTER_SCOPED = {"clustervirtualimages", "virtualmachineipaddressleases", "virtualmachineclasses"}
+CLUSTER_SCOPED = {"clustervirtualimages", "virtualmachineipaddressleases", "virtualmachineclasses",
+                  "virtualmachinemacaddressleases"}
 _KINDS = {
     "virtualimages": "VirtualImage", "clustervirtualimages": "ClusterVirtualImage", "virtualdisks": "VirtualDisk",
     "virtualdisksnapshots": "VirtualDiskSnapshot",
@@ -86,6 +87,10 @@ _KINDS = {
     "virtualmachineipaddresses": "VirtualMachineIPAddress",
     "virtualmachineipaddressleases": "VirtualMachineIPAddressLease", "virtualmachineclasses": "VirtualMachineClass",
     "virtualmachineblockdeviceattachments": "VirtualMachineBlockDeviceAttachment",
+    "virtualmachinesnapshots": "VirtualMachineSnapshot",
+    "virtualmachinesnapshotoperations": "VirtualMachineSnapshotOperation",
+    "virtualmachinemacaddresses": "VirtualMachineMACAddress",
+    "virtualmachinemacaddressleases": "VirtualMachineMACAddressLease",
 }
 
 
