@@ -36,6 +36,8 @@ urlpatterns = [
     path("vms/<str:name>/operations/<str:operation_name>/cancel/", vms.cancel_migration,
          name="vm-cancel-migration"),
     path("vms/<str:name>/tty/", vms.tty, name="vm-tty"),
+    path("vms/<str:name>/sessions/<str:tab>/", vm_consoles.holder, name="vm-console-holder"),
+    path("vms/<str:name>/window/<str:tab>/", vm_consoles.window, name="vm-console-window"),
     path("vms/<str:name>/configuration/", vm_config.configuration, name="vm-configuration"),
     path("vms/<str:name>/configuration/changes/", vm_config.changes, name="vm-config-changes"),
     path("vms/<str:name>/disks/", vm_disks.disks, name="vm-disks"),
