@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 from . import spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
 from .resources import cluster_images, disks, images, vms  # noqa: F401  (registers the kinds)
-from .resources import vm_config, vm_disks, vm_network, vm_placement
+from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_placement
 
 
 class ResourceConverter:
