@@ -113,9 +113,6 @@ def vm_detail_context(request, project, obj):
         "can_cancel_migration": can(request.user, "delete", VMOP, project.name),
         "diagnostics": PHASE_DIAGNOSTICS.get(status.get("phase") or "Pending"),
         "condition_notes": condition_notes(status),
-        "console_ready": status.get("phase") in CONSOLE_PHASES,
-        "can_console": can(request.user, "get", None, project.name, name, "console",
-                           group=kinds.SUBRESOURCES, resource="virtualmachines"),
     }
 
 
