@@ -111,3 +111,22 @@ def test_a_viewer_sees_the_spec_but_may_not_edit_it(login, sim, unique, db):
     assert "You may not change this image" in page.content.decode()
     detail = client.get(reverse("virtualization:detail", args=[PROJECT_A, "images", name])).content.decode()
     assert "You may not upload" in detail
+
+
+def test_an_unreachable_link_fails_with_the_reason_on_the_page(owner, sim, unique):
+    name = unique("img")
+    assert owner.post(create_url("http"), {"name": name, "storage": "ContainerRegistry",
+                                           "url": "http://127.0.0.1:9/disk.qcow2"}).status_code == 302
+    wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Failed")
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "images", name])).content.decode()
+    assert "dial tcp 127.0.0.1:9: connect: connection refused" in page
+
+
+def test_an_upload_disk_offers_the_upload_on_its_page(owner, sim, unique):
+    name = unique("vd")
+    assert owner.post(reverse("virtualization:disk-create", args=[PROJECT_A]),
+                      {"name": name, "source": "upload"}).status_code == 302
+    disk = wait_for_phase(sim, "virtualdisks", PROJECT_A, name, "WaitForUserUpload")
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "disks", name])).content.decode()
+    assert f'data-upload-url="/projects/{PROJECT_A}/disks/{name}/upload/"' in page
+    assert disk["status"]["imageUploadURLs"]["external"] in page
