@@ -80,9 +80,14 @@ def _required_node_affinity_ok(node: dict, vm: dict) -> bool:
 
 
 def _vm_terms(vm: dict, which: str, strength: str) -> list[tuple[int, dict]]:
-    """(weight, term) pairs; the guide's own example nests `weight`/`podAffinityTerm` under required too."""
+    """(weight, term) pairs. DVP names the weighted term `virtualMachineAndPodAffinityTerm`; the guide's own example
+    uses the pod API's `podAffinityTerm`, and nests it under required too."""
     rules = (_affinity(vm).get(which) or {}).get(strength) or []
-    return [(int(t.get("weight", 1)), t["podAffinityTerm"]) if "podAffinityTerm" in t else (1, t) for t in rules]
+    pairs = []
+    for rule in rules:
+        term = rule.get("virtualMachineAndPodAffinityTerm") or rule.get("podAffinityTerm")
+        pairs.append((int(rule.get("weight", 1)), term) if term else (1, rule))
+    return pairs
 
 
 def _domain(node: dict | None, key: str):

@@ -34,7 +34,7 @@ def test_it_saves_the_guide_blocks_as_placement_rules(owner, sim, unique):
         "preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 20, "preference": {"matchExpressions": [{"key": "disktype", "operator": "Exists"}]}}]}
     assert affinity["virtualMachineAndPodAffinity"] == {"preferredDuringSchedulingIgnoredDuringExecution": [
-        {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"server": "database"}},
+        {"weight": 5, "virtualMachineAndPodAffinityTerm": {"labelSelector": {"matchLabels": {"server": "database"}},
                                           "topologyKey": "topology.kubernetes.io/zone"}}]}
     assert affinity["virtualMachineAndPodAntiAffinity"] == {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}
@@ -71,7 +71,8 @@ def test_it_says_which_permission_the_preview_needs(owner, sim, unique):
     make_vm(sim, PROJECT_A, name, f"{name}-root")
     page = owner.get(tab_url(name, "placement")).content.decode()
     assert "You may not list Nodes (it needs the list permission on nodes, cluster-wide)" in page
-    assert "virtlab-pt-1" not in page
+    preview = page[page.index('id="placement-preview"'):]
+    assert "nodes fit." not in preview and "<td>virtlab-pt-" not in preview
 
 
 def test_it_previews_the_nodes_that_fit_and_warns_when_none_do(login, sim, unique, db):
@@ -115,3 +116,23 @@ def test_it_moves_a_vm_that_breaks_new_rules_nowhere_and_says_why(owner, sim, un
         get_dvp(sim, "virtualmachines", PROJECT_A, name)), timeout=30)
     running = next(c for c in stuck["status"]["conditions"] if c["type"] == "Running")
     assert running["message"] == "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+
+
+def test_it_warns_when_strict_anti_affinity_needs_more_servers_than_the_rules_leave(login, sim, unique, db):
+    from .helpers import create_dvp
+    operator = login(OPERATOR)
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    tier = unique("tier")
+    for index in range(2):
+        create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": f"{tier}-{index}", "labels": {"tier": tier}},
+                                                       "spec": {"runPolicy": "AlwaysOff", "cpu": {"cores": 1},
+                                                                "memory": {"size": "1Gi"}, "blockDeviceRefs": [
+                                                                    {"kind": "VirtualDisk", "name": f"{tier}-{index}"}]}})
+    apart = {"apart_key": "tier", "apart_value": tier, "review": "1"}
+    page = operator.post(tab_url(name, "placement"), rules(vm, **apart)).content.decode()
+    assert "Strict anti-affinity" not in page
+    page = operator.post(tab_url(name, "placement"), rules(
+        vm, selector_key="topology.kubernetes.io/zone", selector_value="zone-a", **apart)).content.decode()
+    assert "Strict anti-affinity keeps one such VM per server: 2 VMs carry these labels but only 1 server is " \
+           "available, so some of them will not start." in page

@@ -83,7 +83,7 @@ def test_it_places_a_vm_near_other_vms_by_topology_key():
     def near(topology_key, strength="requiredDuringSchedulingIgnoredDuringExecution"):
         term = {"labelSelector": {"matchLabels": {"server": "database"}}, "topologyKey": topology_key}
         if strength.startswith("preferred"):
-            term = {"weight": 100, "podAffinityTerm": term}
+            term = {"weight": 100, "virtualMachineAndPodAffinityTerm": term}
         app = vm("app", affinity={"virtualMachineAndPodAffinity": {strength: [term]}})
         app["metadata"]["namespace"] = "p"
         return set(scheduling.feasible_nodes(app, nodes, [database])), \

@@ -15,6 +15,8 @@ VMCLASS = kinds.get("VirtualMachineClass")
 KEYS = ("nodeSelector", "affinity")
 REQUIRED, PREFERRED = "requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+# DVP's name for the pod API's `podAffinityTerm` inside a weighted (preferred) rule.
+WEIGHTED_TERM = "virtualMachineAndPodAffinityTerm"
 TOPOLOGIES = {"kubernetes.io/hostname": "On one server", "topology.kubernetes.io/zone": "In one zone"}
 
 
@@ -37,12 +39,17 @@ def rows_from_spec(spec):
         for strength, key in (("required", REQUIRED), ("preferred", PREFERRED)):
             for term in rules.get(key) or []:
                 weight = term.get("weight", "")
-                term = term.get("podAffinityTerm", term)
+                term = _unwrap(term)
                 for label, value in ((term.get("labelSelector") or {}).get("matchLabels") or {}).items():
                     rows[block].append({"strength": strength, "weight": str(weight) if strength == "preferred" else "",
                                         "key": label, "value": value,
                                         "topology": term.get("topologyKey", "kubernetes.io/hostname")})
     return rows
+
+
+def _unwrap(term):
+    """The affinity term of a rule, weighted or not (the guide's examples also use the pod API's spelling)."""
+    return term.get(WEIGHTED_TERM) or term.get("podAffinityTerm") or term
 
 
 def _expr_row(expr):
@@ -119,7 +126,7 @@ def spec_from_rows(rows):
             for (strength, topology, weight), labels in terms.items():
                 term = {"labelSelector": {"matchLabels": labels}, "topologyKey": topology}
                 if strength == "preferred":
-                    rules.setdefault(PREFERRED, []).append({"weight": weight, "podAffinityTerm": term})
+                    rules.setdefault(PREFERRED, []).append({"weight": weight, WEIGHTED_TERM: term})
                 else:
                     rules.setdefault(REQUIRED, []).append(term)
             affinity[field] = rules
@@ -206,8 +213,8 @@ def preview(user, project, vm, placement):
         class_selector = (vmclass.get("spec") or {}).get("nodeSelector") or {}
     except KubeError:
         pass
-    others = [v for v in kube.list(vm_edit.VM, project)
-              if v["metadata"]["name"] != vm["metadata"]["name"] and (v.get("status") or {}).get("nodeName")]
+    project_vms = [v for v in kube.list(vm_edit.VM, project) if v["metadata"]["name"] != vm["metadata"]["name"]]
+    others = [v for v in project_vms if (v.get("status") or {}).get("nodeName")]
     node_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
     affinity = placement.get("affinity") or {}
     node_affinity = affinity.get("nodeAffinity") or {}
@@ -224,7 +231,7 @@ def preview(user, project, vm, placement):
             reasons.append("strict node rules not met")
         for field, wanted in (("virtualMachineAndPodAffinity", True), ("virtualMachineAndPodAntiAffinity", False)):
             for term in (affinity.get(field) or {}).get(REQUIRED) or []:
-                term = term.get("podAffinityTerm", term)
+                term = _unwrap(term)
                 topology = term.get("topologyKey", "kubernetes.io/hostname")
                 group = [o for o in others if _selector_ok(o["metadata"].get("labels") or {}, term.get("labelSelector"))]
                 together = any(node_labels.get(o["status"]["nodeName"], {}).get(topology) == labels.get(topology)
@@ -240,14 +247,32 @@ def preview(user, project, vm, placement):
         if not ready:
             reasons.append("not ready")
         rows.append({"name": name, "fits": not reasons, "reasons": reasons, "preferred": preferred,
-                     "zone": labels.get("topology.kubernetes.io/zone", "")})
+                     "zone": labels.get("topology.kubernetes.io/zone", ""),
+                     "eligible": not [r for r in reasons if not r.startswith(("no matching VM", "a similar VM"))]})
     fitting = [r for r in rows if r["fits"]]
-    warning = ""
+    warning = _too_few_domains(vm, project_vms, affinity, [node_labels[r["name"]] for r in rows if r["eligible"]])
     if not fitting:
         warning = "No node satisfies the strict rules: the virtual machine will not start."
-    elif len(fitting) == 1 and len(rows) > 1:
+    elif len(fitting) == 1 and len(rows) > 1 and not warning:
         warning = "Only one node satisfies the strict rules: the VM cannot move elsewhere during maintenance or a failure."
     return {"nodes": rows, "fitting": len(fitting), "warning": warning}
+
+
+def _too_few_domains(vm, project_vms, affinity, eligible_labels):
+    """A warning when strict anti-affinity needs more servers or zones than the rules leave."""
+    for term in (affinity.get("virtualMachineAndPodAntiAffinity") or {}).get(REQUIRED) or []:
+        term = _unwrap(term)
+        topology = term.get("topologyKey", "kubernetes.io/hostname")
+        group = [v for v in project_vms if _selector_ok(v["metadata"].get("labels") or {}, term.get("labelSelector"))]
+        if _selector_ok(vm["metadata"].get("labels") or {}, term.get("labelSelector")):
+            group.append(vm)
+        domains = {labels.get(topology) for labels in eligible_labels if labels.get(topology) is not None}
+        if len(group) > len(domains):
+            where = "server" if topology == "kubernetes.io/hostname" else "zone"
+            available = f"{len(domains)} {where}{'' if len(domains) == 1 else 's'} {'is' if len(domains) == 1 else 'are'}"
+            return (f"Strict anti-affinity keeps one such VM per {where}: {len(group)} VMs carry these labels "
+                    f"but only {available} available, so some of them will not start.")
+    return ""
 
 
 # ---- tab and save -------------------------------------------------------------------------
