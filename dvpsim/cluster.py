@@ -21,6 +21,7 @@ from .errors import AlreadyExists, BadRequest, Conflict, Forbidden, Invalid, Not
 from .rbac import Authorizer
 from .store import Store
 from .faults import Faults
+from . import schemas
 
 log = logging.getLogger("dvpsim")
 
@@ -271,6 +272,11 @@ class Cluster:
         return o is not None and o["metadata"]["uid"] == ref.get("uid")
 
     def _admit(self, operation, kind, obj, old, username):
+        # kube-apiserver prunes and defaults at decoding, runs the mutating webhooks, then
+        # validates against the schema. dvpsim.admission plays the webhooks (mutating and
+        # validating in one), so the schema's validation comes after all of it here.
+        if operation in ("CREATE", "UPDATE"):
+            schemas.prune_and_default(kind.kind, kind.storage_version, obj)
         if self._admission is None:
             try:
                 self._admission = importlib.import_module("dvpsim.admission").admit
@@ -278,10 +284,14 @@ class Cluster:
                 if e.name != "dvpsim.admission":
                     raise
                 self._admission = False
-        if not self._admission:
-            return obj
-        result = self._admission(self, operation, kind, obj, old, username)
-        return obj if result is None else result
+        if self._admission:
+            result = self._admission(self, operation, kind, obj, old, username)
+            obj = obj if result is None else result
+        if operation in ("CREATE", "UPDATE"):
+            causes = schemas.validate(kind.kind, kind.storage_version, obj)
+            if causes:
+                raise Invalid(causes=causes, kind=kind, name=(obj.get("metadata") or {}).get("name"))
+        return obj
 
     # events -------------------------------------------------------------------
     def record_event(self, obj, type_, reason, message, component="virtualization-controller"):
