@@ -109,6 +109,13 @@ async def test_it_refuses_the_console_and_vnc_to_a_viewer_before_accepting(relay
         assert not connected
 
 
+async def test_it_refuses_a_page_from_another_port_of_the_same_host(relay_vm):
+    # ALLOWED_HOSTS has no ports, and cookies go to every port: only the console's own origin may connect.
+    for stream in ("console", "vnc"):
+        communicator, connected = await connect(path(relay_vm, stream), OWNER, origin="http://localhost:6445")
+        assert not connected
+
+
 async def test_it_tells_who_took_the_console_over(relay_vm):
     first, connected = await connect(path(relay_vm), OWNER)
     assert connected
