@@ -5,6 +5,7 @@ from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
+from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
 from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
 from dvpsim.controllers.vmip import VirtualMachineIPAddressController
@@ -21,4 +22,5 @@ CONTROLLERS = [
     VirtualMachineOperationController,
     VirtualMachineBlockDeviceAttachmentController,
     VirtualMachineSnapshotController,
+    VirtualMachineSnapshotOperationController,
 ]

@@ -2,7 +2,7 @@
 
 from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
-from dvpsim.controllers import power
+from dvpsim.controllers import power, restore
 from dvpsim.controllers.base import Controller, condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
@@ -60,6 +60,8 @@ class VirtualMachineOperationController(Controller):
             if op is None or (op.get("status") or {}).get("phase") in VMOP_FINISHED:
                 return
             status = status_of(op)
+        if type_ in restore.TYPES:
+            return await restore.run(self, op, vm)
         if status["phase"] == "Pending":
             await self._begin(op, status, vm)
         elif status["phase"] == "InProgress":

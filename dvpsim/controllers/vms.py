@@ -86,6 +86,8 @@ class VirtualMachineController(Controller):
             state.on = False
         elif policy == "AlwaysOn":
             state.on = True
+        if (condition(vm.get("status") or {}, "Maintenance") or {}).get("status") == "True":
+            state.on = False  # a restore from a snapshot holds the VM stopped
         self._ensure_ip_address(vm)
         status = status_of(vm)
         if not status.get("phase"):
