@@ -11,8 +11,10 @@ Memory stays bounded in both directions, whatever either side does:
 - browser -> upstream: at most INPUT_LIMIT bytes wait for the upstream socket; a browser sending
   faster than that is disconnected with a reason rather than buffered.
 Other text frames from the browser are keepalives and are not forwarded (DVP drops text frames).
+The relay's only text frame to the browser is {"close": code, "reason": ...} just before it closes.
 """
 import asyncio
+import json
 import logging
 from contextlib import AsyncExitStack
 from urllib.parse import urlparse
@@ -89,7 +91,7 @@ class StreamRelay(_UserConsumer):
             await self.exit_stack.aclose()
             # Accept so the browser can read why, then close with the reason.
             await self.accept()
-            await self.close(code=4000 + min(exc.status, 999), reason=_short(exc.message))
+            await self._tell_and_close(4000 + min(exc.status, 999), exc.message)
             return
         await self.accept()
         self.unacknowledged = 0
@@ -182,8 +184,14 @@ class StreamRelay(_UserConsumer):
         if self.closing:
             return
         self.closing = True
-        await self.close(code=code, reason=_short(reason))
+        await self._tell_and_close(code, reason)
         await self._release()
+
+    async def _tell_and_close(self, code, reason):
+        # Daphne drops close reasons, so the reason also goes ahead as the only text frame the
+        # relay ever sends (console data is always binary).
+        await self.send(text_data=json.dumps({"close": code, "reason": _short(reason)}))
+        await self.close(code=code, reason=_short(reason))
 
     async def disconnect(self, code):
         self.closing = True

@@ -93,12 +93,18 @@
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     this.unacknowledged = 0;
+    this.closeReason = null;
     this.setState("Connecting…", "connecting");
     socket.addEventListener("open", function () {
       if (socket !== self.socket) { return; }
       self.openedAt = Date.now();
       self.setState("Connected", "connected");
       self.keepalive = setInterval(function () { if (socket.readyState === 1) { socket.send(""); } }, KEEPALIVE_MS);
+    });
+    socket.addEventListener("message", function (event) {
+      if (typeof event.data === "string") {  // the relay's reason, just before it closes
+        try { self.closeReason = JSON.parse(event.data).reason; } catch (e) { /* not ours */ }
+      }
     });
     if (this.ackOnReceipt) {
       socket.addEventListener("message", function (event) {
@@ -132,7 +138,8 @@
   ConsoleSession.prototype.closed = function (event) {
     var self = this;
     clearInterval(this.keepalive);
-    var reason = event.reason || REASONS[event.code] || "The connection closed (" + event.code + ").";
+    var reason = event.reason || this.closeReason || REASONS[event.code] || "The connection closed (" + event.code + ").";
+    this.closeReason = null;
     if (this.openedAt && Date.now() - this.openedAt > 10000) { this.attempt = 0; }
     this.openedAt = 0;
     if (FINAL[event.code] || this.userClosed) {

@@ -5,24 +5,11 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.console.conftest import MEMBER, OPERATOR, OWNER, PROJECT_A
-from tests.console.helpers import GROUP, VERSION, create_dvp, custom, get_dvp, wait_for_phase
-from tests.guide import CLOUD_INIT
+from tests.console.guest_vms import running_vm, stop_vm
 from tests.security.test_websockets import connect, read_until
 from virtualization.consoles import StreamRelay
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def running_vm(sim, name):
-    """A VM with the guide's cloud-init (login cloud / cloud), Running."""
-    if get_dvp(sim, "virtualmachines", PROJECT_A, name) is None:
-        create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": f"{name}-root"},
-                                                     "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-        create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": name}, "spec": {
-            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
-            "provisioning": {"type": "UserData", "userData": CLOUD_INIT},
-            "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-root"}]}})
-    return wait_for_phase(sim, "virtualmachines", PROJECT_A, name, "Running", timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +136,7 @@ async def test_it_closes_with_the_reason_when_the_vm_stops(sim):
     assert connected
     await communicator.send_to(bytes_data=b"\r")
     await read_until(communicator, b"login: ")
-    await sync_to_async(custom(sim).create_namespaced_custom_object)(
-        GROUP, VERSION, PROJECT_A, "virtualmachineoperations",
-        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
-         "metadata": {"generateName": f"{vm}-"}, "spec": {"type": "Stop", "virtualMachineName": vm}})
+    await sync_to_async(stop_vm)(sim, vm)
     _, closed = await drain(communicator, quiet=20)
     assert closed["code"] == 4009
     assert closed["reason"].startswith("The virtual machine is Stop")

@@ -1,0 +1,24 @@
+"""VMs whose guest can be logged into (the guide's cloud-init: cloud / cloud), for console tests."""
+from tests.console.conftest import PROJECT_A
+from tests.console.helpers import GROUP, VERSION, create_dvp, custom, get_dvp, wait_for_phase
+from tests.guide import CLOUD_INIT
+
+
+def running_vm(sim, name, namespace=PROJECT_A):
+    """A VM with the guide's cloud-init, Running (created as the cluster admin if missing)."""
+    if get_dvp(sim, "virtualmachines", namespace, name) is None:
+        create_dvp(sim, "virtualdisks", namespace, {"metadata": {"name": f"{name}-root"},
+                                                     "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+        create_dvp(sim, "virtualmachines", namespace, {"metadata": {"name": name}, "spec": {
+            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
+            "provisioning": {"type": "UserData", "userData": CLOUD_INIT},
+            "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-root"}]}})
+    return wait_for_phase(sim, "virtualmachines", namespace, name, "Running", timeout=60)
+
+
+def stop_vm(sim, name, namespace=PROJECT_A):
+    """Ask for a Stop operation, as the cluster admin."""
+    return custom(sim).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "virtualmachineoperations",
+        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
+         "metadata": {"generateName": f"{name}-"}, "spec": {"type": "Stop", "virtualMachineName": name}})
