@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from .conftest import MEMBER, PROJECT_A
 from .helpers import custom, get_dvp, make_vm
-from .tabs_support import tab_url as _tab_url, wait_for
+from .tabs_support import tab_url as _tab_url, wait_for, remove_test_vms  # noqa: F401 (autouse)
 
 GROUP, VERSION = "virtualization.deckhouse.io", "v1alpha2"
 

@@ -4,7 +4,7 @@ import re
 
 from .conftest import MEMBER, PROJECT_A
 from .helpers import create_dvp, get_dvp, list_dvp, make_vm, wait_for_phase
-from .tabs_support import tab_url, wait_for
+from .tabs_support import tab_url, wait_for, remove_test_vms  # noqa: F401 (autouse)
 
 
 def blank_disk(sim, name, size="1Gi"):

@@ -1,7 +1,7 @@
 """The VM's Network tab: networks in order, the IP address, a static address, keeping the address."""
 from .conftest import PROJECT_A
 from .helpers import get_dvp, list_dvp, make_vm
-from .tabs_support import tab_url, wait_for
+from .tabs_support import tab_url, wait_for, remove_test_vms  # noqa: F401 (autouse)
 
 
 def vmips_for(sim, address):

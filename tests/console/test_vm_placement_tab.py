@@ -1,7 +1,7 @@
 """The VM's Placement tab: the guide's blocks, saved as the user, and a node preview made as the user."""
 from .conftest import OPERATOR, PROJECT_A
 from .helpers import get_dvp, make_vm
-from .tabs_support import tab_url, wait_for
+from .tabs_support import tab_url, wait_for, remove_test_vms  # noqa: F401 (autouse)
 
 EMPTY_ROWS = {"node_strength": "required", "node_weight": "", "node_key": "", "node_operator": "In",
               "node_values": "", "near_strength": "required", "near_weight": "", "near_key": "", "near_value": "",
