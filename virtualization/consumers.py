@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from portal.kube import KubeError, streams
 from projects.access import can, get_project
 
-from . import tables
+from . import listing, tables
 from .registry import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ class LiveConsumer(_UserConsumer):
         self.filter = query.get("q", "")
         self.sort = query.get("sort") or "Name"
         self.descending = query.get("dir") == "desc"
+        self.label_selector = query.get("label") or None
+        self.phase = query.get("phase", "")
+        self.page_bounds = (query.get("from", ""), query.get("to", ""))  # a paginated page's name range
         await self.accept()
         self.rows = {}
         self.table = None
@@ -89,7 +92,8 @@ class LiveConsumer(_UserConsumer):
             try:
                 async for event_type, obj in streams.watch(self.user.get_username(), self.resource.kind,
                                                            self.project.name, table=not self.name,
-                                                           field_selector=field_selector):
+                                                           field_selector=field_selector,
+                                                           label_selector=None if self.name else self.label_selector):
                     self._apply(event_type, obj)
             except KubeError as exc:
                 log.info("live watch for %s ended: %s", self.user.get_username(), exc.message)
@@ -129,8 +133,10 @@ class LiveConsumer(_UserConsumer):
 
     def _render_rows(self):
         columns = tables.columns_of(self.table or {}, wide=self.wide)
-        rows = tables.filter_rows(list(self.rows.values()), self.filter)
-        rows = tables.sort_rows(rows, self.sort, self.descending)
+        rows = listing.within(list(self.rows.values()), *self.page_bounds)
+        rows = listing.filter_by_phase(tables.filter_rows(rows, self.filter), self.phase)
+        rows = listing.decorate(self.user, self.project.name, self.resource,
+                                tables.sort_rows(rows, self.sort, self.descending))
         return render_to_string("virtualization/list.html#rows", {
             "project": self.project, "resource": self.resource, "rows": rows, "oob": True,
             "columns": [c for c in columns if c.name != "Name"], "can_delete": self.can_delete,

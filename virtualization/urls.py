@@ -32,6 +32,7 @@ urlpatterns = [
     path("disks/<str:name>/storage-class/", disks.change_storage_class, name="disk-storage-class"),
     path("vms/_new/", vms.create, name="vm-create"),
     path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
+    path("vms/_bulk/", vms.bulk, name="vm-bulk"),
     path("vms/<str:name>/operations/", vms.operation, name="vm-operation"),
     path("vms/<str:name>/operations/<str:operation_name>/cancel/", vms.cancel_migration,
          name="vm-cancel-migration"),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from portal.kube import NotFound, kinds
 from projects.access import can, get_project, kube_for
 
-from . import tables
+from . import listing, tables
 from .registry import Resource
 
 EVENT = kinds.get("Event")
@@ -19,19 +19,25 @@ EVENT = kinds.get("Event")
 
 def list_context(request, project, resource: Resource):
     wide = request.GET.get("wide") == "1"
-    table = kube_for(request.user).table(resource.kind, project.name)
-    columns = tables.columns_of(table, wide=wide)
-    rows = tables.rows_of(table, resource, wide=wide)
-    rows = tables.filter_rows(rows, request.GET.get("q"))
+    page = listing.Page.read(request, resource, project.name)
+    columns = tables.columns_of(page.table, wide=wide)
+    rows = tables.rows_of(page.table, resource, wide=wide)
+    phases = listing.phases_of(rows, page.phase)
+    rows = page.filter_rows(tables.filter_rows(rows, request.GET.get("q")))
     sort = request.GET.get("sort") or "Name"
     descending = request.GET.get("dir") == "desc"
-    rows = tables.sort_rows(rows, sort, descending)
-    view_params = {"q": request.GET.get("q", ""), "wide": "1" if wide else ""}
+    rows = listing.decorate(request.user, project.name, resource, tables.sort_rows(rows, sort, descending))
+    view_params = {"q": request.GET.get("q", ""), "wide": "1" if wide else "", **page.params()}
+    order = {"sort": sort, "dir": "desc" if descending else "asc"}
     return {
         "project": project, "resource": resource, "columns": [c for c in columns if c.name != "Name"],
         "rows": rows, "wide": wide, "sort": sort, "descending": descending, "q": request.GET.get("q", ""),
-        "live_query": urlencode({**view_params, "sort": sort, "dir": "desc" if descending else "asc"}),
-        "sort_query": "".join(f"{k}={quote(v)}&" for k, v in view_params.items() if v),
+        "page": page, "phases": phases, "page_sizes": listing.PAGE_SIZES,
+        "next_query": urlencode({**view_params, **order, "continue": page.next_token}) if page.next_token else "",
+        "first_query": urlencode({**view_params, **order}) if page.token else "",
+        "live_query": urlencode({**view_params, **page.live_params(rows), **order}),
+        "sort_query": "".join(f"{k}={quote(v)}&" for k, v in
+                              {**view_params, "continue": page.token}.items() if v),
         "can_create": can(request.user, "create", resource.kind, namespace_of(project, resource)),
         "can_delete": can(request.user, "delete", resource.kind, namespace_of(project, resource)),
         "can_update": can(request.user, "patch", resource.kind, namespace_of(project, resource)),

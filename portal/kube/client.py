@@ -70,10 +70,14 @@ class Kube:
                             query={"labelSelector": label_selector, "fieldSelector": field_selector})
         return data.get("items", [])
 
-    def table(self, kind: Kind, namespace=None, *, name=None, label_selector=None):
-        """kubectl's view of the kind: a meta.k8s.io Table with columnDefinitions and rows."""
+    def table(self, kind: Kind, namespace=None, *, name=None, label_selector=None, limit=None, continue_token=None):
+        """kubectl's view of the kind: a meta.k8s.io Table with columnDefinitions and rows.
+
+        With `limit`, one page; the Table's metadata.continue then fetches the next one.
+        """
         path = kind.object_path(name, namespace) if name else kind.collection_path(namespace)
-        return self.request("GET", path, query={"labelSelector": label_selector, "includeObject": "Object"},
+        return self.request("GET", path, query={"labelSelector": label_selector, "includeObject": "Object",
+                                                "limit": str(limit) if limit else None, "continue": continue_token},
                             headers={"Accept": TABLE_ACCEPT})
 
     def create(self, kind: Kind, body, namespace=None, *, dry_run=False):

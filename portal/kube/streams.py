@@ -35,7 +35,7 @@ async def _raise_for(response):
     raise errors.from_status(response.status, body)
 
 
-async def watch(username, kind, namespace=None, *, table=False, field_selector=None,
+async def watch(username, kind, namespace=None, *, table=False, field_selector=None, label_selector=None,
                 resource_version=None, timeout_seconds=300):
     """Yield (event_type, object) from a watch made as `username`; returns when the stream ends."""
     ep, headers = _headers(username, TABLE_ACCEPT if table else "application/json")
@@ -44,6 +44,8 @@ async def watch(username, kind, namespace=None, *, table=False, field_selector=N
         params["includeObject"] = "Object"
     if field_selector:
         params["fieldSelector"] = field_selector
+    if label_selector:
+        params["labelSelector"] = label_selector
     if resource_version:
         params["resourceVersion"] = resource_version
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)

@@ -31,6 +31,34 @@
     updateByteCounters();
   });
 
+  // List selection for bulk actions: kept by name, so live updates of the rows do not lose it.
+  var selected = new Set();
+  function restoreSelection() {
+    document.querySelectorAll("[data-select-row]").forEach(function (box) { box.checked = selected.has(box.value); });
+    var all = document.querySelector("[data-select-all]");
+    var boxes = document.querySelectorAll("[data-select-row]");
+    if (all) { all.checked = boxes.length > 0 && Array.prototype.every.call(boxes, function (b) { return b.checked; }); }
+    var checked = document.querySelectorAll("[data-select-row]:checked").length;
+    var count = document.querySelector("[data-selected-count]");
+    if (count) { count.textContent = checked ? checked + " selected:" : "Select rows to act on several at once:"; }
+    document.querySelectorAll("[data-bulk-action]").forEach(function (b) { b.disabled = checked === 0; });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-select-row]")) {
+      if (event.target.checked) { selected.add(event.target.value); } else { selected.delete(event.target.value); }
+      restoreSelection();
+    } else if (event.target.matches("[data-select-all]")) {
+      document.querySelectorAll("[data-select-row]").forEach(function (box) {
+        if (event.target.checked) { selected.add(box.value); } else { selected.delete(box.value); }
+      });
+      restoreSelection();
+    }
+  });
+  ["htmx:afterSwap", "htmx:oobAfterSwap", "htmx:wsAfterMessage"].forEach(function (name) {
+    document.addEventListener(name, restoreSelection);
+  });
+  document.addEventListener("DOMContentLoaded", restoreSelection);
+
   // A confirmation dialog closes once its form is sent (the response updates the page behind it).
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-close-dialog-on-submit]");

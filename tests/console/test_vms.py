@@ -1,5 +1,6 @@
 import base64
 import json
+import time
 
 from django.urls import reverse
 from kubernetes import client
@@ -19,6 +20,15 @@ def get_secret(sim, name):
         if exc.status == 404:
             return None
         raise
+
+
+def assert_removed(sim, disk, timeout=10):
+    """The disk is gone (its cleanup finalizer may take a moment once deletion was asked for)."""
+    deadline = time.monotonic() + timeout
+    while (found := get_dvp(sim, "virtualdisks", PROJECT_A, disk)) is not None:
+        assert found["metadata"].get("deletionTimestamp"), "the disk was not deleted"
+        assert time.monotonic() < deadline, "the disk is still being deleted"
+        time.sleep(0.1)
 
 
 def make_image(sim, name):
@@ -88,7 +98,7 @@ def test_it_keeps_the_input_when_the_vm_is_refused_and_creates_nothing(owner, si
     assert "already exists" in page
     assert "#" * 2100 in page  # the user's text is kept
     assert disk in page        # so is the boot disk list
-    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+    assert_removed(sim, disk)
     assert get_secret(sim, f"{vm}-cloud-init") is None
 
 
@@ -104,7 +114,7 @@ def test_it_removes_the_new_disk_when_the_vm_is_refused(owner, sim, unique):
     response = owner.post(create_url(), vm_form(vm, [new_disk(disk, image)]))
     assert response.status_code == 422
     assert "already exists" in response.content.decode()
-    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+    assert_removed(sim, disk)
 
 
 def test_it_requires_a_boot_disk(owner, unique):

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.kube import AlreadyExists, KubeError, NotFound, kinds
@@ -116,6 +117,15 @@ def vm_detail_context(request, project, obj):
     }
 
 
+def vm_row_context(user, project, rows):
+    """The list's per-row menu: which operations apply to each VM now, and why not."""
+    can_operate = can(user, "create", VMOP, project)
+    for row in rows:
+        row.operations = operation_choices(row.object, can_operate)
+
+
+BULK_ACTIONS = ("Start", "Stop", "Restart", "Migrate", "Delete")
+
 resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
@@ -124,6 +134,9 @@ resource = register(Resource(
           ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
     extra={"detail_context": vm_detail_context,
+           "row_context": vm_row_context, "row_actions": "virtualization/vms/_row_actions.html",
+           "list_template": "virtualization/vms/_list_dialog.html",
+           "bulk_actions": BULK_ACTIONS, "bulk_url": "vm-bulk",
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
                            "placement": vm_placement.placement_tab, "network": vm_network.network_tab,
                            "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc")}},
@@ -435,12 +448,21 @@ def operation(request, project, name):
                       if c["type"] == label)
         return render(request, "virtualization/vms/operation_confirm.html" + ("#dialog" if request.htmx else ""), {
             "project": project, "resource": resource, "name": name, "vm": vm, "choice": choice,
-            "force_choice": force_choice(vm) if label == "Migrate" else None,
+            "force_choice": force_choice(vm) if label == "Migrate" else None, "next": _next_url(request),
         })
     run_operation(request, project.name, vm, label, force=request.POST.get("force"))
+    if _next_url(request):
+        return redirect(_next_url(request))
     if request.htmx:
         return _status_with_messages(request, project, name)
     return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
+
+
+def _next_url(request):
+    """Where to go back to after a confirmation opened from elsewhere (the list): a path on this site only."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    return url if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()) else ""
 
 
 def force_choice(vm):
@@ -477,6 +499,49 @@ def _status_with_messages(request, project, name):
     flash = render(request, "includes/messages.html", {"oob": True})
     status.content += flash.content
     return status
+
+
+@require_POST
+def bulk(request, project):
+    """One operation (or Delete) for the VMs checked in the list: a confirmation naming them, then the action."""
+    project = get_project(request.user, project)
+    list_url = reverse("virtualization:list", args=[project.name, resource])
+    action = request.POST.get("action")
+    names = sorted(set(request.POST.getlist("names")))
+    if action not in BULK_ACTIONS:
+        raise Http404("No such action")
+    if not names:
+        messages.error(request, f"Select the virtual machines to {action.lower()} first.")
+        return redirect(list_url)
+    can_operate = can(request.user, "create", VMOP, project.name)
+    can_delete = can(request.user, "delete", VM, project.name)
+    targets = []
+    for name in names:
+        try:
+            vm = kube_for(request.user).get(VM, name, project.name)
+        except NotFound:
+            targets.append({"name": name, "vm": None, "why": "It no longer exists."})
+            continue
+        if action == "Delete":
+            why = "" if can_delete else "You may not delete virtual machines here (needs delete on virtualmachines)."
+        else:
+            why = next(c["why"] for c in operation_choices(vm, can_operate) if c["type"] == action)
+        targets.append({"name": name, "vm": vm, "why": why})
+    ready = [t for t in targets if not t["why"]]
+    if not request.POST.get("confirmed"):
+        return render(request, "virtualization/vms/bulk_confirm.html", {
+            "project": project, "resource": resource, "action": action, "targets": targets, "ready": ready,
+            "list_url": list_url})
+    for target in ready:
+        if action == "Delete":
+            try:
+                kube_for(request.user).delete(VM, target["name"], project.name)
+                messages.success(request, f"The virtual machine {target['name']} is being deleted.")
+            except KubeError as exc:
+                messages.error(request, f"Deleting {target['name']} was refused: {exc.message}")
+        else:
+            run_operation(request, project.name, target["vm"], action)
+    return redirect(list_url)
 
 
 @require_http_methods(["GET", "POST"])
