@@ -1,5 +1,6 @@
 """VirtualMachine life cycle: Pending → Starting → Running → Stopping → Stopped, on simulated nodes."""
 
+import hashlib
 import secrets
 
 from dvpsim import kinds, quantity, scheduling
@@ -185,6 +186,7 @@ class VirtualMachineController(Controller):
             devices.append(_block_device_status(ref, obj_status))
         devices.extend(self._hotplugged(vm))
         status["blockDeviceRefs"] = devices
+        status["networks"] = _network_status(vm)
         if waiting:
             set_condition(self.cluster, status, "BlockDevicesReady", "False", "BlockDevicesNotReady",
                           "Waiting for block devices to be ready: " + ", ".join(waiting) + ".", generation)
@@ -400,6 +402,22 @@ def restart_changes(current, desired, prefix="") -> list[dict]:
         else:
             changes.append({"operation": "replace", "path": path, "currentValue": old, "desiredValue": new})
     return changes
+
+
+def _network_status(vm) -> list[dict]:
+    """`status.networks`: the Main network, then each additional one with a MAC address that stays the same
+    for the VM and its position (DVP reserves them through VirtualMachineMACAddress objects)."""
+    networks = []
+    for index, net in enumerate(vm["spec"].get("networks") or [{"type": "Main"}]):
+        entry = {"type": net.get("type", "Main")}
+        for key in ("id", "name"):
+            if key in net:
+                entry[key] = net[key]
+        if entry["type"] != "Main":
+            digest = hashlib.sha256(f'{vm["metadata"]["uid"]}/{index}'.encode()).digest()
+            entry["macAddress"] = ":".join(f"{b:02x}" for b in (0x02 | (digest[0] & 0xf0), *digest[1:6]))
+        networks.append(entry)
+    return networks
 
 
 def _pod_suffix() -> str:

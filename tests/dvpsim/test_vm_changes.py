@@ -158,3 +158,21 @@ def test_it_refuses_additional_networks_without_the_sdn_module(dvp):
         dvp.create("virtualmachines", vm_body("netted", networks=[{"type": "Main"},
                                                                  {"type": "Network", "name": "user-net"}]))
     assert refused.value.status == 403 and "sdn module" in refused.value.body
+
+
+def test_it_reports_the_networks_with_mac_addresses(sim, dvp):
+    from kubernetes import client
+    modules = client.CustomObjectsApi(sim.api("admin"))
+    modules.create_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", {
+        "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
+        "spec": {"enabled": True, "version": 1}})
+    try:
+        vm = running_vm(dvp, "netted", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"},
+                                                 {"type": "Network", "name": "user-net"}])
+    finally:
+        modules.delete_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn")
+    main, first, second = vm["status"]["networks"]
+    assert main == {"type": "Main", "id": 1}
+    assert first["name"] == second["name"] == "user-net" and (first["id"], second["id"]) == (2, 3)
+    assert first["macAddress"] != second["macAddress"]
+    assert int(first["macAddress"][:2], 16) & 0x0f == 0x02
