@@ -8,7 +8,7 @@ from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
 from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
-from dvpsim.controllers.vmip import VirtualMachineIPAddressController
+from dvpsim.controllers.vmip import VirtualMachineIPAddressController, VirtualMachineIPAddressLeaseController
 from dvpsim.controllers.vms import VirtualMachineController
 
 CONTROLLERS = [
@@ -18,6 +18,7 @@ CONTROLLERS = [
     VirtualDiskController,
     VirtualDiskSnapshotController,
     VirtualMachineIPAddressController,
+    VirtualMachineIPAddressLeaseController,
     VirtualMachineController,
     VirtualMachineOperationController,
     VirtualMachineBlockDeviceAttachmentController,

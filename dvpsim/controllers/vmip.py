@@ -2,15 +2,17 @@
 
 from dvpsim import ipam, kinds
 from dvpsim.controllers import storage
-from dvpsim.controllers.base import Controller, set_condition, status_of
-from dvpsim.errors import AlreadyExists
+from dvpsim.clock import parse_time
+from dvpsim.controllers.base import Controller, condition, set_condition, status_of
+from dvpsim.errors import AlreadyExists, NotFound
 
 ATTACHED_VM_PHASES = ("Starting", "Running", "Stopping", "Migrating", "Pause", "Degraded")
+LEASE_RETENTION_SECONDS = 600  # VIRTUAL_MACHINE_IP_LEASES_RETENTION_DURATION: released leases are kept 10 minutes
 
 
 class VirtualMachineIPAddressController(Controller):
     primary = "VirtualMachineIPAddress"
-    related = ("VirtualMachine", "ModuleConfig")
+    related = ("VirtualMachine", "ModuleConfig", "VirtualMachineIPAddressLease")
 
     def on_primary(self, event_type, obj):
         if event_type == "DELETED":
@@ -21,6 +23,12 @@ class VirtualMachineIPAddressController(Controller):
     def on_related(self, event_type, kind, obj):
         if kind.kind == "ModuleConfig":
             self.kick_all()
+            return
+        if kind.kind == "VirtualMachineIPAddressLease":
+            if event_type == "DELETED":  # an expired lease frees its address for those waiting
+                for vmip in self.cluster.store.iter(self.kind):
+                    if not (vmip.get("status") or {}).get("address"):
+                        self.kick(vmip["metadata"]["namespace"], vmip["metadata"]["name"])
             return
         ip_name = obj.get("spec", {}).get("virtualMachineIPAddressName") or obj["metadata"]["name"]
         self.kick(obj["metadata"]["namespace"], ip_name)
@@ -71,13 +79,13 @@ class VirtualMachineIPAddressController(Controller):
                               f"The requested address {address} is out of the valid range {cidrs}.", generation)
                 return None
             taken = leases.get(ipam.lease_name(address))
-            if taken and (taken.get("status") or {}).get("phase") == "Bound":
+            if taken and _held_elsewhere(taken, ref):
                 set_condition(self.cluster, status, "Bound", "False", "VirtualMachineIPAddressLeaseAlreadyExists",
                               f"The IP address {address} is already taken.", generation)
                 return None
         else:
-            used = {ipam.address_of_lease(n) for n, l in leases.items()
-                    if (l.get("status") or {}).get("phase") == "Bound"}
+            # A released lease stays reserved for its namespace until it expires.
+            used = {ipam.address_of_lease(n) for n in leases}
             address = ipam.allocate(cidrs, used)
             if address is None:
                 message = "No free IP address is left in the virtualMachineCIDRs." if cidrs else \
@@ -132,3 +140,37 @@ class VirtualMachineIPAddressController(Controller):
         set_condition(self.cluster, status, "Bound", "False", "Released", "The IP address lease is released.")
         if self.write_status(lease, status, lease_kind) is not None:
             self.event(lease, "Released", f"The IP address {address} is released")
+
+
+def _held_elsewhere(lease, ref) -> bool:
+    """Whether a lease keeps its address from the VMIP `ref`: Bound to another one, or Released by another namespace."""
+    held_by = (lease.get("spec") or {}).get("virtualMachineIPAddressRef") or {}
+    if (lease.get("status") or {}).get("phase") == "Bound":
+        return held_by != ref
+    return held_by.get("namespace") != ref["namespace"]
+
+
+class VirtualMachineIPAddressLeaseController(Controller):
+    """Deletes a Released lease once it has been released for 10 minutes of (simulated) time."""
+    primary = "VirtualMachineIPAddressLease"
+
+    async def reconcile(self, namespace, name):
+        lease = self.get(None, name)
+        if lease is None or (lease.get("status") or {}).get("phase") != "Released":
+            return
+        released_at = parse_time((condition(lease["status"], "Bound") or {}).get("lastTransitionTime"))
+        if released_at is not None:
+            left = LEASE_RETENTION_SECONDS - (self.cluster.clock.now() - released_at).total_seconds()
+            if left > 0:
+                await self.sleep(left)
+        fresh = self.get(None, name)
+        if fresh is None or fresh["metadata"]["uid"] != lease["metadata"]["uid"] or \
+                (fresh.get("status") or {}).get("phase") != "Released" or \
+                condition(fresh["status"], "Bound") != condition(lease["status"], "Bound"):
+            return  # taken again meanwhile (a later release has its own reconcile)
+        self.event(fresh, "Expired", f"The released IP address {ipam.address_of_lease(name)} is freed after "
+                                     f"{LEASE_RETENTION_SECONDS // 60} minutes")
+        try:
+            self.cluster.delete(self.kind, None, name)
+        except NotFound:
+            pass
