@@ -50,6 +50,8 @@ def test_it_lists_the_changes_and_which_need_a_restart_before_saving(owner, sim,
     assert re.search(r"<code>runPolicy</code></td><td>AlwaysOnUnlessStoppedManually</td><td>Manual</td>"
                      r"<td>immediately</td>", page)
     assert "The VM needs a restart to apply some of these changes" in page
+    assert (f"d8 k patch vm {name} --type merge -p &#x27;{{&quot;spec&quot;:{{&quot;memory&quot;:{{&quot;size&quot;:"
+            f"&quot;2Gi&quot;}},&quot;runPolicy&quot;:&quot;Manual&quot;}}}}&#x27;") in page
     assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["memory"]["size"] == "1Gi"
 
 

@@ -40,6 +40,9 @@ def test_it_hot_plugs_and_detaches_an_additional_disk(owner, sim, unique):
     additional = page[page.index("Additional Disks"):]
     assert f"<td>{name}-data</td>" in additional and 'data-phase="Attached"' in additional
     assert "<td>2Gi</td>" in additional
+    assert owner.post(tab_url(name, "disks"), {"action": "resize", "disk": f"{name}-data", "size": "4Gi"}) \
+        .status_code == 302
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, f"{name}-data")["spec"]["persistentVolumeClaim"]["size"] == "4Gi"
 
     response = owner.post(tab_url(name, "disks"), {"action": "detach", "attachment": attachment["metadata"]["name"]})
     assert response.status_code == 302

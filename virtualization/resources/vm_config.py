@@ -137,9 +137,11 @@ def _form_and_edit(request, obj):
 def configuration_tab(request, project, obj):
     form, edit = _form_and_edit(request, obj)
     phase = (obj.get("status") or {}).get("phase", "")
-    changes = vm_edit.describe_changes(edit.base, form.wanted(edit.base), phase) if form.is_bound and \
-        form.is_valid() else []
+    wanted = form.wanted(edit.base) if form.is_bound and form.is_valid() else None
+    changes = vm_edit.describe_changes(edit.base, wanted, phase) if wanted is not None else []
+    patch = vm_edit.merge_patch(edit.base, wanted) if changes else None
     return {"config_form": form, "edit": edit, "changes": changes,
+            "patch_command": vm_edit.patch_command(obj["metadata"]["name"], patch) if patch else "",
             "restart_needed": any(c["restart"] for c in changes), "tab_error": getattr(request, "tab_error", "")}
 
 

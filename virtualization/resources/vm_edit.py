@@ -65,7 +65,7 @@ def spec_subset(spec, keys):
 def merge_patch(old, new):
     """A JSON merge patch turning `old` into `new` (both dicts; missing keys become null)."""
     patch = {}
-    for key in set(old) | set(new):
+    for key in list(old) + [k for k in new if k not in old]:
         a, b = old.get(key), new.get(key)
         if a == b:
             continue
@@ -74,6 +74,12 @@ def merge_patch(old, new):
         else:
             patch[key] = b
     return patch
+
+
+def patch_command(name, patch):
+    """The same change as a command to copy (the guide's own `d8 k patch vm ... --type merge -p ...`)."""
+    body = json.dumps({"spec": patch}, separators=(",", ":")).replace("'", "'\\''")
+    return f"d8 k patch vm {name} --type merge -p '{body}'"
 
 
 class Edit:

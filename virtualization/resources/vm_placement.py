@@ -302,6 +302,8 @@ def placement_tab(request, project, obj):
         "placement_errors": {f"{b}-{i}-{f}": m for (b, i, f), m in errors.items()},
         "preview": preview(request.user, project.name, obj, wanted),
         "changes": vm_edit.describe_changes(edit.base, wanted, phase) if posted is not None else [],
+        "patch_command": vm_edit.patch_command(obj["metadata"]["name"], vm_edit.merge_patch(edit.base, wanted))
+        if posted is not None and vm_edit.merge_patch(edit.base, wanted) else "",
         "edit": edit, "operators": OPERATORS, "topologies": TOPOLOGIES, "tab_error": getattr(request, "tab_error", ""),
     }
 
