@@ -153,3 +153,27 @@ def test_it_refuses_a_viewer_without_a_500(login, sim, unique, db):
     response = viewer.post(tab_url(name), form_of(vm, run_policy="Manual"))
     assert response.status_code == 422 and "forbidden" in response.content.decode().lower()
     assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["runPolicy"] != "Manual"
+
+
+def test_it_hides_another_projects_vm_and_changes_nothing(login, sim, unique, db):
+    from .conftest import OUTSIDER
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    outsider = login(OUTSIDER)
+    for tab in ("configuration", "disks", "placement", "network"):
+        assert outsider.get(_tab_url(name, tab)).status_code == 404
+    assert outsider.post(tab_url(name), form_of(vm, run_policy="Manual")).status_code == 404
+    assert outsider.post(_tab_url(name, "network"), {"action": "keep_ip"}).status_code == 404
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["runPolicy"] != "Manual"
+
+
+def test_it_needs_the_csrf_token_to_save(sim, unique, db, django_user_model):
+    from django.test import Client
+    from .conftest import OWNER
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(django_user_model.objects.get_or_create(username=OWNER)[0])
+    assert client.post(tab_url(name), form_of(vm, run_policy="Manual")).status_code == 403
+    assert client.post(_tab_url(name, "disks"), {"action": "attach", "device": "VirtualDisk/x"}).status_code == 403
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["runPolicy"] != "Manual"
