@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import spec_edit, views, yaml_edit
+from . import meta_edit, spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
 from .resources import cluster_images, disks, images, vms  # noqa: F401  (registers the kinds)
 from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_placement
@@ -49,6 +49,7 @@ urlpatterns = [
     path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),
     path("<resource:resource>/<str:name>/delete/", views.resource_delete, name="delete"),
     path("<resource:resource>/<str:name>/yaml/edit/", yaml_edit.edit, name="yaml-edit"),
+    path("<resource:resource>/<str:name>/meta/save/", meta_edit.save, name="meta"),
     path("<resource:resource>/<str:name>/spec/", spec_edit.edit_spec, name="spec"),
     path("<resource:resource>/<str:name>/<str:tab>/", views.resource_detail, name="detail-tab"),
 ]

@@ -98,6 +98,9 @@ def resource_detail(request, project, resource: Resource, name, tab="overview"):
     context = detail_context(request, project, resource, obj, tab)
     if tab == "events":
         context["events"] = events_for(request, project, obj)
+        timeline = resource.extra.get("events_timeline")  # a kind may merge related objects' events in
+        if timeline:
+            context["timeline"] = timeline(request, project, obj, context["events"])
     if tab == "yaml":
         context["yaml"] = yaml.safe_dump(_without_managed_fields(obj), sort_keys=False)
         context["can_edit_yaml"] = can(request.user, "update", resource.kind,

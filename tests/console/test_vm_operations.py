@@ -1,4 +1,6 @@
 """VM operations in the console: confirmation, run policies, live migration and its cancellation."""
+import re
+
 from django.urls import reverse
 
 from .conftest import PROJECT_A
@@ -107,3 +109,21 @@ def test_it_shows_guest_os_topology_and_phase_diagnostics(owner, sim, unique):
     make_vm(sim, PROJECT_A, running, unique("disk"))
     page = owner.get(detail_url(running)).content.decode()
     assert "1 socket × 1 core" in page
+
+
+def test_it_lists_events_and_operations_newest_first(owner, sim, unique):
+    vm = unique("vm")
+    make_vm(sim, PROJECT_A, vm, unique("disk"))
+    sim.control("clock", {"step": 120})  # the restart comes two minutes after the first start
+    owner.post(operation_url(vm), {"type": "Restart"})
+    [op] = operations_of(sim, vm)
+    wait_for_phase(sim, "virtualmachineoperations", PROJECT_A, op["metadata"]["name"], "Completed")
+    page = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "vms", vm, "events"])).content.decode()
+    timeline = page[page.index('class="striped events timeline"'):page.index("</table>", page.index("timeline"))]
+    assert f"Operation {op['metadata']['name']}" in timeline and 'data-phase="Completed"' in timeline
+    assert "RestartInProgress" in timeline  # the operation's own events
+    assert "Started" in timeline            # the VM's events
+    # Newest first: the restart's rows, then the first start's, two minutes older.
+    times = re.findall(r'<td title="([^"]+)">', timeline)
+    assert times == sorted(times, reverse=True) and len(set(times)) > 1
+    assert timeline.index("OperationCompleted") < timeline.index(f'title="{min(times)}"')

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.kube import AlreadyExists, KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
-from .. import manifests, sizing
+from .. import manifests, meta_edit, sizing
 from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
@@ -117,6 +117,33 @@ def vm_detail_context(request, project, obj):
     }
 
 
+def vm_timeline(request, project, obj, events):
+    """The Events tab of a VM: its events, its operations and their events, newest first."""
+    name = obj["metadata"]["name"]
+    ops = operations_of(request.user, project.name, name)
+    op_names = {op["metadata"]["name"] for op in ops}
+    items = []
+    for op in ops:
+        completed = next((c for c in (op.get("status") or {}).get("conditions") or [] if c.get("type") == "Completed"),
+                         {})
+        items.append({"kind": "operation", "time": op["metadata"].get("creationTimestamp", ""), "name":
+                      op["metadata"]["name"], "type": op["spec"].get("type", ""),
+                      "reason": (op.get("status") or {}).get("phase") or "Pending",
+                      "progress": (op.get("status") or {}).get("progress", ""), "message": completed.get("message", "")})
+    if events is not None:
+        related = [e for e in kube_for(request.user).list(kinds.get("Event"), project.name)
+                   if (e.get("involvedObject") or {}).get("kind") == VMOP.kind
+                   and (e.get("involvedObject") or {}).get("name") in op_names]
+        for event in list(events) + related:
+            involved = event.get("involvedObject") or {}
+            items.append({"kind": "event", "time": event.get("lastTimestamp") or event.get("eventTime")
+                          or event["metadata"].get("creationTimestamp", ""),
+                          "about": f"Operation {involved['name']}" if involved.get("kind") == VMOP.kind else "",
+                          "type": event.get("type", ""), "reason": event.get("reason", ""),
+                          "message": event.get("message", ""), "count": event.get("count", 1)})
+    return sorted(items, key=lambda item: item["time"], reverse=True)
+
+
 def vm_row_context(user, project, rows):
     """The list's per-row menu: which operations apply to each VM now, and why not."""
     can_operate = can(user, "create", VMOP, project)
@@ -130,16 +157,18 @@ resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("disks", "Disks and Images"),
-          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("vnc", "VNC"), ("yaml", "YAML"),
-          ("events", "Events")),
+          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("vnc", "VNC"), ("meta", "Meta"),
+          ("yaml", "YAML"), ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
     extra={"detail_context": vm_detail_context,
            "row_context": vm_row_context, "row_actions": "virtualization/vms/_row_actions.html",
+           "events_timeline": vm_timeline,
            "list_template": "virtualization/vms/_list_dialog.html",
            "bulk_actions": BULK_ACTIONS, "bulk_url": "vm-bulk",
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
                            "placement": vm_placement.placement_tab, "network": vm_network.network_tab,
-                           "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc")}},
+                           "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc"),
+                           "meta": meta_edit.meta_tab_context}},
 ))
 
 FIELD_MAP = {
