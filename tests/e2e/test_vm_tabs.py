@@ -82,3 +82,35 @@ def test_it_tells_a_project_user_which_permission_the_preview_needs(log_in, sim)
     page = log_in("alice")
     page.goto("/projects/project-a/vms/tabs-perm/placement/")
     expect(page.locator("#placement-preview")).to_contain_text("needs the list permission on nodes")
+
+
+def test_it_shows_hot_plugged_disks_as_they_come_and_go(log_in, sim):
+    running_vm(sim, "tabs-hot")
+    api = client.CustomObjectsApi(sim.api("admin"))
+    for disk in ("tabs-hot-data", "tabs-hot-more"):
+        api.create_namespaced_custom_object(GROUP, VERSION, "project-a", "virtualdisks", {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualDisk", "metadata": {"name": disk},
+            "spec": {"persistentVolumeClaim": {"size": "2Gi"}}})
+    page = log_in("alice")
+    page.goto("/projects/project-a/vms/tabs-hot/")
+    expect(page.locator("#status .status-line [data-phase]")).to_have_attribute("data-phase", "Running",
+                                                                                timeout=60000)
+    page.get_by_role("link", name="Disks and Images").click()
+    expect(page.locator("#additional-disks")).to_contain_text("No hot-plugged disks.")
+    # Attached from elsewhere (d8 k apply): the open tab follows the live socket, without a reload.
+    api.create_namespaced_custom_object(GROUP, VERSION, "project-a", "virtualmachineblockdeviceattachments", {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineBlockDeviceAttachment",
+        "metadata": {"name": "attach-more"},
+        "spec": {"virtualMachineName": "tabs-hot", "blockDeviceRef": {"kind": "VirtualDisk", "name": "tabs-hot-more"}}})
+    row = page.locator("#additional-disks tr", has_text="tabs-hot-more")
+    expect(row.locator("[data-phase]")).to_have_attribute("data-phase", "Attached", timeout=30000)
+    expect(row).to_contain_text("2Gi")
+
+    page.get_by_label("Attach a disk or image").select_option("VirtualDisk/tabs-hot-data")
+    page.get_by_role("button", name="Attach", exact=True).click()
+    expect(page.locator("#messages")).to_contain_text("tabs-hot-data is being attached to tabs-hot.")
+    row = page.locator("#additional-disks tr", has_text="tabs-hot-data")
+    expect(row.locator("[data-phase]")).to_have_attribute("data-phase", "Attached", timeout=30000)
+    row.get_by_role("button", name="Detach tabs-hot-data").click()
+    expect(page.locator("#messages")).to_contain_text("tabs-hot-data is being detached from tabs-hot.")
+    expect(page.locator("#additional-disks tr", has_text="tabs-hot-data")).to_have_count(0, timeout=30000)
