@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 
 from . import meta_edit, spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
-from .resources import cluster_images, disks, images, vms  # noqa: F401  (registers the kinds)
+from .resources import cluster_images, disk_snapshots, disks, images, vms  # noqa: F401  (registers the kinds)
 from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_placement
 
 
@@ -28,6 +28,7 @@ urlpatterns = [
     *[path(f"cluster-images/_new/{source}/", cluster_images.create_view_for(source),
            name=f"cluster-image-create-{source}") for source in cluster_images.SOURCES],
     path("disks/_new/", disks.create, name="disk-create"),
+    path("disk-snapshots/_new/", disk_snapshots.create, name="disk-snapshot-create"),
     path("disks/<str:name>/resize/", disks.resize, name="disk-resize"),
     path("disks/<str:name>/storage-class/", disks.change_storage_class, name="disk-storage-class"),
     path("vms/_new/", vms.create, name="vm-create"),
