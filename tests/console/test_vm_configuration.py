@@ -135,13 +135,27 @@ def test_it_keeps_bad_input_on_its_field_and_changes_nothing(owner, sim, unique)
     assert after["spec"]["cpu"]["cores"] == 1
 
 
-def test_it_puts_an_api_refusal_on_the_form(owner, sim, unique):
+def test_it_checks_the_class_sizing_policy_on_the_fields(owner, sim, unique):
     name = unique("cfg")
     vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
     response = owner.post(tab_url(name), form_of(vm, cores="17", memory="17Gi"))
     assert response.status_code == 422
-    assert "admission webhook" in response.content.decode()
+    page = response.content.decode()
+    assert re.search(r'id="id_cores-error" role="alert">[^<]*sockets', page) or \
+        re.search(r'id="id_cores-error" role="alert">[^<]*cores', page)
+    response = owner.post(tab_url(name), form_of(vm, cores="2", memory="1Gi"))
+    assert re.search(r'id="id_memory-error" role="alert">[^<]+', response.content.decode())
     assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["cpu"]["cores"] == 1
+
+
+def test_it_puts_an_api_refusal_on_the_form(owner, sim, unique):
+    name = unique("cfg")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    response = owner.post(tab_url(name), form_of(vm, os_type="Legacy", cloud_init_enabled="on",
+                                                 cloud_init="#cloud-config\n"))  # Legacy has no cloud-init (CEL)
+    assert response.status_code == 422
+    assert "The Legacy osType does not support provisioning" in response.content.decode()
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["osType"] == "Generic"
 
 
 def test_it_refuses_a_viewer_without_a_500(login, sim, unique, db):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import get_project, kube_for
 
+from .. import sizing
 from ..forms import SizeField, apply_api_error
 from . import vm_edit
 
@@ -67,7 +68,7 @@ class ConfigurationForm(forms.Form):
             "paravirtualization": spec.get("enableParavirtualization", True),
         })
         super().__init__(*args, **kwargs)
-        class_choices, fractions = _classes(user)
+        class_choices, fractions, self.classes = _classes(user)
         current_class = spec.get("virtualMachineClassName")
         if current_class and current_class not in dict(class_choices):
             class_choices = [(current_class, current_class)] + class_choices
@@ -88,6 +89,12 @@ class ConfigurationForm(forms.Form):
             elif size > USERDATA_LIMIT:
                 self.add_error("cloud_init", f"Cloud-init data is {size} bytes; at most {USERDATA_LIMIT} bytes fit "
                                              "inline (use a Secret for larger data).")
+        vmclass = self.classes.get(data.get("vm_class"))
+        if vmclass is not None and data.get("cores") and data.get("memory"):
+            # The class's sizing policy, checked here so that a refusal lands on its field before anything is sent.
+            for field, message in sizing.ClassRules(vmclass).errors(
+                    data["cores"], data["memory"], data.get("core_fraction")).items():
+                self.add_error(field, message)
         if data.get("os_type") == "Legacy" and data.get("bootloader") not in (None, "BIOS"):
             self.add_error("bootloader", "The Legacy OS type requires the BIOS bootloader.")
         return data
@@ -115,17 +122,17 @@ class ConfigurationForm(forms.Form):
 
 
 def _classes(user):
-    """(class choices, CPU shares their sizing policies offer), read as the user."""
+    """(class choices, CPU shares their sizing policies offer, {name: class}), read as the user."""
     try:
         items = kube_for(user).list(VMCLASS)
     except KubeError:
-        return [], []
+        return [], [], {}
     fractions = set()
     for vmclass in items:
         for policy in (vmclass.get("spec") or {}).get("sizingPolicies") or []:
             fractions.update(str(f) if str(f).endswith("%") else f"{f}%" for f in policy.get("coreFractions") or [])
     choices = sorted((c["metadata"]["name"], c["metadata"]["name"]) for c in items)
-    return choices, sorted(fractions, key=lambda f: int(f.rstrip("%")))
+    return choices, sorted(fractions, key=lambda f: int(f.rstrip("%"))), {c["metadata"]["name"]: c for c in items}
 
 
 def _form_and_edit(request, obj):
