@@ -93,7 +93,9 @@ class Edit:
             self.base = json.loads(posted["base"]) if "base" in posted else None
         except ValueError:
             self.base = None
-        if not isinstance(self.base, dict):
+        if isinstance(self.base, dict):
+            self.base = {k: v for k, v in self.base.items() if k in keys}  # a tab patches only its own fields
+        else:
             self.base = spec_subset(obj.get("spec") or {}, keys)
         self.conflicts = []
 
