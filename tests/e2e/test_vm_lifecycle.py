@@ -9,7 +9,8 @@ def test_it_creates_a_vm_with_a_new_disk_and_operates_it(log_in):
     page = log_in("alice")
     page.goto("/projects/project-a/vms/_new/")
     page.get_by_label("Name", exact=True).fill("web-1")
-    page.get_by_label("Cores").fill("2")
+    page.get_by_label("Cores").select_option("2")
+    page.locator("#id_memory").fill("2Gi")  # two cores need 2Gi under the class's sizing policy
     page.get_by_role("button", name="Add", exact=True).click()
     dialog = page.locator("#boot-disk-dialog")
     dialog.get_by_label("Create new disk").check()
@@ -31,14 +32,19 @@ def test_it_creates_a_vm_with_a_new_disk_and_operates_it(log_in):
     expect(phase).to_have_attribute("data-phase", "Running", timeout=60000)
     expect(page.locator("#status")).to_contain_text("2")
 
+    operations = page.locator("#operations")
+    vm_dialog = page.locator("#vm-dialog")
     page.get_by_role("button", name="Operations").click()
-    page.get_by_role("button", name="Stop", exact=True).click()
+    operations.get_by_role("button", name="Stop", exact=True).click()
+    expect(vm_dialog).to_contain_text("Stop the virtual machine web-1?")
+    vm_dialog.get_by_role("button", name="Stop", exact=True).click()
     expect(page.locator("#messages")).to_contain_text("Stop requested for web-1")
     expect(phase).to_have_attribute("data-phase", "Stopped", timeout=60000)
 
     page.get_by_role("button", name="Operations").click()
-    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
-    page.get_by_role("button", name="Start", exact=True).click()
+    expect(operations.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    operations.get_by_role("button", name="Start", exact=True).click()
+    vm_dialog.get_by_role("button", name="Start", exact=True).click()
     expect(phase).to_have_attribute("data-phase", "Running", timeout=60000)
 
     page.get_by_role("link", name="Events").click()

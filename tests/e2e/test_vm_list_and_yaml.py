@@ -1,0 +1,55 @@
+"""Bulk Stop from the VM list with its confirmation; editing a VM as YAML with the dry-run diff."""
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.console.helpers import make_vm
+
+pytestmark = pytest.mark.browser
+
+PROJECT = "project-a"
+
+
+def test_it_stops_two_vms_from_the_list_after_a_confirmation(log_in, sim):
+    tag = uuid.uuid4().hex[:5]
+    names = [f"bulk-{tag}-{i}" for i in range(2)]
+    for name in names:
+        make_vm(sim, PROJECT, name, f"{name}-root")
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/vms/?q=bulk-{tag}")
+    stop = page.locator("#bulk-form").get_by_role("button", name="Stop", exact=True)
+    expect(stop).to_be_disabled()  # nothing selected yet
+    for name in names:
+        page.get_by_label(f"Select {name}").check()
+    expect(page.locator("[data-selected-count]")).to_have_text("2 selected:")
+    stop.click()
+
+    expect(page.get_by_role("heading", name="Stop 2 virtual machines?")).to_be_visible()
+    for name in names:
+        expect(page.locator(f'[data-target="{name}"]')).to_contain_text(name)
+    page.get_by_role("button", name="Stop 2 virtual machines").click()
+
+    expect(page.locator("#messages")).to_contain_text(f"Stop requested for {names[0]}")
+    for name in names:
+        expect(page.locator(f"#row-{name} [data-phase]")).to_have_attribute("data-phase", "Stopped", timeout=60000)
+
+
+def test_it_edits_a_vm_as_yaml_after_reviewing_the_diff(log_in, sim):
+    name = f"yaml-{uuid.uuid4().hex[:5]}"
+    make_vm(sim, PROJECT, name, f"{name}-root")
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/vms/{name}/yaml/")
+    page.get_by_role("button", name="Edit YAML").click()
+    editor = page.get_by_label(f"YAML of VirtualMachine {name}")
+    text = editor.input_value()
+    editor.fill(text.replace("metadata:\n", "metadata:\n  labels:\n    tier: e2e\n", 1))
+    page.get_by_role("button", name="Review changes").click()
+
+    diff = page.locator("pre.diff")
+    expect(diff).to_contain_text("+  labels:")
+    expect(diff.locator(".diff-add", has_text="tier: e2e")).to_have_count(1)
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.locator("#messages")).to_contain_text(f"The virtual machine {name} was saved.")
+    expect(page.locator("pre.yaml")).to_contain_text("tier: e2e")
