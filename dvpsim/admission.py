@@ -45,6 +45,7 @@ _WEBHOOKS = {
     "ClusterVirtualImage": "cvi.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineOperation": "vmop.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineIPAddress": "vmip.virtualization-controller.validate.d8-virtualization",
+    "VirtualMachineMACAddress": "vmmac.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineBlockDeviceAttachment": "vmbda.virtualization-controller.validate.d8-virtualization",
 }
 
@@ -563,6 +564,13 @@ def _admit_ip_address(cluster, operation, obj, old, checks):
             checks.deny("the VirtualMachineIPAddress type and staticIP cannot be changed once it is Bound")
 
 
+def _admit_mac_address(cluster, operation, obj, old, checks):
+    spec = obj.setdefault("spec", {})
+    if operation == "UPDATE" and old is not None and _phase(old) in ("Bound", "Attached") and \
+            spec.get("address") != old.get("spec", {}).get("address"):
+        checks.deny("the VirtualMachineMACAddress address cannot be changed once it is Bound")
+
+
 def _admit_block_device_attachment(cluster, operation, obj, old, checks):
     spec = obj.setdefault("spec", {})
     if not spec.get("virtualMachineName"):
@@ -588,5 +596,6 @@ _ADMITTERS = {
     "VirtualMachine": _admit_virtual_machine,
     "VirtualMachineOperation": _admit_operation,
     "VirtualMachineIPAddress": _admit_ip_address,
+    "VirtualMachineMACAddress": _admit_mac_address,
     "VirtualMachineBlockDeviceAttachment": _admit_block_device_attachment,
 }

@@ -3,6 +3,7 @@
 from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentController
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
+from dvpsim.controllers.macs import VirtualMachineMACAddressController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
@@ -19,6 +20,7 @@ CONTROLLERS = [
     VirtualDiskSnapshotController,
     VirtualMachineIPAddressController,
     VirtualMachineIPAddressLeaseController,
+    VirtualMachineMACAddressController,
     VirtualMachineController,
     VirtualMachineOperationController,
     VirtualMachineBlockDeviceAttachmentController,

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 
 from dvpsim import kinds, quantity, scheduling
-from dvpsim.controllers import attachments, power
+from dvpsim.controllers import attachments, macs, power
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)
 from dvpsim.errors import AlreadyExists
@@ -186,7 +186,7 @@ class VirtualMachineController(Controller):
             devices.append(_block_device_status(ref, obj_status))
         devices.extend(self._hotplugged(vm))
         status["blockDeviceRefs"] = devices
-        status["networks"] = _network_status(vm)
+        status["networks"] = _network_status(vm, macs.assigned(self.cluster, vm))
         if waiting:
             set_condition(self.cluster, status, "BlockDevicesReady", "False", "BlockDevicesNotReady",
                           "Waiting for block devices to be ready: " + ", ".join(waiting) + ".", generation)
@@ -404,7 +404,7 @@ def restart_changes(current, desired, prefix="") -> list[dict]:
     return changes
 
 
-def _network_status(vm) -> list[dict]:
+def _network_status(vm, vmmacs=None) -> list[dict]:
     """`status.networks`: the Main network, then each additional one with a MAC address that stays the same
     for the VM and its position (DVP reserves them through VirtualMachineMACAddress objects)."""
     networks = []
@@ -413,7 +413,12 @@ def _network_status(vm) -> list[dict]:
         for key in ("id", "name"):
             if key in net:
                 entry[key] = net[key]
-        if entry["type"] != "Main":
+        vmmac = (vmmacs or {}).get(net.get("id"))
+        if vmmac is not None:
+            entry["virtualMachineMACAddressName"] = vmmac["metadata"]["name"]
+            if (vmmac.get("status") or {}).get("address"):
+                entry["macAddress"] = vmmac["status"]["address"]
+        elif entry["type"] != "Main":
             digest = hashlib.sha256(f'{vm["metadata"]["uid"]}/{index}'.encode()).digest()
             entry["macAddress"] = ":".join(f"{b:02x}" for b in (0x02 | (digest[0] & 0xf0), *digest[1:6]))
         networks.append(entry)

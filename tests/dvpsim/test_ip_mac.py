@@ -4,7 +4,7 @@ MAC addresses for additional networks."""
 import pytest
 
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import Dvp, condition, fresh_namespace
+from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,9 @@ def bound(dvp, name):
 
 
 def test_it_binds_a_static_address_inside_the_cidrs_and_refuses_one_outside(dvp):
-    dvp.create("virtualmachineipaddresses", vmip("inside", "10.66.20.77"))
+    dvp.create("virtualmachineipaddresses", vmip("inside", "10.66.30.117"))
     assert bound(dvp, "inside")["status"]["phase"] == "Bound"
-    lease = dvp.get("virtualmachineipaddressleases", "ip-10-66-20-77")
+    lease = dvp.get("virtualmachineipaddressleases", "ip-10-66-30-117")
     assert lease["spec"]["virtualMachineIPAddressRef"] == {"name": "inside", "namespace": dvp.namespace}
     assert lease["status"]["phase"] == "Bound"
 
@@ -76,3 +76,52 @@ def test_it_lets_the_namespace_reclaim_its_released_address(dvp):
     lease = dvp.get("virtualmachineipaddressleases", "ip-" + address.replace(".", "-"))
     assert lease["status"]["phase"] == "Bound"
     assert lease["spec"]["virtualMachineIPAddressRef"]["name"] == "again"
+
+
+def test_it_gives_each_additional_network_a_mac_address_with_a_lease():
+    sim = start_sim()  # its own cluster: the sdn module is enabled here
+    try:
+        from kubernetes import client
+
+        client.CustomObjectsApi(sim.api("admin")).create_cluster_custom_object(
+            "deckhouse.io", "v1alpha1", "moduleconfigs", {
+                "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
+                "spec": {"enabled": True, "version": 1}})
+        dvp = Dvp(sim, fresh_namespace(sim, "mac"))
+        dvp.create("virtualmachinemacaddresses", {"metadata": {"name": "fixed"}, "spec": {"address": "AA:BB:CC:00:11:22"}})
+        fixed = dvp.wait_phase("virtualmachinemacaddresses", "fixed", "Bound")
+        assert fixed["status"]["address"] == "aa:bb:cc:00:11:22"
+        lease = dvp.get("virtualmachinemacaddressleases", "mac-aa-bb-cc-00-11-22")
+        assert lease["spec"]["virtualMachineMACAddressRef"] == {"name": "fixed", "namespace": dvp.namespace}
+        assert lease["status"]["phase"] == "Bound"
+        with pytest.raises(client.ApiException) as refused:
+            dvp.patch("virtualmachinemacaddresses", "fixed", {"spec": {"address": "aa:bb:cc:00:11:33"}})
+        assert refused.value.status == 403 and "cannot be changed once it is Bound" in refused.value.body
+
+        dvp.create("virtualmachinemacaddresses", {"metadata": {"name": "copycat"},
+                                                  "spec": {"address": "aa:bb:cc:00:11:22"}})
+        copycat = dvp.wait("virtualmachinemacaddresses", "copycat", lambda o: condition(o, "Bound") is not None)
+        assert condition(copycat, "Bound")["reason"] == "VirtualMachineMACAddressLeaseAlreadyExists"
+
+        dvp.create("virtualdisks", blank_disk("net-root"))
+        dvp.create("virtualmachines", vm_body("net", networks=[
+            {"type": "Main"}, {"type": "Network", "name": "lan"},
+            {"type": "ClusterNetwork", "name": "wan", "virtualMachineMACAddressName": "fixed"}]))
+        vm = dvp.wait("virtualmachines", "net", lambda o: len([n for n in (o.get("status") or {}).get("networks") or []
+                                                                 if n.get("macAddress")]) == 2, timeout=30)
+        lan, wan = vm["status"]["networks"][1:]
+        assert wan["macAddress"] == "aa:bb:cc:00:11:22" and wan["virtualMachineMACAddressName"] == "fixed"
+        generated = dvp.get("virtualmachinemacaddresses", lan["virtualMachineMACAddressName"])
+        assert generated["metadata"]["name"].startswith("net-")
+        assert generated["metadata"]["ownerReferences"][0]["name"] == "net"
+        assert generated["status"]["address"] == lan["macAddress"]
+        assert dvp.get("virtualmachinemacaddressleases", "mac-" + lan["macAddress"].replace(":", "-"))
+        dvp.wait_phase("virtualmachines", "net", "Running", timeout=30)
+        assert dvp.wait_phase("virtualmachinemacaddresses", "fixed", "Attached")["status"]["virtualMachineName"] == "net"
+
+        dvp.delete("virtualmachines", "net")
+        dvp.wait_gone("virtualmachinemacaddresses", generated["metadata"]["name"])
+        dvp.wait_gone("virtualmachinemacaddressleases", "mac-" + lan["macAddress"].replace(":", "-"))
+        assert dvp.wait_phase("virtualmachinemacaddresses", "fixed", "Bound")
+    finally:
+        stop_sim(sim)
