@@ -318,40 +318,48 @@ def _check_cpu_topology(checks, cores):
 
 
 def _check_sizing_policy(cluster, checks, spec):
+    problem = sizing_policy_problem(cluster, spec)
+    if problem:
+        checks.deny(problem)
+
+
+def sizing_policy_problem(cluster, spec):
+    """Why the VM spec does not match the sizing policy of its class (None when it does, or there is none)."""
     class_name = spec.get("virtualMachineClassName")
     vmclass = cluster.store.get(kinds.get("VirtualMachineClass"), None, class_name)
     policies = _get(vmclass or {}, "spec", "sizingPolicies", default=None)
     if not policies:
-        return
+        return None
     cores = spec["cpu"]["cores"]
     policy = next((p for p in policies
                    if _get(p, "cores", "min", default=1) <= cores <= _get(p, "cores", "max", default=1024)), None)
     if policy is None:
         ranges = ", ".join(f'{_get(p, "cores", "min", default=1)}-{_get(p, "cores", "max", default="")}'
                            for p in policies)
-        checks.deny(f'the number of cores {cores} does not match any sizing policy of the VirtualMachineClass '
+        return (f'the number of cores {cores} does not match any sizing policy of the VirtualMachineClass '
                     f'"{class_name}": the allowed ranges are {ranges}')
     prefix = f'the sizing policy of the VirtualMachineClass "{class_name}" for {cores} cores'
     fraction = spec["cpu"].get("coreFraction")
     allowed = [int(str(f).rstrip("%")) for f in policy.get("coreFractions") or []]
     if allowed and fraction not in (None, "Auto") and int(str(fraction).rstrip("%")) not in allowed:
-        checks.deny(f"coreFraction {fraction} does not match {prefix}: allowed values are "
+        return (f"coreFraction {fraction} does not match {prefix}: allowed values are "
                     + ", ".join(f"{f}%" for f in allowed))
     memory = policy.get("memory") or {}
     size = quantity.parse_bytes(spec["memory"]["size"])
     low, high = memory.get("min"), memory.get("max")
     if low and size < quantity.parse_bytes(low) or high and size > quantity.parse_bytes(high):
-        checks.deny(f"memory size {spec['memory']['size']} does not match {prefix}: "
+        return (f"memory size {spec['memory']['size']} does not match {prefix}: "
                     f"it must be between {low or '0'} and {high or 'unlimited'}")
     per_core = memory.get("perCore") or {}
     low, high = per_core.get("min"), per_core.get("max")
     if low and size < quantity.parse_bytes(low) * cores or high and size > quantity.parse_bytes(high) * cores:
-        checks.deny(f"memory size {spec['memory']['size']} does not match {prefix}: each core needs between "
+        return (f"memory size {spec['memory']['size']} does not match {prefix}: each core needs between "
                     f"{low or '0'} and {high or 'unlimited'} of memory")
     step = memory.get("step")
     if step and (size - quantity.parse_bytes(memory.get("min") or "0")) % quantity.parse_bytes(step):
-        checks.deny(f"memory size {spec['memory']['size']} does not match {prefix}: "
+        return (f"memory size {spec['memory']['size']} does not match {prefix}: "
                     f"it must change in steps of {step} from {memory.get('min') or '0'}")
+    return None
 
 
 def _default_vm(cluster, spec):

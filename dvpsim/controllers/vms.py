@@ -7,6 +7,7 @@ from dvpsim import kinds, quantity, scheduling
 from dvpsim.controllers import attachments, macs, power
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)
+from dvpsim.admission import sizing_policy_problem
 from dvpsim.errors import AlreadyExists
 from dvpsim.guest import cloudinit
 
@@ -153,6 +154,14 @@ class VirtualMachineController(Controller):
         class_ok = vmclass is not None and (vmclass.get("status") or {}).get("phase", "Ready") == "Ready"
         if class_ok:
             set_condition(self.cluster, status, "VirtualMachineClassReady", "True", "VirtualMachineClassReady", "", generation)
+            # A class whose policy changed leaves the VM running, but its spec cannot change until it matches.
+            problem = sizing_policy_problem(self.cluster, vm["spec"])
+            if problem:
+                set_condition(self.cluster, status, "SizingPolicyMatched", "False", "SizingPolicyNotMatched",
+                              problem[0].upper() + problem[1:] + ".", generation)
+            else:
+                set_condition(self.cluster, status, "SizingPolicyMatched", "True", "SizingPolicyMatched", "",
+                              generation)
         else:
             set_condition(self.cluster, status, "VirtualMachineClassReady", "False", "VirtualMachineClassNotReady",
                           f'VirtualMachineClass "{class_name}" not found.' if vmclass is None

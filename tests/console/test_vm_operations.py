@@ -1,10 +1,11 @@
 """VM operations in the console: confirmation, run policies, live migration and its cancellation."""
 import re
+import time
 
 from django.urls import reverse
 
 from .conftest import PROJECT_A
-from .helpers import create_dvp, get_dvp, list_dvp, make_vm, wait_for_phase
+from .helpers import create_dvp, custom, get_dvp, list_dvp, make_vm, wait_for_phase
 
 
 def detail_url(vm):
@@ -127,3 +128,26 @@ def test_it_lists_events_and_operations_newest_first(owner, sim, unique):
     times = re.findall(r'<td title="([^"]+)">', timeline)
     assert times == sorted(times, reverse=True) and len(set(times)) > 1
     assert timeline.index("OperationCompleted") < timeline.index(f'title="{min(times)}"')
+
+
+def test_it_explains_a_vm_outside_its_class_sizing_policy(owner, sim, unique):
+    vmclass = unique("narrow")
+    custom(sim).create_cluster_custom_object("virtualization.deckhouse.io", "v1alpha2", "virtualmachineclasses", {
+        "apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualMachineClass",
+        "metadata": {"name": vmclass}, "spec": {"cpu": {"type": "Discovery"}, "sizingPolicies": [
+            {"cores": {"min": 2, "max": 4}, "memory": {"min": "1Gi", "max": "8Gi"}}]}})
+    vm = unique("vm")
+    page = owner.post(reverse("virtualization:vm-create", args=[PROJECT_A]), {
+        "name": vm, "vm_class": vmclass, "cores": "1", "memory": "1Gi", "boot_disk": []}).content.decode()
+    assert f"The class {vmclass} allows 2–4 cores." in page
+    create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {
+        "virtualMachineClassName": vmclass, "runPolicy": "AlwaysOff", "cpu": {"cores": 2}, "memory": {"size": "1Gi"},
+        "blockDeviceRefs": [{"kind": "VirtualDisk", "name": unique("absent")}]}})
+    custom(sim).patch_cluster_custom_object("virtualization.deckhouse.io", "v1alpha2", "virtualmachineclasses",
+                                            vmclass, {"spec": {"sizingPolicies": [
+                                                {"cores": {"min": 4, "max": 8}, "memory": {"min": "4Gi"}}]}})
+    deadline = time.monotonic() + 20
+    while "configuration changes cannot be saved" not in (page := owner.get(detail_url(vm)).content.decode()):
+        assert time.monotonic() < deadline, "no SizingPolicyMatched note"
+        time.sleep(0.2)
+    assert "SizingPolicyMatched:" in page and "does not match any sizing policy" in page

@@ -180,3 +180,19 @@ def test_it_does_not_migrate_a_stopped_vm(dvp):
     dvp.wait_phase("virtualmachines", "parked", "Stopped")
     failed = dvp.wait_phase("virtualmachineoperations", operation(dvp, "parked", "Evict"), "Failed")
     assert condition(failed, "Completed")["reason"] == "NotApplicableForVirtualMachinePhase"
+
+
+def test_it_reports_a_vm_that_no_longer_matches_its_class_sizing_policy(dvp):
+    name = f"narrow-{dvp.namespace}"
+    dvp.create("virtualmachineclasses", {"metadata": {"name": name}, "spec": {
+        "cpu": {"type": "Discovery"},
+        "sizingPolicies": [{"cores": {"min": 1, "max": 4}, "memory": {"min": "1Gi", "max": "8Gi"}}]}})
+    dvp.create("virtualmachines", vm_body("sized", disk="none", runPolicy="AlwaysOff", virtualMachineClassName=name))
+    vm = dvp.wait("virtualmachines", "sized", lambda o: condition(o, "SizingPolicyMatched"))
+    assert condition(vm, "SizingPolicyMatched")["status"] == "True"
+    dvp.patch("virtualmachineclasses", name, {"spec": {"sizingPolicies": [
+        {"cores": {"min": 1, "max": 4}, "memory": {"min": "2Gi", "max": "8Gi"}}]}})
+    vm = dvp.wait("virtualmachines", "sized", lambda o: condition(o, "SizingPolicyMatched")["status"] == "False")
+    assert condition(vm, "SizingPolicyMatched")["message"] == \
+        f'Memory size 1Gi does not match the sizing policy of the VirtualMachineClass "{name}" for 1 cores: ' \
+        "it must be between 2Gi and 8Gi."
