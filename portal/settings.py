@@ -124,6 +124,8 @@ DVP_REQUEST_TIMEOUT = float(env("DVP_REQUEST_TIMEOUT", "15"))
 DVP_ACCESS_CACHE_SECONDS = float(env("DVP_ACCESS_CACHE_SECONDS", "10"))
 # Sent with every request to the API (DVP shows it as the console session's client).
 DVP_USER_AGENT = env("DVP_USER_AGENT", "console/dvp-console")
+# Seconds between the console relays' pings to the API server (idle consoles stay up).
+DVP_CONSOLE_KEEPALIVE_SECONDS = float(env("DVP_CONSOLE_KEEPALIVE_SECONDS", "30"))
 # JSON index of sample image URLs suggested in "Create Image" (dvpsim serves one).
 DVP_SAMPLE_IMAGES_URL = env("DVP_SAMPLE_IMAGES_URL")
 # Which of status.imageUploadURLs the console streams uploads to: "external" (Ingress) or "inCluster".

@@ -86,7 +86,7 @@ class StreamRelay(_UserConsumer):
         try:
             self.upstream = await self.exit_stack.enter_async_context(streams.open_console(
                 self.user.get_username(), self.project.name, self.vm, self.stream,
-                keepalive=getattr(settings, "DVP_CONSOLE_KEEPALIVE_SECONDS", 30.0)))
+                keepalive=settings.DVP_CONSOLE_KEEPALIVE_SECONDS))
         except KubeError as exc:
             await self.exit_stack.aclose()
             # Accept so the browser can read why, then close with the reason.
