@@ -59,6 +59,28 @@
   });
   document.addEventListener("DOMContentLoaded", restoreSelection);
 
+  // VM create: the CPU shares offered follow the sizing policy of the chosen core count.
+  function followSizingPolicy() {
+    var data = document.getElementById("sizing-policies");
+    var cores = document.getElementById("id_cores");
+    var fraction = document.getElementById("id_core_fraction");
+    if (!data || !cores || !fraction) { return; }
+    var policies = JSON.parse(data.textContent);
+    var n = parseInt(cores.value, 10);
+    var policy = policies.find(function (p) { return p.min <= n && n <= p.max; });
+    Array.prototype.forEach.call(fraction.options, function (option) {
+      option.disabled = Boolean(option.value && policy && policy.fractions.length &&
+                                policy.fractions.indexOf(option.value) < 0);
+    });
+    if (fraction.selectedOptions[0] && fraction.selectedOptions[0].disabled) { fraction.value = ""; }
+    var help = document.getElementById("id_memory_helptext");
+    if (help && policy) { help.textContent = "For " + n + " cores: " + policy.text; }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "id_cores") { followSizingPolicy(); }
+  });
+  document.addEventListener("DOMContentLoaded", followSizingPolicy);
+
   // A confirmation dialog closes once its form is sent (the response updates the page behind it).
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-close-dialog-on-submit]");

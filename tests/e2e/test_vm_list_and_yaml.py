@@ -53,3 +53,14 @@ def test_it_edits_a_vm_as_yaml_after_reviewing_the_diff(log_in, sim):
 
     expect(page.locator("#messages")).to_contain_text(f"The virtual machine {name} was saved.")
     expect(page.locator("pre.yaml")).to_contain_text("tier: e2e")
+
+
+def test_it_offers_the_cpu_shares_of_the_chosen_core_count(log_in):
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/vms/_new/")
+    fraction = page.get_by_label("CPU Share")
+    expect(fraction.locator('option[value="5%"]')).to_be_enabled()
+    page.get_by_label("Cores").select_option("6")
+    expect(fraction.locator('option[value="5%"]')).to_be_disabled()
+    expect(fraction.locator('option[value="20%"]')).to_be_enabled()
+    expect(page.locator("#id_memory_helptext")).to_contain_text("For 6 cores: 5–8 cores; memory 5Gi–16Gi")

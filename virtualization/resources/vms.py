@@ -256,6 +256,11 @@ class VMForm(forms.Form):
             self.fields["memory"].help_text = "Sizing policy of the class: " + \
                 " · ".join(p.describe() for p in self.rules.policies)
 
+    def sizing_hints(self):
+        """The class's policies for the page's script: CPU shares and memory offered for the chosen cores."""
+        return [{"min": p.min_cores, "max": p.max_cores, "fractions": p.core_fractions, "text": p.describe()}
+                for p in self.rules.policies]
+
     def clean(self):
         data = super().clean()
         if data.get("vm_class") and data["vm_class"] in self.class_rules:
