@@ -77,6 +77,10 @@ class LiveConsumer(_UserConsumer):
         self.current = None
         self.dirty = asyncio.Event()
         self.tasks = [asyncio.create_task(self._watch()), asyncio.create_task(self._push())]
+        if self.name:
+            # Objects about this one whose changes show on its page (a VM's operations and their progress).
+            for kind, refers in self.resource.extra.get("live_related", ()):
+                self.tasks.append(asyncio.create_task(self._watch_related(kind, refers)))
 
     async def disconnect(self, code):
         for task in getattr(self, "tasks", []):
@@ -97,6 +101,21 @@ class LiveConsumer(_UserConsumer):
                     self._apply(event_type, obj)
             except KubeError as exc:
                 log.info("live watch for %s ended: %s", self.user.get_username(), exc.message)
+            except asyncio.CancelledError:
+                raise
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _watch_related(self, kind, refers):
+        """Re-render the page's status when an object that `refers(obj, name)` to it changes."""
+        if not await sync_to_async(can)(self.user, "watch", kind, self.project.name):
+            return
+        while True:
+            try:
+                async for event_type, obj in streams.watch(self.user.get_username(), kind, self.project.name):
+                    if event_type != "BOOKMARK" and self.current is not None and refers(obj, self.name):
+                        self.dirty.set()
+            except KubeError as exc:
+                log.info("live related watch for %s ended: %s", self.user.get_username(), exc.message)
             except asyncio.CancelledError:
                 raise
             await asyncio.sleep(RETRY_SECONDS)

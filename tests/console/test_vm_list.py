@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.security.test_websockets import connect
 
 from .conftest import MEMBER, PROJECT_A
-from .helpers import create_dvp, list_dvp
+from .helpers import create_dvp, custom, list_dvp
 
 
 def list_url():
@@ -142,3 +142,30 @@ def test_it_pushes_live_rows_within_the_label_selector(sim):
     assert f'id="row-liv-{tag}-in"' in html and 'hx-swap-oob="true"' in html
     assert f"liv-{tag}-out" not in html
     assert 'data-operation="Start"' in html  # the row menu comes with live rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_pushes_the_operations_of_a_vm_to_its_page(sim):
+    vm = make_stopped_vm(sim, f"ops-{uuid.uuid4().hex[:6]}")
+
+    async def scenario():
+        communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/{vm}/", "alice")
+        assert connected
+        first = await communicator.receive_from(timeout=10)
+        # The VM itself does not change: only the operation (refused by its run policy) does.
+        op = await asyncio.to_thread(
+            custom(sim).create_namespaced_custom_object, "virtualization.deckhouse.io", "v1alpha2", PROJECT_A,
+            "virtualmachineoperations", {"apiVersion": "virtualization.deckhouse.io/v1alpha2",
+                                         "kind": "VirtualMachineOperation", "metadata": {"generateName": f"{vm}-"},
+                                         "spec": {"type": "Start", "virtualMachineName": vm}})
+        seen = first
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while 'data-phase="Failed"' not in seen and loop.time() < deadline:
+            seen += await communicator.receive_from(timeout=10)
+        await communicator.disconnect()
+        return op["metadata"]["name"], first, seen
+
+    name, first, seen = asyncio.run(scenario())
+    assert name not in first
+    assert f'data-operation-name="{name}"' in seen and 'data-phase="Failed"' in seen

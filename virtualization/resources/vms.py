@@ -163,6 +163,7 @@ resource = register(Resource(
     extra={"detail_context": vm_detail_context,
            "row_context": vm_row_context, "row_actions": "virtualization/vms/_row_actions.html",
            "events_timeline": vm_timeline,
+           "live_related": ((VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),),
            "list_template": "virtualization/vms/_list_dialog.html",
            "bulk_actions": BULK_ACTIONS, "bulk_url": "vm-bulk",
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
