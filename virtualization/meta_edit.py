@@ -7,6 +7,7 @@ latest version: saving again applies the same changes there.
 import re
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -72,6 +73,8 @@ def _posted(post, key):
 
 @require_POST
 def save(request, project, resource: Resource, name):
+    if "meta" not in resource.tab_keys:
+        raise Http404("This kind has no Meta tab")
     project = get_project(request.user, project)
     namespace = project.name if resource.kind.namespaced else None
     obj = get_object(request, project, resource, name)

@@ -33,6 +33,8 @@ def list_context(request, project, resource: Resource):
         "project": project, "resource": resource, "columns": [c for c in columns if c.name != "Name"],
         "rows": rows, "wide": wide, "sort": sort, "descending": descending, "q": request.GET.get("q", ""),
         "page": page, "phases": phases, "page_sizes": listing.PAGE_SIZES,
+        "bulk_blocked": resource.extra["bulk_blocked"](request.user, project.name)
+        if "bulk_blocked" in resource.extra else {},
         "next_query": urlencode({**view_params, **order, "continue": page.next_token}) if page.next_token else "",
         "first_query": urlencode({**view_params, **order}) if page.token else "",
         "live_query": urlencode({**view_params, **page.live_params(rows), **order}),

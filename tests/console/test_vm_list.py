@@ -111,6 +111,10 @@ def test_it_bulk_deletes_after_confirmation_and_refuses_a_viewer(login, sim, db)
     names = [make_stopped_vm(sim, f"del-{tag}-{i}") for i in range(2)]
     bulk = reverse("virtualization:vm-bulk", args=[PROJECT_A])
     viewer = login(MEMBER)
+    listing = viewer.get(list_url()).content.decode()
+    assert 'title="You may not delete virtual machines here (needs delete on virtualmachines)." ' \
+        'data-bulk-blocked="Delete"' in listing
+    assert 'needs create on virtualmachineoperations)." data-bulk-blocked="Stop"' in listing
     page = viewer.post(bulk, {"action": "Delete", "names": names}).content.decode()
     assert "Delete 0 virtual machines?" in page and "needs delete on virtualmachines" in page
     owner = login("alice")

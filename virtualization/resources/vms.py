@@ -153,6 +153,16 @@ def vm_row_context(user, project, rows):
 
 BULK_ACTIONS = ("Start", "Stop", "Restart", "Migrate", "Delete")
 
+
+def bulk_blocked(user, project):
+    """{bulk action: the missing permission} for the list's bulk buttons."""
+    blocked = {}
+    if not can(user, "create", VMOP, project):
+        blocked.update({a: "needs create on virtualmachineoperations" for a in BULK_ACTIONS if a != "Delete"})
+    if not can(user, "delete", VM, project):
+        blocked["Delete"] = "needs delete on virtualmachines"
+    return blocked
+
 resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
@@ -165,7 +175,7 @@ resource = register(Resource(
            "events_timeline": vm_timeline,
            "live_related": ((VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),),
            "list_template": "virtualization/vms/_list_dialog.html",
-           "bulk_actions": BULK_ACTIONS, "bulk_url": "vm-bulk",
+           "bulk_actions": BULK_ACTIONS, "bulk_url": "vm-bulk", "bulk_blocked": bulk_blocked,
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
                            "placement": vm_placement.placement_tab, "network": vm_network.network_tab,
                            "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc"),
