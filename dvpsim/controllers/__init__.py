@@ -8,6 +8,7 @@ from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
+from dvpsim.controllers.vmclasses import VirtualMachineClassController
 from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
 from dvpsim.controllers.vmip import VirtualMachineIPAddressController, VirtualMachineIPAddressLeaseController
 from dvpsim.controllers.vms import VirtualMachineController
@@ -21,6 +22,7 @@ CONTROLLERS = [
     VirtualMachineIPAddressController,
     VirtualMachineIPAddressLeaseController,
     VirtualMachineMACAddressController,
+    VirtualMachineClassController,
     VirtualMachineController,
     VirtualMachineOperationController,
     VirtualMachineBlockDeviceAttachmentController,

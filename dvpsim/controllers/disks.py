@@ -22,6 +22,10 @@ class VirtualDiskController(UploadSink, Controller):
             for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
                 if ref.get("kind") == "VirtualDisk":
                     self.kick(obj["metadata"]["namespace"], ref.get("name"))
+            # A VM that dropped its reference may be what a Terminating disk waits for.
+            for disk in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
+                if disk["metadata"].get("deletionTimestamp"):
+                    self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
             return
         if kind.kind == "StorageClass":
             self.kick_all()

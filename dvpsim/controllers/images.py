@@ -24,6 +24,10 @@ class _ImageController(UploadSink, Controller):
             for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
                 if ref.get("kind") == self.primary:
                     self.kick(obj["metadata"]["namespace"] if self.kind.namespaced else "", ref.get("name"))
+            # A VM that dropped its reference may be what a Terminating image waits for.
+            for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"] if self.kind.namespaced else None):
+                if image["metadata"].get("deletionTimestamp"):
+                    self.kick(image["metadata"].get("namespace", ""), image["metadata"]["name"])
         else:
             # An image made from another object waits for it to be Ready.
             scope = obj["metadata"].get("namespace") if self.kind.namespaced else None
