@@ -10,7 +10,7 @@ def running_vm(sim, name, namespace=PROJECT_A):
         create_dvp(sim, "virtualdisks", namespace, {"metadata": {"name": f"{name}-root"},
                                                      "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
         create_dvp(sim, "virtualmachines", namespace, {"metadata": {"name": name}, "spec": {
-            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
+            "virtualMachineClassName": "generic", "cpu": {"cores": 1, "coreFraction": "10%"}, "memory": {"size": "1Gi"},
             "provisioning": {"type": "UserData", "userData": CLOUD_INIT},
             "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-root"}]}})
     return wait_for_phase(sim, "virtualmachines", namespace, name, "Running", timeout=60)

@@ -18,7 +18,7 @@ KEY_RETURN = 0xFF0D
 def vm(sim):
     dvp = Dvp(sim, fresh_namespace(sim, "vnc"))
     dvp.create("virtualdisks", blank_disk("vnc-vm-root", "10Gi"))
-    dvp.create("virtualmachines", vm_body("vnc-vm"))
+    dvp.create("virtualmachines", vm_body("vnc-vm", cpu={"cores": 1, "coreFraction": "10%"}))
     dvp.wait_phase("virtualmachines", "vnc-vm", "Running")
     return dvp
 
