@@ -44,9 +44,9 @@ def _candidates(user, project, vm, attachments):
     """Disks (not used by any VM or attachment) and images that could be added or attached."""
     kube = kube_for(user)
     used = {(r.get("kind"), r.get("name")) for r in (vm.get("spec") or {}).get("blockDeviceRefs") or []}
-    used |= {((a.get("spec") or {}).get("blockDeviceRef") or {}).get("name") and
-             (a["spec"]["blockDeviceRef"].get("kind"), a["spec"]["blockDeviceRef"].get("name"))
-             for a in attachments or []}
+    for attachment in attachments or []:
+        ref = (attachment.get("spec") or {}).get("blockDeviceRef") or {}
+        used.add((ref.get("kind"), ref.get("name")))
     options = []
     for disk in kube.list(DISK, project):
         attached = [a for a in (disk.get("status") or {}).get("attachedToVirtualMachines") or [] if a.get("name")]
