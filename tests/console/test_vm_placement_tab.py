@@ -136,3 +136,19 @@ def test_it_warns_when_strict_anti_affinity_needs_more_servers_than_the_rules_le
         vm, selector_key="topology.kubernetes.io/zone", selector_value="zone-a", **apart)).content.decode()
     assert "Strict anti-affinity keeps one such VM per server: 2 VMs carry these labels but only 1 server is " \
            "available, so some of them will not start." in page
+
+
+def test_it_shows_a_concurrent_placement_change_and_keeps_the_rules(owner, sim, unique):
+    from .helpers import custom
+    name = unique("plc")
+    vm = make_vm(sim, PROJECT_A, name, f"{name}-root")
+    mine = rules(vm, selector_key="disktype", selector_value="ssd", base="{}")
+    custom(sim).patch_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", PROJECT_A,
+                                               "virtualmachines", name, {"spec": {"nodeSelector": {"rack": "r1"}}})
+    response = owner.post(tab_url(name, "placement"), mine)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Someone else changed the placement of this virtual machine while you were editing." in page
+    assert "<code>nodeSelector</code>: — → <strong>{&quot;rack&quot;: &quot;r1&quot;}</strong>" in page
+    assert 'name="selector_key" value="disktype"' in page and 'name="selector_value" value="ssd"' in page
+    assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["nodeSelector"] == {"rack": "r1"}
