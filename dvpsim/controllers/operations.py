@@ -21,8 +21,8 @@ APPLICABLE_POLICIES = {
 }
 IN_PROGRESS_REASON = {"Start": "StartInProgress", "Stop": "StopInProgress", "Restart": "RestartInProgress",
                       "Migrate": "MigrationInProgress", "Evict": "MigrationInProgress"}
-MIGRATION_STEPS = 5            # progress reported in steps of 100/MIGRATION_STEPS %
-MIGRATION_STEP_SECONDS = 1.0
+MIGRATION_STEPS = 10           # progress reported in steps of 100/MIGRATION_STEPS %
+MIGRATION_STEP_SECONDS = 2.0  # a live migration takes 20 simulated seconds
 MIGRATION_TYPES = ("Migrate", "Evict")
 
 
