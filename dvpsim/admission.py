@@ -7,7 +7,7 @@ the request: …" (controller-runtime's Denied).
 
 import re
 
-from dvpsim import kinds, quantity
+from dvpsim import kinds, quantity, services
 from dvpsim.errors import Forbidden, Invalid
 
 DEFAULT_CLASS_ANNOTATION = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
@@ -598,6 +598,7 @@ def _admit_block_device_attachment(cluster, operation, obj, old, checks):
 
 
 _ADMITTERS = {
+    "Service": services.admit,
     "VirtualImage": _admit_virtual_image,
     "ClusterVirtualImage": _admit_cluster_virtual_image,
     "VirtualDisk": _admit_virtual_disk,

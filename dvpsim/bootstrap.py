@@ -58,8 +58,9 @@ def cluster_roles():
             {"apiGroups": [SUB], "resources": ["virtualmachines"], "verbs": ["get"]}]),
         _capability("kubernetes:view_basic", "viewer", [
             {"apiGroups": [""], "resources": ["events", "persistentvolumeclaims", "configmaps", "services",
-                                              "serviceaccounts"], "verbs": READ},
+                                              "endpoints", "serviceaccounts"], "verbs": READ},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": READ}]),
         _capability("virtualization:access_console", "user", [
             {"apiGroups": [SUB], "resources": ["virtualmachines/console"], "verbs": ["get", "create", "update"]}]),

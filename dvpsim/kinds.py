@@ -112,7 +112,14 @@ KINDS = [
         _c("Container-Runtime", ".status.nodeInfo.containerRuntimeVersion", priority=1))),
     Kind("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",), columns=(
         _c("Type", ".spec.type"), _c("Cluster-IP", ".spec.clusterIP"),
-        Column("Port(s)", cell="service_ports"), AGE)),
+        Column("External-IP", cell="service_external_ip"),
+        Column("Port(s)", cell="service_ports"), AGE,
+        Column("Selector", priority=1, cell="service_selector"))),
+    Kind("Endpoints", "endpoints", short_names=("ep",), singular="endpoints", columns=(
+        Column("Endpoints", cell="endpoints_addresses"), AGE)),
+    Kind("EndpointSlice", "endpointslices", group="discovery.k8s.io", columns=(
+        _c("AddressType", ".addressType"), Column("Ports", cell="slice_ports"),
+        Column("Endpoints", cell="slice_addresses"), AGE)),
     Kind("ServiceAccount", "serviceaccounts", short_names=("sa",), subresources=("token",), columns=(AGE,)),
     Kind("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), subresources=("status",), columns=(
         _c("Status", ".status.phase"), _c("Volume", ".spec.volumeName"),

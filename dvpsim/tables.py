@@ -120,7 +120,47 @@ def _event_object(obj, now):
 
 def _service_ports(obj, now):
     ports = (obj.get("spec") or {}).get("ports") or []
-    return ",".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+    return ",".join(f"{p.get('port')}" + (f":{p['nodePort']}" if p.get("nodePort") else "") +
+                    f"/{p.get('protocol', 'TCP')}" for p in ports) or "<none>"
+
+
+def _service_external_ip(obj, now):
+    spec = obj.get("spec") or {}
+    ingress = [i.get("ip") or i.get("hostname") for i in
+               ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+    if spec.get("type") == "LoadBalancer":
+        return ",".join(ingress) or "<pending>"
+    if spec.get("type") == "ExternalName":
+        return spec.get("externalName", "")
+    return ",".join(spec.get("externalIPs") or []) or "<none>"
+
+
+def _service_selector(obj, now):
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"
+
+
+def _slice_ports(obj, now):
+    return ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
+
+
+def _slice_addresses(obj, now):
+    ips = [ip for e in obj.get("endpoints") or [] for ip in e.get("addresses") or []]
+    if not ips:
+        return "<unset>"
+    return ",".join(ips[:3]) + (f" + {len(ips) - 3} more..." if len(ips) > 3 else "")
+
+
+def _endpoints_addresses(obj, now):
+    """kubectl's ENDPOINTS column: ip:port pairs of ready addresses, the first three then "+ N more..."."""
+    pairs = []
+    for subset in obj.get("subsets") or []:
+        ports = [p.get("port") for p in subset.get("ports") or []] or [None]
+        for address in subset.get("addresses") or []:
+            pairs.extend(address["ip"] if port is None else f"{address['ip']}:{port}" for port in ports)
+    if not pairs:
+        return "<none>"
+    return ",".join(pairs[:3]) + (f" + {len(pairs) - 3} more..." if len(pairs) > 3 else "")
 
 
 def _pvc_access_modes(obj, now):
@@ -153,7 +193,9 @@ CELLS = {
     "node_status": _node_status, "node_roles": _node_roles, "node_internal_ip": _node_internal_ip,
     "data_count": _data_count, "namespace_status": _namespace_status,
     "event_last_seen": _event_last_seen, "event_object": _event_object,
-    "service_ports": _service_ports, "pvc_access_modes": _pvc_access_modes,
+    "service_ports": _service_ports, "service_external_ip": _service_external_ip,
+    "service_selector": _service_selector, "endpoints_addresses": _endpoints_addresses,
+    "slice_ports": _slice_ports, "slice_addresses": _slice_addresses, "pvc_access_modes": _pvc_access_modes,
     "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),

@@ -7,6 +7,7 @@ from dvpsim.controllers.macs import VirtualMachineMACAddressController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
+from dvpsim.controllers.services import ServiceEndpointsController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
 from dvpsim.controllers.vmclasses import VirtualMachineClassController
 from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
@@ -28,4 +29,5 @@ CONTROLLERS = [
     VirtualMachineBlockDeviceAttachmentController,
     VirtualMachineSnapshotController,
     VirtualMachineSnapshotOperationController,
+    ServiceEndpointsController,
 ]
