@@ -13,7 +13,7 @@ import weakref
 from aiohttp import WSMsgType
 
 from dvpsim import kinds, quantity
-from dvpsim.controllers import power
+from dvpsim.controllers import guest_power, power
 from dvpsim.guest import cloudinit
 from dvpsim.guest.session import BlockDevice, GuestFacts, GuestSession
 
@@ -32,6 +32,8 @@ def guest_for(cluster, vm: dict) -> GuestSession:
     facts = facts_of(cluster, vm, config)
     if current is None or current[0] != boots:
         current = (boots, GuestSession(facts, cloudinit.users(config)))
+        namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
+        current[1].on_power_off = lambda: guest_power.powered_off(cluster, namespace, name)
         sessions[uid] = current
     else:
         current[1].facts = facts

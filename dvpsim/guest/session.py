@@ -52,6 +52,8 @@ class GuestSession:
         self._booted = False
         self.screen = Screen()      # the same output as the VNC display shows it
         self.flood: str | None = None  # set by `yes`: the console streams it until Ctrl+C
+        self._sudo = False
+        self.on_power_off = None    # called when the guest powers itself off (set by whoever runs the VM)
 
     # ---- what the terminal shows without typing -------------------------------------------
 
@@ -341,6 +343,24 @@ def _yes(s: GuestSession, args):
     return ""
 
 
+def _power_off(s: GuestSession, args):
+    if s.user != "root" and not s._sudo:
+        return "Call to PowerOff failed: Access denied"
+    if s.on_power_off is not None:
+        s.on_power_off()
+    return "Powering off..."
+
+
+def _sudo(s: GuestSession, args):
+    if not args:
+        return "usage: sudo command"
+    s._sudo = True
+    try:
+        return s.run(" ".join(args)).removesuffix("\r\n").replace("\r\n", "\n")
+    finally:
+        s._sudo = False
+
+
 def _clear(s: GuestSession, args):
     return "\x1b[H\x1b[2J\x1b[3J"
 
@@ -360,4 +380,6 @@ _COMMANDS = {
     "clear": _clear,
     "yes": _yes,
     "true": lambda s, a: "",
+    "poweroff": _power_off,
+    "sudo": _sudo,
 }
