@@ -54,8 +54,29 @@
       restoreSelection();
     }
   });
+  // Menus inside live-updated fragments (operations, row menus) stay open when the fragment is replaced.
+  var openMenus = new Set();
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.dropdown[id]")) { return; }
+    if (menu.open) { openMenus.add(menu.id); } else if (menu.isConnected) { openMenus.delete(menu.id); }
+  }, true);
+  // Choosing an item closes its menu (the item's dialog or page takes over).
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest("details.dropdown[id] li a, details.dropdown[id] li button");
+    if (!item) { return; }
+    var menu = item.closest("details");
+    openMenus.delete(menu.id);
+    menu.open = false;
+  });
+  function reopenMenus() {
+    openMenus.forEach(function (id) {
+      var menu = document.getElementById(id);
+      if (menu && !menu.open) { menu.open = true; }
+    });
+  }
   ["htmx:afterSwap", "htmx:oobAfterSwap", "htmx:wsAfterMessage"].forEach(function (name) {
-    document.addEventListener(name, restoreSelection);
+    document.addEventListener(name, function () { restoreSelection(); reopenMenus(); });
   });
   document.addEventListener("DOMContentLoaded", restoreSelection);
 
