@@ -56,7 +56,8 @@ def create_url():
 def test_it_shows_the_guide_sections_of_the_create_form(owner):
     page = owner.get(create_url()).content.decode()
     for label in ("Name", "Machine Parameters", "Cores", "CPU Share", "Size", "Disks and Images", "Boot Disks",
-                  "Add", "Choose from existing", "Create new disk", "Additional parameters", "Cloud-init"):
+                  "Add", "Choose from existing", "Create new disk", "Additional parameters", "Cloud-init",
+                  "Startup Policy", "Auto-apply changes"):
         assert label in page, label
     assert '<option value="generic" selected>' in page
 

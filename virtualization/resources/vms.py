@@ -239,7 +239,7 @@ class VMForm(forms.Form):
     core_fraction = forms.ChoiceField(label="CPU Share", required=False)
     memory = SizeField(label="Size", initial="1Gi", help_text="Memory, e.g. 1Gi or 512Mi.")
     boot_disks = forms.CharField(required=False, widget=forms.HiddenInput)  # errors about the list land here
-    run_policy = forms.ChoiceField(label="Startup policy", choices=RUN_POLICIES, initial=RUN_POLICIES[0][0],
+    run_policy = forms.ChoiceField(label="Startup Policy", choices=RUN_POLICIES, initial=RUN_POLICIES[0][0],
                                    required=False)
     auto_apply = forms.BooleanField(label="Auto-apply changes", required=False,
                                     help_text="Restart the VM by itself when a change needs a restart.")
