@@ -151,3 +151,15 @@ def test_it_explains_a_vm_outside_its_class_sizing_policy(owner, sim, unique):
         assert time.monotonic() < deadline, "no SizingPolicyMatched note"
         time.sleep(0.2)
     assert "SizingPolicyMatched:" in page and "does not match any sizing policy" in page
+
+
+def test_it_disables_migrate_for_a_vm_that_is_not_migratable(owner, sim, unique):
+    vm = unique("vm")
+    running = make_vm(sim, PROJECT_A, vm, unique("disk"))
+    conditions = [c for c in running["status"]["conditions"] if c["type"] != "Migratable"] + [
+        {"type": "Migratable", "status": "False", "reason": "NotMigratable", "message": "It uses a local disk",
+         "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+    custom(sim).patch_namespaced_custom_object_status("virtualization.deckhouse.io", "v1alpha2", PROJECT_A,
+                                                      "virtualmachines", vm, {"status": {"conditions": conditions}})
+    page = owner.get(detail_url(vm)).content.decode()
+    assert 'title="The VM cannot be live-migrated: It uses a local disk." data-operation="Migrate"' in page

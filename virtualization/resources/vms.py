@@ -71,6 +71,8 @@ def operation_choices(vm, can_operate=True):
     """The menu of operations for one VM: which apply now, and why the others do not."""
     phase = (vm.get("status") or {}).get("phase") or "Pending"
     policy = (vm.get("spec") or {}).get("runPolicy") or "AlwaysOnUnlessStoppedManually"
+    migratable = next((c for c in (vm.get("status") or {}).get("conditions") or [] if c.get("type") == "Migratable"),
+                      None)
     choices = []
     for label, (vmop_type, phases, policies) in OPERATIONS.items():
         if not can_operate:
@@ -79,6 +81,8 @@ def operation_choices(vm, can_operate=True):
             why = f"{label} is not possible: {RUN_POLICY_WHY.get(policy, f'the run policy is {policy}')}."
         elif phase not in phases:
             why = f"Not applicable while the VM is {phase}."
+        elif label == "Migrate" and (migratable or {}).get("status") == "False":
+            why = f"The VM cannot be live-migrated: {migratable.get('message') or migratable.get('reason')}."
         else:
             why = ""
         choices.append({"type": label, "vmop_type": vmop_type, "applicable": not why, "why": why})
