@@ -1,11 +1,13 @@
 """The console relays (serial and VNC) through Channels: bounded buffers, takeover, closing reasons."""
 import asyncio
+import json
 
 import pytest
 from asgiref.sync import sync_to_async
 
 from tests.console.conftest import MEMBER, OPERATOR, OWNER, PROJECT_A
 from tests.console.guest_vms import running_vm, stop_vm
+from tests.console.helpers import wait_for_phase
 from tests.security.test_websockets import connect, read_until
 from virtualization.consoles import StreamRelay
 
@@ -140,3 +142,13 @@ async def test_it_closes_with_the_reason_when_the_vm_stops(sim):
     _, closed = await drain(communicator, quiet=20)
     assert closed["code"] == 4009
     assert closed["reason"].startswith("The virtual machine is Stop")
+    await communicator.wait()
+
+    # Reconnecting to the stopped VM: the API refuses the stream and the page is told why.
+    await sync_to_async(wait_for_phase)(sim, "virtualmachines", PROJECT_A, vm, "Stopped")
+    communicator, connected = await connect(path(vm), OWNER)
+    assert connected  # accepted only to say why, then closed
+    text = await asyncio.wait_for(communicator.output_queue.get(), 5)
+    _, closed = await drain(communicator, quiet=5)
+    assert json.loads(text["text"]) == {"close": 4503, "reason": "The virtual machine is not running."}
+    assert closed["code"] == 4503  # 4000 + the status of the refusal (5xx: Unavailable)
