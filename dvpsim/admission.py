@@ -339,6 +339,10 @@ def sizing_policy_problem(cluster, spec):
         return (f'the number of cores {cores} does not match any sizing policy of the VirtualMachineClass '
                     f'"{class_name}": the allowed ranges are {ranges}')
     prefix = f'the sizing policy of the VirtualMachineClass "{class_name}" for {cores} cores'
+    core_step, core_min = _get(policy, "cores", "step", default=None), _get(policy, "cores", "min", default=1)
+    if core_step and (cores - core_min) % core_step:
+        return (f"the number of cores {cores} does not match {prefix}: "
+                f"it must change in steps of {core_step} from {core_min}")
     fraction = spec["cpu"].get("coreFraction")
     allowed = [int(str(f).rstrip("%")) for f in policy.get("coreFractions") or []]
     if allowed and fraction not in (None, "Auto") and int(str(fraction).rstrip("%")) not in allowed:

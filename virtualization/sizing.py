@@ -42,6 +42,7 @@ def topology_error(cores):
 class Policy:
     min_cores: int
     max_cores: int
+    core_step: int
     core_fractions: list      # ["5%", "10%", ...]; empty: any
     memory_min: str = ""
     memory_max: str = ""
@@ -53,13 +54,14 @@ class Policy:
     def of(cls, raw):
         cores, memory = raw.get("cores") or {}, raw.get("memory") or {}
         per_core = memory.get("perCore") or {}
-        return cls(int(cores.get("min", 1)), int(cores.get("max", MAX_CORES)),
+        return cls(int(cores.get("min", 1)), int(cores.get("max", MAX_CORES)), int(cores.get("step") or 1),
                    [f"{int(str(f).rstrip('%'))}%" for f in raw.get("coreFractions") or []],
                    memory.get("min", ""), memory.get("max", ""), memory.get("step", ""),
                    per_core.get("min", ""), per_core.get("max", ""))
 
     def describe(self):
-        parts = [f"{self.min_cores}–{self.max_cores} cores"]
+        parts = [f"{self.min_cores}–{self.max_cores} cores" + (f" in steps of {self.core_step}"
+                                                                 if self.core_step > 1 else "")]
         if self.memory_min or self.memory_max:
             parts.append(f"memory {self.memory_min or '0'}–{self.memory_max or 'any'}"
                          + (f" in steps of {self.memory_step}" if self.memory_step else ""))
@@ -102,9 +104,13 @@ class ClassRules:
     def policy_for(self, cores):
         return next((p for p in self.policies if p.min_cores <= cores <= p.max_cores), None)
 
+    def allows_cores(self, cores):
+        policy = self.policy_for(cores)
+        return policy is not None and (cores - policy.min_cores) % policy.core_step == 0
+
     def valid_cores(self):
         return [n for n in range(1, MAX_CORES + 1)
-                if topology_allows(n) and (not self.policies or self.policy_for(n))]
+                if topology_allows(n) and (not self.policies or self.allows_cores(n))]
 
     def core_fractions(self):
         fractions = {f for p in self.policies for f in p.core_fractions}
@@ -120,6 +126,9 @@ class ClassRules:
         if policy is None:
             ranges = ", ".join(f"{p.min_cores}–{p.max_cores}" for p in self.policies)
             return {"cores": f"The class {self.name} allows {ranges} cores."}
+        if not self.allows_cores(cores):
+            return {"cores": f"For {policy.min_cores}–{policy.max_cores} cores the class {self.name} takes steps of "
+                             f"{policy.core_step} cores from {policy.min_cores}."}
         errors = {}
         if core_fraction and policy.core_fractions and core_fraction not in policy.core_fractions:
             errors["core_fraction"] = f"With {cores} cores the class {self.name} allows a CPU share of " \

@@ -4,7 +4,7 @@ import json
 import re
 
 from .conftest import PROJECT_A
-from .helpers import create_dvp, get_dvp
+from .helpers import create_dvp, custom, get_dvp
 from .test_vms import create_url, get_secret, vm_form
 
 
@@ -80,3 +80,16 @@ def test_it_refuses_sysprep_for_a_generic_os(owner, sim, unique):
     data = vm_form(unique("vm"), [existing_disk(sim, unique)], cloud_init_enabled="", sysprep="<unattend/>")
     page = owner.post(create_url(), data).content.decode()
     assert "Sysprep is for Windows" in page
+
+
+def test_it_offers_only_the_core_steps_of_the_class(owner, sim, unique):
+    vmclass = unique("stepped")
+    custom(sim).create_cluster_custom_object("virtualization.deckhouse.io", "v1alpha2", "virtualmachineclasses", {
+        "apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualMachineClass",
+        "metadata": {"name": vmclass}, "spec": {"cpu": {"type": "Discovery"}, "sizingPolicies": [
+            {"cores": {"min": 2, "max": 8, "step": 2}}]}})
+    page = owner.post(create_url(), vm_form(unique("vm"), [existing_disk(sim, unique)], vm_class=vmclass,
+                                            cores="3", memory="3Gi", cloud_init_enabled="")).content.decode()
+    cores_select = page[page.index('name="cores"'):page.index('name="core_fraction"')]
+    assert {int(v) for v in re.findall(r'<option value="(\d+)"', cores_select)} == {2, 4, 6, 8}
+    assert f"For 2–8 cores the class {vmclass} takes steps of 2 cores from 2." in page

@@ -245,3 +245,14 @@ def test_it_refuses_a_container_image_that_is_not_an_image_reference(sim):
     body["metadata"]["name"] = "valid"
     body["spec"]["dataSource"]["containerImage"]["image"] = "registry.example.com/user/ubuntu2204:latest"
     api.create_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", ns, "virtualimages", body)
+
+
+def test_it_denies_cores_off_the_class_core_step(dvp):
+    name = f"stepped-{dvp.namespace}"
+    dvp.create("virtualmachineclasses", {"metadata": {"name": name}, "spec": {
+        "cpu": {"type": "Discovery"}, "sizingPolicies": [{"cores": {"min": 2, "max": 8, "step": 2}}]}})
+    status, body = rejected(dvp.create, "virtualmachines",
+                            vm_body("odd-cores", cores=3, memory="3Gi", virtualMachineClassName=name))
+    assert status == 403 and "it must change in steps of 2 from 2" in body["message"]
+    assert dvp.create("virtualmachines", vm_body("even-cores", cores=4, memory="4Gi", disk="none",
+                                                 virtualMachineClassName=name, runPolicy="AlwaysOff"))
