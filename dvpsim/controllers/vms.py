@@ -20,6 +20,8 @@ FORCED_STOP_SECONDS = 0.3
 # Spec fields whose change only takes effect after a restart.
 RESTART_FIELDS = ("cpu", "memory", "blockDeviceRefs", "provisioning", "virtualMachineClassName", "osType",
                   "bootloader", "enableParavirtualization", "networks")
+# Placement rules apply at once while the VM's node satisfies them, else after a restart.
+PLACEMENT_FIELDS = ("affinity", "nodeSelector")
 
 GUEST_OS_INFO = {"id": "ubuntu", "name": "Ubuntu", "prettyName": "Ubuntu 24.04.1 LTS", "version": "24.04.1 LTS (Noble Numbat)",
                  "versionId": "24.04", "kernelRelease": "6.8.0-45-generic",
@@ -44,6 +46,7 @@ class VirtualMachineController(Controller):
 
     async def run(self, cluster):
         self._applied = {}  # VM uid -> spec fields the running guest was started with
+        self._placement = {}  # VM uid -> placement rules it was scheduled with
         power.on_wake(cluster, self.kick)
         await super().run(cluster)
 
@@ -51,6 +54,7 @@ class VirtualMachineController(Controller):
         if event_type == "DELETED":
             power.forget(self.cluster, obj["metadata"]["uid"])
             self._applied.pop(obj["metadata"]["uid"], None)
+            self._placement.pop(obj["metadata"]["uid"], None)
             return
         super().on_primary(event_type, obj)
 
@@ -265,6 +269,7 @@ class VirtualMachineController(Controller):
         self._dependencies(vm, status)
         state.boots += 1
         self._applied[vm["metadata"]["uid"]] = _restart_fields(vm)
+        self._placement[vm["metadata"]["uid"]] = _placement_fields(vm)
         self._set_phase(vm, status, "Running")
         now = self.cluster.clock.timestamp()
         status.setdefault("stats", {})["lastStartTime"] = now
@@ -304,11 +309,23 @@ class VirtualMachineController(Controller):
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
         return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
 
+    def _fits_its_node(self, vm, status):
+        nodes = self.cluster.store.list(kinds.get("Node"))
+        placed = [v for v in self.cluster.store.list(self.kind)
+                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
+        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
+        return status.get("nodeName") in scheduling.feasible_nodes(vm, nodes, placed,
+                                                                   (vmclass.get("spec") or {}).get("nodeSelector"))
+
     def _running_bookkeeping(self, vm, status, state):
         uid = vm["metadata"]["uid"]
         applied = self._applied.setdefault(uid, _restart_fields(vm))
         wanted = _restart_fields(vm)
         changes = restart_changes(applied, wanted)
+        scheduled_with = self._placement.setdefault(uid, _placement_fields(vm))
+        if scheduled_with != _placement_fields(vm) and not self._fits_its_node(vm, status):
+            # As in DVP CE: new placement rules that the current node breaks wait for a restart (EE live-migrates).
+            changes += restart_changes(scheduled_with, _placement_fields(vm))
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
         if changes:
@@ -391,6 +408,10 @@ def _block_device_status(ref, obj_status) -> dict:
 
 def _restart_fields(vm) -> dict:
     return {field: vm["spec"].get(field) for field in RESTART_FIELDS if vm["spec"].get(field) is not None}
+
+
+def _placement_fields(vm) -> dict:
+    return {field: vm["spec"].get(field) for field in PLACEMENT_FIELDS if vm["spec"].get(field)}
 
 
 def restart_changes(current, desired, prefix="") -> list[dict]:

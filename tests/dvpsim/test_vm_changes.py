@@ -176,3 +176,22 @@ def test_it_reports_the_networks_with_mac_addresses(sim, dvp):
     assert first["name"] == second["name"] == "user-net" and (first["id"], second["id"]) == (2, 3)
     assert first["macAddress"] != second["macAddress"]
     assert int(first["macAddress"][:2], 16) & 0x0f == 0x02
+
+
+def test_it_waits_for_a_restart_only_when_new_placement_rules_exclude_the_node(dvp):
+    node = running_vm(dvp, "placed")["status"]["nodeName"]
+    # Rules its node satisfies apply at once: only the memory change waits for the restart.
+    dvp.patch("virtualmachines", "placed", {"spec": {"nodeSelector": {"kubernetes.io/hostname": node},
+                                                     "memory": {"size": "2Gi"}}})
+    vm = dvp.wait("virtualmachines", "placed", restart_pending)
+    assert [c["path"] for c in vm["status"]["restartAwaitingChanges"]] == ["memory.size"]
+    other = next(n for n in ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3") if n != node)
+    dvp.patch("virtualmachines", "placed", {"spec": {"nodeSelector": {"kubernetes.io/hostname": other}}})
+    vm = dvp.wait("virtualmachines", "placed", lambda o: len(o["status"].get("restartAwaitingChanges") or []) == 2)
+    assert vm["status"]["restartAwaitingChanges"][1] == \
+        {"operation": "add", "path": "nodeSelector", "desiredValue": {"kubernetes.io/hostname": other}}
+    dvp.create("virtualmachineoperations", {"metadata": {"generateName": "placed-"},
+                                            "spec": {"type": "Restart", "virtualMachineName": "placed"}})
+    vm = dvp.wait("virtualmachines", "placed", lambda o: o["status"].get("nodeName") == other
+                  and o["status"].get("phase") == "Running")
+    assert not vm["status"].get("restartAwaitingChanges")
