@@ -102,6 +102,36 @@
   });
   document.addEventListener("DOMContentLoaded", followSizingPolicy);
 
+  // Meta tab: "Add" asks for a key and a value in a dialog, "Enter" puts them in the table to save.
+  document.documentElement.classList.add("js");
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-meta-add]");
+    if (!form) { return; }
+    var map = form.dataset.metaAdd;
+    var count = document.querySelector('[data-meta-count="' + map + '"]');
+    var rows = document.getElementById("meta-rows-" + map);
+    var key = form.elements.key.value.trim();
+    if (!key || !count || !rows) { event.preventDefault(); return; }
+    var index = parseInt(count.value, 10);
+    var row = document.createElement("tr");
+    row.dataset.key = key;
+    [["key", key], ["value", form.elements.value.value]].forEach(function (pair) {
+      var cell = document.createElement("td");
+      var input = document.createElement("input");
+      input.name = map + "-" + pair[0] + "-" + index;
+      input.value = pair[1];
+      input.setAttribute("aria-label", (pair[0] === "key" ? "Key " : "Value of ") + key);
+      cell.appendChild(input);
+      row.appendChild(cell);
+    });
+    row.appendChild(document.createElement("td"));
+    var placeholder = rows.querySelector("td[colspan]");
+    if (placeholder) { placeholder.parentElement.remove(); }
+    rows.insertBefore(row, rows.querySelector(".meta-new"));
+    count.value = String(index + 1);
+    form.reset();
+  });
+
   // A confirmation dialog closes once its form is sent (the response updates the page behind it).
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-close-dialog-on-submit]");

@@ -64,3 +64,21 @@ def test_it_offers_the_cpu_shares_of_the_chosen_core_count(log_in):
     expect(fraction.locator('option[value="5%"]')).to_be_disabled()
     expect(fraction.locator('option[value="20%"]')).to_be_enabled()
     expect(page.locator("#id_memory_helptext")).to_contain_text("For 6 cores: 5–8 cores; memory 5Gi–16Gi")
+
+
+def test_it_adds_a_label_on_the_meta_tab_as_the_guide_says(log_in, sim):
+    name = f"meta-{uuid.uuid4().hex[:5]}"
+    make_vm(sim, PROJECT, name, f"{name}-root")
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/vms/{name}/")
+    page.get_by_role("link", name="Meta", exact=True).click()
+    page.locator("#meta-labels").get_by_role("button", name="Add").click()
+    dialog = page.locator("#meta-add-labels")
+    dialog.get_by_label("Key").fill("tier")
+    dialog.get_by_label("Value").fill("web")
+    dialog.get_by_role("button", name="Enter").click()
+    expect(dialog).not_to_be_visible()
+    expect(page.locator('#meta-labels tr[data-key="tier"]')).to_be_visible()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#messages")).to_contain_text(f"Labels and annotations of {name} saved.")
+    expect(page.locator('#meta-labels tr[data-key="tier"] input[aria-label="Value of tier"]')).to_have_value("web")
