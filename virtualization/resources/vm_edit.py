@@ -119,13 +119,13 @@ class Edit:
                 current = spec_subset(fresh.get("spec") or {}, self.keys)
                 self.resource_version = fresh["metadata"]["resourceVersion"]
                 if current != self.base:
-                    self.conflicts = [{"path": p, "mine": show(a), "theirs": show(b)}
+                    self.conflicts = [{"path": p, "was": show(a), "now": show(b)}
                                       for p, a, b in leaf_changes(self.base, current)]
                     self.base = current
                     self.obj = fresh
                     return None
                 # Only the status moved on (the controller writes it often): the same edit again.
-        return None
+        raise Conflict("The virtual machine kept changing while it was being saved; nothing was saved. Try again.")
 
 
 def tab_view(tab, handle):
