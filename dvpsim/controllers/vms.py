@@ -361,7 +361,8 @@ class VirtualMachineController(Controller):
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = False
         self._set_phase(vm, status, then)
-        self._not_running(status, "The virtual machine is stopped." if then == "Stopped" else "Restarting.")
+        self._not_running(status, {"Stopped": "The virtual machine is stopped.",
+                                   "Terminating": "The virtual machine is being deleted."}.get(then, "Restarting."))
         if self.write_status(vm, status) is not None and then == "Stopped":
             self.event(vm, "Stopped", "The virtual machine is stopped")
 
@@ -370,10 +371,14 @@ class VirtualMachineController(Controller):
         if status.get("phase") in RUNNING_PHASES:
             state = power.of(self.cluster, vm)
             state.on = False
-            await self._stop(vm, status, state, then="Stopped")
+            await self._stop(vm, status, state, then="Terminating")
             vm = self.get(vm["metadata"]["namespace"], vm["metadata"]["name"])
             if vm is None:
                 return
+        elif status.get("phase") != "Terminating":
+            self._set_phase(vm, status, "Terminating")
+            self.write_status(vm, status)
+        self.event(vm, "Terminating", "The virtual machine is deleted")
         self.set_finalizer(vm, False)
 
     # ---- status helpers -----------------------------------------------------------------------

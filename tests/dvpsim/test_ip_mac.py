@@ -9,7 +9,9 @@ from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "ipmac"))
+    dvp = Dvp(sim, fresh_namespace(sim, "ipmac"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 def vmip(name, static_ip=None):

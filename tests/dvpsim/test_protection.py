@@ -7,7 +7,9 @@ from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, ht
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "protect"))
+    dvp = Dvp(sim, fresh_namespace(sim, "protect"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 def test_it_keeps_a_class_in_use_terminating_until_its_last_vm_goes(dvp):

@@ -8,7 +8,9 @@ from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fre
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "restore"))
+    dvp = Dvp(sim, fresh_namespace(sim, "restore"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 def stopped_vm(dvp, name, **spec):

@@ -1,15 +1,18 @@
-"""Run policies when the guest powers itself off: `sudo poweroff` typed into the serial console."""
+"""VM life cycle beyond operations: run policies when the guest powers itself off, Terminating on deletion."""
 
 import aiohttp
 import pytest
+from kubernetes import watch
 
-from tests.dvpsim.support import Dvp, blank_disk, fresh_namespace, vm_body
+from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, fresh_namespace, vm_body
 from tests.dvpsim.test_guest import Console, console_url
 
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "runpolicy"))
+    dvp = Dvp(sim, fresh_namespace(sim, "runpolicy"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 async def power_off_from_inside(sim, dvp, name, command="sudo poweroff", logged_in=False):
@@ -53,3 +56,16 @@ async def test_it_leaves_a_vm_stopped_after_the_guest_powers_off_under_other_pol
     assert dvp.get("virtualmachines", "manual")["status"]["phase"] == "Running"
     await power_off_from_inside(sim, dvp, "manual", logged_in=True)
     dvp.wait_phase("virtualmachines", "manual", "Stopped", timeout=30)
+
+
+def test_it_shows_a_deleted_vm_terminating_while_it_stops(dvp):
+    running(dvp, "doomed", "AlwaysOn")
+    before = dvp.get("virtualmachines", "doomed")["metadata"]["resourceVersion"]
+    dvp.delete("virtualmachines", "doomed")
+    dvp.wait_gone("virtualmachines", "doomed", timeout=30)
+    seen = [event["object"]["status"].get("phase") for event in watch.Watch().stream(
+        dvp.custom.list_namespaced_custom_object, GROUP, VERSION, dvp.namespace, "virtualmachines",
+        field_selector="metadata.name=doomed", resource_version=before, timeout_seconds=2)]
+    assert seen[-2:] == ["Terminating", "Terminating"]  # the last status, then the DELETED event
+    assert "Stopping" in seen
+    assert "Terminating" in [e.reason for e in dvp.events_about("doomed")]

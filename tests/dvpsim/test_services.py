@@ -11,7 +11,9 @@ from tests.dvpsim.test_kubectl import kubectl
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "svc"))
+    dvp = Dvp(sim, fresh_namespace(sim, "svc"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 def service(name, selector, **spec):

@@ -12,7 +12,9 @@ AGENT_USER_DATA = GUIDE_USER_DATA + "packages:\n  - qemu-guest-agent\n"
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "vmsnap"))
+    dvp = Dvp(sim, fresh_namespace(sim, "vmsnap"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
 
 
 def vm_snapshot(name, vm, **spec):
