@@ -132,3 +132,15 @@ def test_the_create_form_makes_an_upload_image(owner, sim, unique):
     assert response.status_code == 302
     image = get_dvp(sim, "virtualimages", PROJECT_A, name)
     assert image["spec"]["dataSource"] == {"type": "Upload", "upload": {"checksum": {"sha256": "ab" * 32}}}
+
+
+async def test_it_streams_a_disk_upload_too(sim, unique):
+    name = unique("vd-up")
+    await sync_to_async(create_dvp)(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": name},
+                                                                     "spec": {"dataSource": {"type": "Upload"}}})
+    await sync_to_async(wait_for_phase)(sim, "virtualdisks", PROJECT_A, name, "WaitForUserUpload")
+    data = qcow2(512 * MiB, MiB)
+    status = await put(f"/projects/{PROJECT_A}/disks/{name}/upload/", [data[:MiB // 2], data[MiB // 2:]])
+    assert status == (200, {"ok": True})
+    disk = await sync_to_async(wait_for_phase)(sim, "virtualdisks", PROJECT_A, name, "Ready")
+    assert disk["status"]["capacity"] == "512Mi"
