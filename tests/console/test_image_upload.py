@@ -123,6 +123,7 @@ def test_the_detail_page_offers_the_upload_and_the_curl_command_to_the_owner(own
     assert f'data-upload-url="/projects/{PROJECT_A}/images/{waiting_image}/upload/"' in page
     assert "10 minutes" in page
     assert "js/upload.js" in page
+    assert "from this page or with the curl command" in page  # the Ready condition said in words
 
 
 def test_the_create_form_makes_an_upload_image(owner, sim, unique):
