@@ -150,3 +150,23 @@ def test_it_creates_a_vm_from_a_snapshot_with_a_snapshot_operation(dvp):
     assert dvp.get("virtualmachines", "new-delta")["spec"]["blockDeviceRefs"][0]["name"] == "new-delta-root"
     assert dvp.wait_phase("virtualdisks", "new-delta-root", "Ready")
     assert "CreateVirtualMachineInProgress" in [e.reason for e in dvp.events_about("delta-new")]
+
+
+def test_it_stores_snapshots_and_operations_that_fit_the_upstream_crds(dvp):
+    from tests.contract.openapi import validate
+    from tests.contract.test_stored_objects import CRDS, crds
+
+    if not CRDS.is_dir():
+        pytest.skip(f"the upstream CRDs are not at {CRDS}")
+    schemas = crds()
+    problems, checked = [], set()
+    for plural in ("virtualmachinesnapshots", "virtualmachineoperations", "virtualmachinesnapshotoperations",
+                   "virtualdisksnapshots", "virtualdisks", "virtualmachines", "virtualmachineipaddresses"):
+        _scope, schema = schemas[(GROUP, VERSION, plural)]
+        for obj in dvp.custom.list_namespaced_custom_object(GROUP, VERSION, dvp.namespace, plural)["items"]:
+            checked.add(plural)
+            body = {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
+            problems += [f"{plural}/{obj['metadata']['name']}: {p}" for p in validate(
+                {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "metadata"}}, body)]
+    assert problems == []
+    assert {"virtualmachinesnapshots", "virtualmachineoperations", "virtualmachinesnapshotoperations"} <= checked
