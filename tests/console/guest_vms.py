@@ -1,4 +1,6 @@
 """VMs whose guest can be logged into (the guide's cloud-init: cloud / cloud), for console tests."""
+from kubernetes.client.exceptions import ApiException
+
 from tests.console.conftest import PROJECT_A
 from tests.console.helpers import GROUP, VERSION, create_dvp, custom, get_dvp, wait_for_phase
 from tests.guide import CLOUD_INIT
@@ -22,3 +24,13 @@ def stop_vm(sim, name, namespace=PROJECT_A):
         GROUP, VERSION, namespace, "virtualmachineoperations",
         {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
          "metadata": {"generateName": f"{name}-"}, "spec": {"type": "Stop", "virtualMachineName": name}})
+
+
+def delete_vm(sim, name, namespace=PROJECT_A):
+    """Remove the VM and its disk, so later tests in the shared simulated cluster have the room."""
+    for plural, object_name in (("virtualmachines", name), ("virtualdisks", f"{name}-root")):
+        try:
+            custom(sim).delete_namespaced_custom_object(GROUP, VERSION, namespace, plural, object_name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from tests.console.conftest import MEMBER, OUTSIDER, PROJECT_A
-from tests.console.guest_vms import running_vm
+from tests.console.guest_vms import delete_vm, running_vm
 
 SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
 
@@ -14,7 +14,8 @@ SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
 @pytest.fixture(scope="module")
 def page_vm(sim):
     running_vm(sim, "pages-vm")
-    return "pages-vm"
+    yield "pages-vm"
+    delete_vm(sim, "pages-vm")
 
 
 def test_it_renders_the_vnc_tab_with_its_socket_and_only_then_loads_novnc(owner, page_vm):

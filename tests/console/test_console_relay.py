@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.console.conftest import MEMBER, OPERATOR, OWNER, PROJECT_A
-from tests.console.guest_vms import running_vm, stop_vm
+from tests.console.guest_vms import delete_vm, running_vm, stop_vm
 from tests.console.helpers import wait_for_phase
 from tests.security.test_websockets import connect, read_until
 from virtualization.consoles import StreamRelay
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(scope="module")
 def relay_vm(sim):
     running_vm(sim, "relay-vm")
-    return "relay-vm"
+    yield "relay-vm"
+    delete_vm(sim, "relay-vm")
 
 
 def path(vm, stream="console"):
@@ -152,3 +153,4 @@ async def test_it_closes_with_the_reason_when_the_vm_stops(sim):
     _, closed = await drain(communicator, quiet=5)
     assert json.loads(text["text"]) == {"close": 4503, "reason": "The virtual machine is not running."}
     assert closed["code"] == 4503  # 4000 + the status of the refusal (5xx: Unavailable)
+    await sync_to_async(delete_vm)(sim, vm)

@@ -20,7 +20,8 @@ def vm(sim):
     dvp.create("virtualdisks", blank_disk("vnc-vm-root", "10Gi"))
     dvp.create("virtualmachines", vm_body("vnc-vm", cpu={"cores": 1, "coreFraction": "10%"}))
     dvp.wait_phase("virtualmachines", "vnc-vm", "Running")
-    return dvp
+    yield dvp
+    dvp.delete("virtualmachines", "vnc-vm")  # room for later tests in the shared simulated cluster
 
 
 class RfbClient:

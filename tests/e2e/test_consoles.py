@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.guest_vms import running_vm, stop_vm
+from tests.console.guest_vms import delete_vm, running_vm, stop_vm
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,8 @@ CANVAS_DIGEST = """() => {
 @pytest.fixture(scope="module")
 def console_vm(sim):
     running_vm(sim, VM)
-    return VM
+    yield VM
+    delete_vm(sim, VM)
 
 
 def tab_url(vm, tab):
@@ -144,6 +145,7 @@ def test_it_closes_the_console_with_a_message_when_the_vm_stops(page, log_in, si
     stop_vm(sim, vm)
     expect(page.locator("#tty-state")).to_contain_text("The virtual machine is Stop", timeout=30000)
     expect(page.locator("#tty-console")).not_to_have_attribute("data-state", "connected")
+    delete_vm(sim, vm)
 
 
 def test_it_pops_the_tty_out_into_its_own_window(page, log_in, console_vm):
