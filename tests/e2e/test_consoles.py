@@ -161,3 +161,38 @@ def test_it_pops_the_tty_out_into_its_own_window(page, log_in, console_vm):
     popup.get_by_label("Search the scrollback (Enter: next, Shift+Enter: previous)").fill("login")
     popup.keyboard.press("Enter")
     popup.wait_for_function("() => window.dvpTerminal.hasSelection()")
+
+
+def test_it_copies_pastes_and_reads_the_console_to_a_screen_reader(browser, console_url, console_vm):
+    context = browser.new_context(base_url=console_url, viewport={"width": 1400, "height": 1000},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    try:
+        page.goto("/login/")
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/projects/")
+        page.goto(tab_url(console_vm, "tty"))
+        expect(page.locator("#tty-state")).to_have_text("Connected")
+        page.wait_for_function("() => window.dvpTerminal.buffer.active.getLine(window.dvpTerminal.buffer.active.cursorY)"
+                               ".translateToString(true).includes('login:')")
+
+        # Paste: the clipboard's text is typed into the guest (here: the user name at the login prompt).
+        page.evaluate("() => navigator.clipboard.writeText('cloud')")
+        page.get_by_role("button", name="Paste").click()
+        page.wait_for_function("() => window.dvpTerminal.buffer.active.getLine(window.dvpTerminal.buffer.active.cursorY)"
+                               ".translateToString(true).includes('login: cloud')")
+
+        # Copy: the selection goes to the clipboard.
+        page.evaluate("() => window.dvpTerminal.selectAll()")
+        page.get_by_role("button", name="Copy").click()
+        expect(page.locator("#tty-notice")).to_have_text("Copied.")
+        assert "login: cloud" in page.evaluate("() => navigator.clipboard.readText()")
+
+        # Screen reader mode: xterm keeps an accessible copy of the screen's rows.
+        page.get_by_label("Screen reader mode").check()
+        expect(page.locator("#tty .xterm-accessibility-tree")).to_contain_text("login: cloud")
+    finally:
+        context.close()
