@@ -9,7 +9,9 @@ from tests.dvpsim.test_guest import connect
 
 @pytest.fixture(scope="module")
 def dvp(sim):
-    return Dvp(sim, fresh_namespace(sim, "changes"))
+    dvp = Dvp(sim, fresh_namespace(sim, "changes"))
+    yield dvp
+    dvp.core.delete_namespace(dvp.namespace)  # frees the simulated nodes for the tests that follow
 
 
 def running_vm(dvp, name, **spec):
@@ -98,6 +100,7 @@ async def test_it_shows_the_hot_plugged_disk_in_lsblk(sim):
         listing = await console.expect("cloud@linux-vm:~$ ")
         assert "10G" in listing and "7G" in listing
         await console.ws.close()
+    dvp.core.delete_namespace(dvp.namespace)
 
 
 def test_it_keeps_an_attachment_pending_until_the_vm_runs(dvp):
