@@ -18,12 +18,16 @@ def running_vm(sim, name, namespace=PROJECT_A):
     return wait_for_phase(sim, "virtualmachines", namespace, name, "Running", timeout=60)
 
 
-def stop_vm(sim, name, namespace=PROJECT_A):
-    """Ask for a Stop operation, as the cluster admin."""
+def run_operation(sim, name, operation, namespace=PROJECT_A):
+    """Ask for a VirtualMachineOperation (Stop, Start, ...), as the cluster admin."""
     return custom(sim).create_namespaced_custom_object(
         GROUP, VERSION, namespace, "virtualmachineoperations",
         {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
-         "metadata": {"generateName": f"{name}-"}, "spec": {"type": "Stop", "virtualMachineName": name}})
+         "metadata": {"generateName": f"{name}-"}, "spec": {"type": operation, "virtualMachineName": name}})
+
+
+def stop_vm(sim, name, namespace=PROJECT_A):
+    return run_operation(sim, name, "Stop", namespace)
 
 
 def delete_vm(sim, name, namespace=PROJECT_A):

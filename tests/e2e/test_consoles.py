@@ -2,7 +2,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.guest_vms import delete_vm, running_vm, stop_vm
+from tests.console.guest_vms import delete_vm, run_operation, running_vm, stop_vm
+from tests.console.helpers import wait_for_phase
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -136,7 +137,7 @@ def test_it_refuses_a_console_socket_opened_by_a_page_of_another_origin(page, lo
     assert page.evaluate(probe, socket_url) == "refused"
 
 
-def test_it_closes_the_console_with_a_message_when_the_vm_stops(page, log_in, sim):
+def test_it_closes_the_console_with_a_message_when_the_vm_stops_and_reconnects_after_it_starts(page, log_in, sim):
     vm = "e2e-stopping-vm"
     running_vm(sim, vm)
     log_in("alice")
@@ -145,6 +146,12 @@ def test_it_closes_the_console_with_a_message_when_the_vm_stops(page, log_in, si
     stop_vm(sim, vm)
     expect(page.locator("#tty-state")).to_contain_text("The virtual machine is Stop", timeout=30000)
     expect(page.locator("#tty-console")).not_to_have_attribute("data-state", "connected")
+    expect(page.locator("#tty-state")).to_contain_text("Reconnecting in")
+
+    # Started again, the page reconnects on its own (backing off while the VM is down).
+    wait_for_phase(sim, "virtualmachines", "project-a", vm, "Stopped")
+    run_operation(sim, vm, "Start")
+    expect(page.locator("#tty-state")).to_have_text("Connected", timeout=45000)
     delete_vm(sim, vm)
 
 
