@@ -52,6 +52,7 @@ def make_vm(sim, namespace, vm, disk, timeout=60):
         create_dvp(sim, "virtualdisks", namespace, {"metadata": {"name": disk},
                                                     "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
         create_dvp(sim, "virtualmachines", namespace, {"metadata": {"name": vm}, "spec": {
-            "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
-            "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
+            # A 10% CPU share: the many VMs of a test run fit on the shared simulated nodes.
+            "virtualMachineClassName": "generic", "cpu": {"cores": 1, "coreFraction": "10%"},
+            "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": disk}]}})
     return wait_for_phase(sim, "virtualmachines", namespace, vm, "Running", timeout=timeout)

@@ -12,6 +12,10 @@ def dvp(sim):
     return Dvp(sim, fresh_namespace(sim, "vms"))
 
 
+# Migration needs room on a second node: a small CPU share fits however full the shared nodes are.
+SMALL_CPU = {"cores": 1, "coreFraction": "5%"}
+
+
 def running_vm(dvp, name, **spec):
     dvp.create("virtualdisks", blank_disk(f"{name}-root"))
     dvp.create("virtualmachines", vm_body(name, **spec))
@@ -147,7 +151,7 @@ def test_it_asks_for_a_restart_after_a_cpu_change(dvp):
 
 
 def test_it_live_migrates_a_vm_to_another_node(dvp):
-    before = running_vm(dvp, "mover")
+    before = running_vm(dvp, "mover", cpu=SMALL_CPU)
     source = before["status"]["nodeName"]
     op = operation(dvp, "mover", "Evict")
     dvp.wait("virtualmachines", "mover", lambda o: o["status"]["phase"] == "Migrating")
@@ -164,7 +168,7 @@ def test_it_live_migrates_a_vm_to_another_node(dvp):
 
 
 def test_it_cancels_a_migration_when_its_operation_is_deleted(dvp):
-    source = running_vm(dvp, "stayer")["status"]["nodeName"]
+    source = running_vm(dvp, "stayer", cpu=SMALL_CPU)["status"]["nodeName"]
     op = operation(dvp, "stayer", "Migrate")
     dvp.wait("virtualmachines", "stayer", lambda o: o["status"]["phase"] == "Migrating")
     dvp.delete("virtualmachineoperations", op)
