@@ -170,3 +170,21 @@ def test_it_stores_snapshots_and_operations_that_fit_the_upstream_crds(dvp):
                 {**schema, "properties": {k: v for k, v in schema["properties"].items() if k != "metadata"}}, body)]
     assert problems == []
     assert {"virtualmachinesnapshots", "virtualmachineoperations", "virtualmachinesnapshotoperations"} <= checked
+
+
+def test_it_stops_a_running_vm_for_the_restore_and_starts_it_again(dvp):
+    dvp.create("virtualdisks", blank_disk("live-root"))
+    dvp.create("virtualmachines", vm_body("live", user_data=None))
+    dvp.wait_phase("virtualmachines", "live", "Running", timeout=30)
+    dvp.create("virtualmachinesnapshots", {"metadata": {"name": "live-snap"},
+                                           "spec": {"virtualMachineName": "live", "requiredConsistency": False}})
+    dvp.wait_phase("virtualmachinesnapshots", "live-snap", "Ready")
+    disk_uid = dvp.get("virtualdisks", "live-root")["metadata"]["uid"]
+    done = finished(dvp, operation(dvp, "live-restore", "Restore", "live", restore={
+        "mode": "BestEffort", "virtualMachineSnapshotName": "live-snap"})["metadata"]["name"])
+    assert done["status"]["phase"] == "Completed", done["status"]
+    vm = dvp.wait_phase("virtualmachines", "live", "Running", timeout=30)
+    transitions = [t["phase"] for t in vm["status"]["stats"]["phasesTransitions"]]
+    after_stop = transitions[transitions.index("Stopping"):]
+    assert after_stop[1] == "Stopped" and after_stop[-2:] == ["Starting", "Running"], transitions
+    assert dvp.get("virtualdisks", "live-root")["metadata"]["uid"] != disk_uid
