@@ -14,7 +14,8 @@ STORAGE_CLASS = kinds.get("StorageClass")
 def storage_classes(request):
     context = {"classes": None, "error": None}
     if not can(request.user, "list", STORAGE_CLASS):
-        context["error"] = "You may not see the cluster's storage classes (needs list on storageclasses.storage.k8s.io); ask a cluster operator."
+        context["error"] = ("You may not see the cluster's storage classes (needs list on "
+                            "storageclasses.storage.k8s.io); ask a cluster operator.")
         return render(request, "system/storage_classes.html", context, status=403)
     try:
         items = kube_for(request.user).list(STORAGE_CLASS)

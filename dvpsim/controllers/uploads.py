@@ -53,7 +53,8 @@ class UploadSink:
         generation = obj["metadata"].get("generation", 1)
         status["phase"] = "Provisioning"
         status["progress"] = "0%"
-        set_condition(self.cluster, status, "Ready", "False", "Provisioning", "The image is being uploaded.", generation)
+        set_condition(self.cluster, status, "Ready", "False", "Provisioning", "The image is being uploaded.",
+                      generation)
         endpoint.last_write = time.monotonic()
         if self.write_status(obj, status) is not None:
             size = f" ({quantity.humanize(total)})" if total else ""

@@ -1,10 +1,25 @@
 """VM Disks: sizes against the image, from a snapshot, resize (pencil and Configuration tab), storage class change."""
 import time
 
+import pytest
+
 from django.urls import reverse
 
 from .conftest import MEMBER, PROJECT_A
 from .helpers import create_dvp, custom, get_dvp, make_vm, sample_url, wait_for_phase, GROUP, VERSION
+
+
+@pytest.fixture
+def running_vm(sim):
+    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
+    made = []
+
+    def make(vm, disk):
+        made.append(vm)
+        return make_vm(sim, PROJECT_A, vm, disk)
+    yield make
+    for vm in made:
+        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)
 
 
 def ready_image(sim, name):
@@ -88,9 +103,9 @@ def test_a_viewer_gets_no_pencil(login, sim, unique, db):
     assert "Change Capacity" not in listing
 
 
-def test_the_configuration_tab_resizes_and_changes_the_storage_class_of_a_mounted_disk(owner, sim, unique):
+def test_the_configuration_tab_resizes_and_changes_the_storage_class_of_a_mounted_disk(running_vm, owner, sim, unique):
     vm, disk = unique("vm"), unique("root")
-    make_vm(sim, PROJECT_A, vm, disk)
+    running_vm(vm, disk)
     tab = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "disks", disk, "configuration"]))
     page = tab.content.decode()
     assert "Change StorageClass" in page and "Enterprise Edition" in page

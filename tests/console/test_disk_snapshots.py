@@ -1,10 +1,25 @@
 """Disk Snapshots: "Create Disk Snapshot" with the Consistency Guarantee switch, list and detail."""
 import time
 
+import pytest
+
 from django.urls import reverse
 
 from .conftest import PROJECT_A
 from .helpers import create_dvp, custom, make_vm, wait_for_phase, GROUP, VERSION
+
+
+@pytest.fixture
+def running_vm(sim):
+    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
+    made = []
+
+    def make(vm, disk):
+        made.append(vm)
+        return make_vm(sim, PROJECT_A, vm, disk)
+    yield make
+    for vm in made:
+        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)
 
 
 def get_snapshot(sim, name):
@@ -27,9 +42,9 @@ def test_it_snapshots_a_disk_and_lists_it_with_kubectl_columns(owner, sim, uniqu
     assert "Create a disk from this snapshot" in detail
 
 
-def test_a_running_vm_without_agent_keeps_the_snapshot_pending_with_the_reason(owner, sim, unique):
+def test_a_running_vm_without_agent_keeps_the_snapshot_pending_with_the_reason(running_vm, owner, sim, unique):
     vm, disk, name = unique("vm"), unique("root"), unique("snap")
-    make_vm(sim, PROJECT_A, vm, disk)
+    running_vm(vm, disk)
     owner.post(reverse("virtualization:disk-snapshot-create", args=[PROJECT_A]),
                {"name": name, "disk": disk, "consistent": "on"})
     page = ""

@@ -1,8 +1,22 @@
 """'Create Image' with every source of the user guide, and the Configuration tab (.spec until Ready)."""
+import pytest
 from django.urls import reverse
 
 from .conftest import MEMBER, PROJECT_A
-from .helpers import create_dvp, get_dvp, make_vm, sample_url, wait_for_phase
+from .helpers import create_dvp, custom, get_dvp, GROUP, make_vm, sample_url, VERSION, wait_for_phase
+
+
+@pytest.fixture
+def running_vm(sim):
+    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
+    made = []
+
+    def make(vm, disk):
+        made.append(vm)
+        return make_vm(sim, PROJECT_A, vm, disk)
+    yield make
+    for vm in made:
+        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)
 
 
 def create_url(source):
@@ -40,13 +54,13 @@ def test_it_keeps_a_bad_container_reference_with_its_message(owner, sim, unique)
     assert get_dvp(sim, "virtualimages", PROJECT_A, name) is None
 
 
-def test_it_writes_an_image_from_a_free_disk_but_not_from_one_a_running_vm_uses(owner, sim, unique):
+def test_it_writes_an_image_from_a_free_disk_but_not_from_one_a_running_vm_uses(running_vm, owner, sim, unique):
     free = unique("free")
     create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": free},
                                                 "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
     wait_for_phase(sim, "virtualdisks", PROJECT_A, free, "Ready")
     vm, busy = unique("vm"), unique("busy")
-    make_vm(sim, PROJECT_A, vm, busy)
+    running_vm(vm, busy)
     form_page = owner.get(create_url("disk")).content.decode()
     assert free in form_page
     assert f"attached to the running VM {vm}" in form_page
@@ -92,8 +106,8 @@ def test_it_edits_the_spec_until_ready_and_keeps_the_text_on_a_conflict(owner, s
 
     saved = owner.post(spec_url, {"spec": new_spec, "resource_version": waiting["metadata"]["resourceVersion"]})
     if saved.status_code == 409:  # the controller wrote the status meanwhile: save again as the page offers
-        saved = owner.post(spec_url, {"spec": new_spec,
-                                      "resource_version": get_dvp(sim, "virtualimages", PROJECT_A, name)["metadata"]["resourceVersion"]})
+        current = get_dvp(sim, "virtualimages", PROJECT_A, name)["metadata"]["resourceVersion"]
+        saved = owner.post(spec_url, {"spec": new_spec, "resource_version": current})
     assert saved.status_code == 302
     ready = wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")
     assert ready["spec"]["dataSource"]["http"]["url"] == sample_url(sim)

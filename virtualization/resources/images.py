@@ -152,7 +152,8 @@ class ObjectRefImageForm(ImageForm):
         return name
 
     def data_source(self):
-        return {"type": "ObjectRef", "objectRef": {"kind": self.ref_kind.kind, "name": self.cleaned_data["source_name"]}}
+        return {"type": "ObjectRef",
+                "objectRef": {"kind": self.ref_kind.kind, "name": self.cleaned_data["source_name"]}}
 
 
 class SnapshotImageForm(ObjectRefImageForm):
