@@ -200,6 +200,15 @@ class VirtualMachineController(Controller):
         devices.extend(self._hotplugged(vm))
         status["blockDeviceRefs"] = devices
         status["networks"] = _network_status(vm, macs.assigned(self.cluster, vm))
+        waiting_macs = [n.get("name") or str(n.get("id")) for n in status["networks"]
+                        if n["type"] != "Main" and not n.get("macAddress")]
+        if any(n["type"] != "Main" for n in status["networks"]):
+            set_condition(self.cluster, status, "VirtualMachineMACAddressReady", "False" if waiting_macs else "True",
+                          "VirtualMachineMACAddressNotReady" if waiting_macs else "VirtualMachineMACAddressReady",
+                          f"Waiting for the MAC addresses of the networks {', '.join(waiting_macs)}."
+                          if waiting_macs else "", generation)
+        else:
+            remove_condition(status, "VirtualMachineMACAddressReady")
         if waiting:
             set_condition(self.cluster, status, "BlockDevicesReady", "False", "BlockDevicesNotReady",
                           "Waiting for block devices to be ready: " + ", ".join(waiting) + ".", generation)

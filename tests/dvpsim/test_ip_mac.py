@@ -112,6 +112,9 @@ def test_it_gives_each_additional_network_a_mac_address_with_a_lease():
         vm = dvp.wait("virtualmachines", "net", lambda o: len([n for n in (o.get("status") or {}).get("networks") or []
                                                                  if n.get("macAddress")]) == 2, timeout=30)
         lan, wan = vm["status"]["networks"][1:]
+        ready = dvp.wait("virtualmachines", "net", lambda o: (condition(o, "VirtualMachineMACAddressReady") or {})
+                         .get("status") == "True")
+        assert condition(ready, "VirtualMachineMACAddressReady")["reason"] == "VirtualMachineMACAddressReady"
         assert wan["macAddress"] == "aa:bb:cc:00:11:22" and wan["virtualMachineMACAddressName"] == "fixed"
         generated = dvp.get("virtualmachinemacaddresses", lan["virtualMachineMACAddressName"])
         assert generated["metadata"]["name"].startswith("net-")
@@ -120,6 +123,13 @@ def test_it_gives_each_additional_network_a_mac_address_with_a_lease():
         assert dvp.get("virtualmachinemacaddressleases", "mac-" + lan["macAddress"].replace(":", "-"))
         dvp.wait_phase("virtualmachines", "net", "Running", timeout=30)
         assert dvp.wait_phase("virtualmachinemacaddresses", "fixed", "Attached")["status"]["virtualMachineName"] == "net"
+
+        dvp.create("virtualdisks", blank_disk("stuck-root"))
+        dvp.create("virtualmachines", vm_body("stuck", runPolicy="AlwaysOff", networks=[
+            {"type": "Main"}, {"type": "Network", "name": "lan", "virtualMachineMACAddressName": "copycat"}]))
+        stuck = dvp.wait("virtualmachines", "stuck", lambda o: condition(o, "VirtualMachineMACAddressReady"))
+        assert condition(stuck, "VirtualMachineMACAddressReady")["status"] == "False"
+        assert "lan" in condition(stuck, "VirtualMachineMACAddressReady")["message"]
 
         dvp.delete("virtualmachines", "net")
         dvp.wait_gone("virtualmachinemacaddresses", generated["metadata"]["name"])
