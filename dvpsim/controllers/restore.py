@@ -14,7 +14,7 @@ dvp-api-notes §8 and the guide's "Restore a virtual machine" / "Creating a VM c
 import copy
 
 from dvpsim import ipam, kinds
-from dvpsim.controllers import power
+from dvpsim.controllers import macs, power
 from dvpsim.controllers.base import Controller, remove_condition, set_condition, status_of
 from dvpsim.controllers.usage import vms_using
 from dvpsim.controllers.vm_snapshots import disk_snapshot_name, provisioning_secret, saved_state
@@ -100,6 +100,7 @@ async def _restore(ctl, op, status, vm):
             await _recreate_disk(ctl, namespace, disk["name"], disk["spec"], disk["virtualDiskSnapshotName"],
                                  disk.get("labels"))
         _restore_ip_address(ctl, namespace, saved.get("virtualMachineIPAddress"))
+        _restore_mac_addresses(ctl, vm, saved)
         _ensure_secret(cluster, namespace, saved.get("provisioningSecret"))
     except ApiError as exc:
         _set_maintenance(ctl, ctl.get(namespace, vm_name, kinds.get("VirtualMachine")) or vm, False)
@@ -135,6 +136,8 @@ def _plan_restore(cluster, vm, saved) -> list[dict]:
     secret = saved.get("provisioningSecret")
     if secret:
         resources.append(_resource("Secret", secret["name"], "Completed"))
+    for vmmac in saved.get("virtualMachineMACAddresses") or []:
+        resources.append(_mac_address_conflict(cluster, namespace, vm_name, vmmac))
     for disk in saved["virtualDisks"]:
         others = [v["metadata"]["name"] for v in vms_using(cluster, "VirtualDisk", namespace, disk["name"])
                   if v["metadata"]["name"] != vm_name]
@@ -162,6 +165,35 @@ def _ip_address_conflict(cluster, namespace, vm_name, vmip) -> dict:
                          f'The IP address {address} is in use by the virtual machine IP address '
                          f'"{ref.get("namespace")}/{ref.get("name")}".')
     return _resource("VirtualMachineIPAddress", vmip["name"], "Completed")
+
+
+def _mac_address_conflict(cluster, namespace, vm_name, vmmac) -> dict:
+    existing = cluster.store.get(kinds.get("VirtualMachineMACAddress"), namespace, vmmac["name"])
+    user = ((existing or {}).get("status") or {}).get("virtualMachineName")
+    if user and user != vm_name:
+        return _resource("VirtualMachineMACAddress", vmmac["name"], "Failed",
+                         f'The virtual machine MAC address "{vmmac["name"]}" is in use by the virtual machine "{user}".')
+    lease = cluster.store.get(kinds.get("VirtualMachineMACAddressLease"), None, macs.lease_name(vmmac["address"]))
+    ref = ((lease or {}).get("spec") or {}).get("virtualMachineMACAddressRef") or {}
+    if lease is not None and ref != {"name": vmmac["name"], "namespace": namespace}:
+        return _resource("VirtualMachineMACAddress", vmmac["name"], "Failed",
+                         f'The MAC address {vmmac["address"]} is in use by the virtual machine MAC address '
+                         f'"{ref.get("namespace")}/{ref.get("name")}".')
+    return _resource("VirtualMachineMACAddress", vmmac["name"], "Completed")
+
+
+def _restore_mac_addresses(ctl, vm, saved):
+    kind = kinds.get("VirtualMachineMACAddress")
+    namespace = vm["metadata"]["namespace"]
+    for vmmac in saved.get("virtualMachineMACAddresses") or []:
+        if ctl.get(namespace, vmmac["name"], kind) is not None:
+            continue
+        meta = {"name": vmmac["name"], "namespace": namespace, "labels": vmmac.get("labels") or {},
+                "annotations": vmmac.get("annotations") or {}}
+        if macs.VM_LABEL in meta["labels"]:
+            meta["ownerReferences"] = [{"apiVersion": vm["apiVersion"], "kind": "VirtualMachine",
+                                        "name": vm["metadata"]["name"], "uid": vm["metadata"]["uid"]}]
+        ctl.cluster.create(kind, {"metadata": meta, "spec": {"address": vmmac["address"]}})
 
 
 def _restore_vm_spec(ctl, vm, saved, mode):

@@ -10,6 +10,7 @@ import base64
 import json
 
 from dvpsim import kinds
+from dvpsim.controllers import macs
 from dvpsim.controllers.base import Controller, condition, is_deleting, set_condition, status_of
 from dvpsim.errors import AlreadyExists
 
@@ -165,6 +166,10 @@ class VirtualMachineSnapshotController(Controller):
             "provisioningSecret": None if provisioning is None else {
                 "name": provisioning["metadata"]["name"], "type": provisioning.get("type", "Opaque"),
                 "data": provisioning.get("data") or {}},
+            "virtualMachineMACAddresses": [
+                {"name": m["metadata"]["name"], "address": (m.get("status") or {}).get("address"),
+                 "labels": m["metadata"].get("labels") or {}, "annotations": m["metadata"].get("annotations") or {}}
+                for m in macs.assigned(self.cluster, vm).values() if (m.get("status") or {}).get("address")],
         }
         kind = kinds.get("Secret")
         name = f"vms-{snapshot['metadata']['uid']}"

@@ -188,3 +188,35 @@ def test_it_stops_a_running_vm_for_the_restore_and_starts_it_again(dvp):
     after_stop = transitions[transitions.index("Stopping"):]
     assert after_stop[1] == "Stopped" and after_stop[-2:] == ["Starting", "Running"], transitions
     assert dvp.get("virtualdisks", "live-root")["metadata"]["uid"] != disk_uid
+
+
+def test_it_restores_the_mac_address_of_an_additional_network():
+    from kubernetes import client
+
+    from tests.conftest import start_sim, stop_sim
+
+    sim = start_sim()  # its own cluster: the sdn module is enabled here
+    try:
+        client.CustomObjectsApi(sim.api("admin")).create_cluster_custom_object(
+            "deckhouse.io", "v1alpha1", "moduleconfigs", {
+                "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
+                "spec": {"enabled": True, "version": 1}})
+        dvp = Dvp(sim, fresh_namespace(sim, "macrestore"))
+        stopped_vm(dvp, "netvm", networks=[{"type": "Main"}, {"type": "Network", "name": "lan"}])
+        lan = dvp.wait("virtualmachines", "netvm", lambda o: (o["status"].get("networks") or [{}, {}])[1]
+                       .get("macAddress"))["status"]["networks"][1]
+        snapshot_of(dvp, "netvm-snap", "netvm")
+        dvp.delete("virtualmachinemacaddresses", lan["virtualMachineMACAddressName"])
+        dvp.wait_gone("virtualmachinemacaddresses", lan["virtualMachineMACAddressName"])
+
+        done = finished(dvp, operation(dvp, "netvm-restore", "Restore", "netvm", restore={
+            "mode": "Strict", "virtualMachineSnapshotName": "netvm-snap"})["metadata"]["name"])
+        assert done["status"]["phase"] == "Completed", done["status"]
+        assert ("VirtualMachineMACAddress", lan["virtualMachineMACAddressName"], "Completed") in [
+            (r["kind"], r["name"], r["status"]) for r in done["status"]["resources"]]
+        restored = dvp.wait_phase("virtualmachinemacaddresses", lan["virtualMachineMACAddressName"], "Bound")
+        assert restored["status"]["address"] == lan["macAddress"]
+        vm = dvp.wait("virtualmachines", "netvm", lambda o: o["status"]["networks"][1].get("macAddress"))
+        assert vm["status"]["networks"][1]["macAddress"] == lan["macAddress"]
+    finally:
+        stop_sim(sim)
