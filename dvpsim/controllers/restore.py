@@ -15,7 +15,7 @@ import copy
 
 from dvpsim import ipam, kinds
 from dvpsim.controllers import macs, power
-from dvpsim.controllers.base import Controller, remove_condition, set_condition, status_of
+from dvpsim.controllers.base import Controller, condition, remove_condition, set_condition, status_of
 from dvpsim.controllers.usage import vms_using
 from dvpsim.controllers.vm_snapshots import disk_snapshot_name, provisioning_secret, saved_state
 from dvpsim.errors import AlreadyExists, ApiError, NotFound
@@ -346,6 +346,11 @@ async def _clone(ctl, op, status, vm):
                            f'The virtual machine snapshot "{snapshot_name}" failed.')
         if snapshot_phase == "Ready":
             break
+        waiting = (condition(snapshot.get("status") or {}, "VirtualMachineSnapshotReady") or {}).get("message")
+        status = status_of(op)
+        if waiting and (condition(status, "SnapshotReady") or {}).get("message") != waiting:
+            set_condition(cluster, status, "SnapshotReady", "False", "SnapshotInProgress", waiting)
+            ctl.write_status(op, status)  # why the clone waits, e.g. for the guest agent
         await ctl.sleep(POLL_SECONDS)
     status = status_of(op)
     set_condition(cluster, status, "SnapshotReady", "True", "SnapshotReady", "")

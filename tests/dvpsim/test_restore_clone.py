@@ -220,3 +220,15 @@ def test_it_restores_the_mac_address_of_an_additional_network():
         assert vm["status"]["networks"][1]["macAddress"] == lan["macAddress"]
     finally:
         stop_sim(sim)
+
+
+def test_it_says_why_a_clone_of_a_running_vm_without_agent_waits(dvp):
+    dvp.create("virtualdisks", blank_disk("busy-root"))
+    dvp.create("virtualmachines", vm_body("busy", user_data=None))
+    dvp.wait_phase("virtualmachines", "busy", "Running", timeout=30)
+    operation(dvp, "busy-clone", "Clone", "busy", clone={"mode": "Strict", "customization": {"namePrefix": "c-"}})
+    waiting = dvp.wait("virtualmachineoperations", "busy-clone",
+                       lambda o: "agent is not ready" in ((condition(o, "SnapshotReady") or {}).get("message") or ""))
+    assert waiting["status"]["phase"] == "InProgress"
+    assert condition(waiting, "SnapshotReady")["status"] == "False"
+    assert dvp.find("virtualmachines", "c-busy") is None
