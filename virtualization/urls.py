@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 from . import meta_edit, spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
 from .resources import cluster_images, disk_snapshots, disks, images, vms  # noqa: F401  (registers the kinds)
-from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_placement
+from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_operations, vm_placement
 
 
 class ResourceConverter:
@@ -33,9 +33,9 @@ urlpatterns = [
     path("disks/<str:name>/storage-class/", disks.change_storage_class, name="disk-storage-class"),
     path("vms/_new/", vms.create, name="vm-create"),
     path("vms/_new/boot-disk/", vms.boot_disk, name="vm-boot-disk"),
-    path("vms/_bulk/", vms.bulk, name="vm-bulk"),
-    path("vms/<str:name>/operations/", vms.operation, name="vm-operation"),
-    path("vms/<str:name>/operations/<str:operation_name>/cancel/", vms.cancel_migration,
+    path("vms/_bulk/", vm_operations.bulk, name="vm-bulk"),
+    path("vms/<str:name>/operations/", vm_operations.operation, name="vm-operation"),
+    path("vms/<str:name>/operations/<str:operation_name>/cancel/", vm_operations.cancel_migration,
          name="vm-cancel-migration"),
     path("vms/<str:name>/tty/", vms.tty, name="vm-tty"),
     path("vms/<str:name>/sessions/<str:tab>/", vm_consoles.holder, name="vm-console-holder"),

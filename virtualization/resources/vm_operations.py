@@ -1,0 +1,253 @@
+"""VM operations: the menu of what applies (and why not), the confirmation, Migrate and its cancel,
+bulk actions from the list, and the Events tab's timeline of events and operations.
+"""
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.kube import KubeError, NotFound, kinds
+from projects.access import can, get_project, kube_for
+
+from .. import registry
+from .. import views as generic
+
+VM = kinds.get("VirtualMachine")
+VMOP = kinds.get("VirtualMachineOperation")
+EVENT = kinds.get("Event")
+
+# The operations the console offers: (VMOP type, the VM phases and run policies in which DVP applies it).
+# "Migrate" in the web interface creates an Evict operation, as `d8 v evict` does.
+OPERATIONS = {
+    "Start": ("Start", ("Stopped", "Stopping"), ("Manual", "AlwaysOnUnlessStoppedManually")),
+    "Stop": ("Stop", ("Running", "Degraded", "Starting", "Pause", "Pending"),
+             ("Manual", "AlwaysOnUnlessStoppedManually")),
+    "Restart": ("Restart", ("Running", "Degraded", "Starting", "Pause"),
+                ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
+    "Migrate": ("Evict", ("Running",), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
+}
+RUN_POLICY_WHY = {
+    "AlwaysOff": "the run policy AlwaysOff keeps it off",
+    "AlwaysOn": "the run policy AlwaysOn keeps it running",
+}
+MIGRATION_TYPES = ("Evict", "Migrate")
+VMOP_FINISHED = ("Completed", "Failed", "Superseded")
+BULK_ACTIONS = ("Start", "Stop", "Restart", "Migrate", "Delete")
+
+
+def operation_choices(vm, can_operate=True):
+    """The menu of operations for one VM: which apply now, and why the others do not."""
+    phase = (vm.get("status") or {}).get("phase") or "Pending"
+    policy = (vm.get("spec") or {}).get("runPolicy") or "AlwaysOnUnlessStoppedManually"
+    migratable = next((c for c in (vm.get("status") or {}).get("conditions") or [] if c.get("type") == "Migratable"),
+                      None)
+    choices = []
+    for label, (vmop_type, phases, policies) in OPERATIONS.items():
+        if not can_operate:
+            why = "You may not run operations here (needs create on virtualmachineoperations)."
+        elif policy not in policies:
+            why = f"{label} is not possible: {RUN_POLICY_WHY.get(policy, f'the run policy is {policy}')}."
+        elif phase not in phases:
+            why = f"Not applicable while the VM is {phase}."
+        elif label == "Migrate" and (migratable or {}).get("status") == "False":
+            why = f"The VM cannot be live-migrated: {migratable.get('message') or migratable.get('reason')}."
+        else:
+            why = ""
+        choices.append({"type": label, "vmop_type": vmop_type, "applicable": not why, "why": why})
+    return choices
+
+
+def operations_of(user, project, vm_name=None):
+    """VirtualMachineOperations of the project (of one VM), newest first."""
+    ops = [op for op in kube_for(user).list(VMOP, project)
+           if vm_name is None or (op.get("spec") or {}).get("virtualMachineName") == vm_name]
+    return sorted(ops, key=lambda op: op["metadata"].get("creationTimestamp", ""), reverse=True)
+
+
+def vm_timeline(request, project, obj, events):
+    """The Events tab of a VM: its events, its operations and their events, newest first."""
+    name = obj["metadata"]["name"]
+    ops = operations_of(request.user, project.name, name)
+    op_names = {op["metadata"]["name"] for op in ops}
+    items = []
+    for op in ops:
+        completed = next((c for c in (op.get("status") or {}).get("conditions") or [] if c.get("type") == "Completed"),
+                         {})
+        items.append({"kind": "operation", "time": op["metadata"].get("creationTimestamp", ""), "name":
+                      op["metadata"]["name"], "type": op["spec"].get("type", ""),
+                      "reason": (op.get("status") or {}).get("phase") or "Pending",
+                      "progress": (op.get("status") or {}).get("progress", ""), "message": completed.get("message", "")})
+    if events is not None:
+        related = [e for e in kube_for(request.user).list(EVENT, project.name)
+                   if (e.get("involvedObject") or {}).get("kind") == VMOP.kind
+                   and (e.get("involvedObject") or {}).get("name") in op_names]
+        for event in list(events) + related:
+            involved = event.get("involvedObject") or {}
+            items.append({"kind": "event", "time": event.get("lastTimestamp") or event.get("eventTime")
+                          or event["metadata"].get("creationTimestamp", ""),
+                          "about": f"Operation {involved['name']}" if involved.get("kind") == VMOP.kind else "",
+                          "type": event.get("type", ""), "reason": event.get("reason", ""),
+                          "message": event.get("message", ""), "count": event.get("count", 1)})
+    return sorted(items, key=lambda item: item["time"], reverse=True)
+
+
+def vm_row_context(user, project, rows):
+    """The list's per-row menu: which operations apply to each VM now, and why not."""
+    can_operate = can(user, "create", VMOP, project)
+    for row in rows:
+        row.operations = operation_choices(row.object, can_operate)
+
+
+def bulk_blocked(user, project):
+    """{bulk action: the missing permission} for the list's bulk buttons."""
+    blocked = {}
+    if not can(user, "create", VMOP, project):
+        blocked.update({a: "needs create on virtualmachineoperations" for a in BULK_ACTIONS if a != "Delete"})
+    if not can(user, "delete", VM, project):
+        blocked["Delete"] = "needs delete on virtualmachines"
+    return blocked
+
+
+def _resource():
+    """The VM entry of the registry (registered by vms.py, which imports this module)."""
+    return registry.get("vms")
+
+
+@require_http_methods(["GET", "POST"])
+def operation(request, project, name):
+    """GET: the confirmation (a dialog under htmx, a page without it); POST: create the VirtualMachineOperation."""
+    project = get_project(request.user, project)
+    resource = _resource()
+    label = request.POST.get("type") or request.GET.get("type")
+    if label not in OPERATIONS:
+        raise Http404("No such operation")
+    vm = generic.get_object(request, project, resource, name)
+    if request.method == "GET":
+        choice = next(c for c in operation_choices(vm, can(request.user, "create", VMOP, project.name))
+                      if c["type"] == label)
+        return render(request, "virtualization/vms/operation_confirm.html" + ("#dialog" if request.htmx else ""), {
+            "project": project, "resource": resource, "name": name, "vm": vm, "choice": choice,
+            "force_choice": force_choice(vm) if label == "Migrate" else None, "next": _next_url(request),
+        })
+    run_operation(request, project.name, vm, label, force=request.POST.get("force"))
+    if _next_url(request):
+        return redirect(_next_url(request))
+    if request.htmx:
+        return _status_with_messages(request, project, name)
+    return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
+
+
+def _next_url(request):
+    """Where to go back to after a confirmation opened from elsewhere (the list): a path on this site only."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    return url if url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()) else ""
+
+
+def force_choice(vm):
+    """The AutoConverge switch a migration offers under the VM's liveMigrationPolicy (None: fixed by the policy)."""
+    policy = (vm.get("spec") or {}).get("liveMigrationPolicy") or "PreferSafe"
+    if policy == "PreferSafe":
+        return {"default": False, "label": "Force (slow the CPU down with AutoConverge so the migration completes)"}
+    if policy == "PreferForced":
+        return {"default": True, "label": "Force (keep AutoConverge: the CPU may be slowed down to complete)"}
+    return None
+
+
+def run_operation(request, project, vm, label, force=None):
+    """Create the VMOP for one VM as the user; the outcome goes to the messages. True when created."""
+    name = vm["metadata"]["name"]
+    vmop_type = OPERATIONS[label][0]
+    spec = {"type": vmop_type, "virtualMachineName": name}
+    if label == "Migrate" and force_choice(vm) is not None:
+        spec["force"] = force == "on"
+    try:
+        kube_for(request.user).create(VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
+                                             "spec": spec}, project)
+    except KubeError as exc:
+        messages.error(request, f"{label} of {name} was refused: {exc.message}")
+        return False
+    messages.success(request, f"{label} requested for {name}.")
+    return True
+
+
+def _status_with_messages(request, project, name):
+    resource = _resource()
+    obj = generic.get_object(request, project, resource, name)
+    context = generic.detail_context(request, project, resource, obj)
+    status = render(request, resource.detail_template + "#status", context)
+    flash = render(request, "includes/messages.html", {"oob": True})
+    status.content += flash.content
+    return status
+
+
+@require_POST
+def bulk(request, project):
+    """One operation (or Delete) for the VMs checked in the list: a confirmation naming them, then the action."""
+    project = get_project(request.user, project)
+    resource = _resource()
+    list_url = reverse("virtualization:list", args=[project.name, resource])
+    action = request.POST.get("action")
+    names = sorted(set(request.POST.getlist("names")))
+    if action not in BULK_ACTIONS:
+        raise Http404("No such action")
+    if not names:
+        messages.error(request, f"Select the virtual machines to {action.lower()} first.")
+        return redirect(list_url)
+    can_operate = can(request.user, "create", VMOP, project.name)
+    can_delete = can(request.user, "delete", VM, project.name)
+    targets = []
+    for name in names:
+        try:
+            vm = kube_for(request.user).get(VM, name, project.name)
+        except NotFound:
+            targets.append({"name": name, "vm": None, "why": "It no longer exists."})
+            continue
+        if action == "Delete":
+            why = "" if can_delete else "You may not delete virtual machines here (needs delete on virtualmachines)."
+        else:
+            why = next(c["why"] for c in operation_choices(vm, can_operate) if c["type"] == action)
+        targets.append({"name": name, "vm": vm, "why": why})
+    ready = [t for t in targets if not t["why"]]
+    if not request.POST.get("confirmed"):
+        return render(request, "virtualization/vms/bulk_confirm.html", {
+            "project": project, "resource": resource, "action": action, "targets": targets, "ready": ready,
+            "list_url": list_url})
+    for target in ready:
+        if action == "Delete":
+            try:
+                kube_for(request.user).delete(VM, target["name"], project.name)
+                messages.success(request, f"The virtual machine {target['name']} is being deleted.")
+            except KubeError as exc:
+                messages.error(request, f"Deleting {target['name']} was refused: {exc.message}")
+        else:
+            run_operation(request, project.name, target["vm"], action)
+    return redirect(list_url)
+
+
+@require_http_methods(["GET", "POST"])
+def cancel_migration(request, project, name, operation_name):
+    """Cancel a live migration: delete its VirtualMachineOperation (confirmed first)."""
+    project = get_project(request.user, project)
+    resource = _resource()
+    try:
+        op = kube_for(request.user).get(VMOP, operation_name, project.name)
+    except NotFound:
+        raise Http404("No such operation")
+    if op["spec"].get("virtualMachineName") != name or op["spec"].get("type") not in MIGRATION_TYPES:
+        raise Http404("No such migration")
+    if request.method == "GET":
+        return render(request, "virtualization/vms/cancel_migration.html" + ("#dialog" if request.htmx else ""),
+                      {"project": project, "resource": resource, "name": name, "op": op})
+    try:
+        kube_for(request.user).delete(VMOP, operation_name, project.name)
+        messages.success(request, f"The migration of {name} is being canceled.")
+    except NotFound:
+        messages.info(request, f"The migration {operation_name} has already finished.")
+    except KubeError as exc:
+        messages.error(request, f"Canceling the migration was refused: {exc.message}")
+    if request.htmx:
+        return _status_with_messages(request, project, name)
+    return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
