@@ -527,9 +527,36 @@ def _admit_operation(cluster, operation, obj, old, checks):
         checks.cel("spec", "object", "Clone requires clone field.")
     if "migrate" in spec and type_ != "Migrate":
         checks.cel("spec", "object", "spec.migrate can only be set when spec.type is 'Migrate'")
+    _check_clone_names(checks, spec.get("clone"), "spec.clone")
     checks.raise_if_any()
     if operation == "CREATE":
         _check_one_operation_per_vm(cluster, obj, checks)
+
+
+def _check_clone_names(checks, clone, field):
+    """The CEL rules of `clone` (VMOP) and `createVirtualMachine` (VMSOP)."""
+    if not isinstance(clone, dict):
+        return
+    customization = clone.get("customization") if isinstance(clone.get("customization"), dict) else {}
+    for key in ("namePrefix", "nameSuffix"):
+        if key in customization and not 1 <= len(customization[key] or "") <= 59:
+            checks.cel(f"{field}.customization", "object", f"{key} length must be between 1 and 59 characters if set")
+    replacements = clone.get("nameReplacement") or []
+    if any(not 1 <= len(r.get("to") or "") <= 59 for r in replacements if isinstance(r, dict)):
+        checks.cel(f"{field}.nameReplacement", "array", "Each nameReplacement.to must be between 1 and 59 characters")
+    if not (customization.get("namePrefix") or customization.get("nameSuffix") or replacements):
+        checks.cel(field, "object", "At least one of customization.namePrefix, customization.nameSuffix, "
+                                    "or nameReplacement must be set")
+
+
+def _admit_snapshot_operation(cluster, operation, obj, old, checks):
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if operation == "UPDATE" and old is not None and spec != old.get("spec"):
+        checks.cel("spec", "object", ".spec is immutable")
+        return
+    _check_clone_names(checks, spec.get("createVirtualMachine"), "spec.createVirtualMachine")
 
 
 def _check_one_operation_per_vm(cluster, obj, checks):
@@ -608,6 +635,7 @@ _ADMITTERS = {
     "VirtualDisk": _admit_virtual_disk,
     "VirtualMachine": _admit_virtual_machine,
     "VirtualMachineOperation": _admit_operation,
+    "VirtualMachineSnapshotOperation": _admit_snapshot_operation,
     "VirtualMachineIPAddress": _admit_ip_address,
     "VirtualMachineMACAddress": _admit_mac_address,
     "VirtualMachineBlockDeviceAttachment": _admit_block_device_attachment,

@@ -232,3 +232,19 @@ def test_it_says_why_a_clone_of_a_running_vm_without_agent_waits(dvp):
     assert waiting["status"]["phase"] == "InProgress"
     assert condition(waiting, "SnapshotReady")["status"] == "False"
     assert dvp.find("virtualmachines", "c-busy") is None
+
+
+def test_it_refuses_clones_without_new_names_with_the_crds_words(dvp):
+    from kubernetes import client
+
+    with pytest.raises(client.ApiException) as unnamed:
+        operation(dvp, "nameless", "Clone", "whatever", clone={"mode": "Strict", "customization": {}})
+    assert unnamed.value.status == 422
+    assert 'spec.clone: Invalid value: \\"object\\": At least one of customization.namePrefix, ' \
+        "customization.nameSuffix, or nameReplacement must be set" in unnamed.value.body
+    with pytest.raises(client.ApiException) as long_suffix:
+        dvp.create("virtualmachinesnapshotoperations", {"metadata": {"name": "too-long"}, "spec": {
+            "type": "CreateVirtualMachine", "virtualMachineSnapshotName": "x",
+            "createVirtualMachine": {"mode": "DryRun", "customization": {"nameSuffix": "s" * 60}}}})
+    assert long_suffix.value.status == 422
+    assert "nameSuffix length must be between 1 and 59 characters if set" in long_suffix.value.body
