@@ -8,7 +8,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from portal.origin import SameOriginWebSockets  # noqa: E402
 
 from virtualization import uploads  # noqa: E402
 from virtualization.routing import websocket_urlpatterns  # noqa: E402
@@ -25,5 +26,5 @@ async def http_app(scope, receive, send):
 
 application = ProtocolTypeRouter({
     "http": http_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": SameOriginWebSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

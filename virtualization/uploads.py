@@ -12,16 +12,15 @@ import json
 import logging
 import re
 from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
 
 import aiohttp
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404
-from django.http.request import split_domain_port, validate_host
 from django.middleware.csrf import InvalidTokenFormat, _check_token_format, _does_token_match
 
 from portal.kube import Forbidden, KubeError, NotFound
+from portal.origin import same_origin
 from projects.access import can, get_project, kube_for
 
 from . import urls  # noqa: F401  (registers the kinds)
@@ -76,15 +75,9 @@ def _headers(scope):
 
 
 def _check_origin(headers):
-    origin = headers.get("origin")
-    host = headers.get("host", "")
-    if not origin:
+    if not headers.get("origin"):
         raise UploadRefused(403, "The request has no Origin header.")
-    if origin in settings.CSRF_TRUSTED_ORIGINS:
-        return
-    origin_host = urlsplit(origin).netloc
-    domain, _ = split_domain_port(origin_host)
-    if origin_host != host or not validate_host(domain, settings.ALLOWED_HOSTS):
+    if not same_origin(headers.get("origin"), headers.get("host", "")):
         raise UploadRefused(403, "The request comes from another site (Origin not allowed).")
 
 

@@ -129,3 +129,9 @@ async def test_it_keeps_pushing_after_the_watch_drops(project_a_vm, sim):  # noq
         await communicator.disconnect()
     finally:
         sim.clear_faults()
+
+
+async def test_it_refuses_a_page_from_another_port_of_the_same_host(project_a_vm):  # noqa: F811
+    for path in (f"/ws/projects/{PROJECT_A}/live/vms/", console_path(project_a_vm)):
+        communicator, connected = await connect(path, OWNER, origin="http://localhost:9999")
+        assert not connected, path
