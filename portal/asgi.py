@@ -10,21 +10,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from portal.origin import SameOriginWebSockets  # noqa: E402
-
-from virtualization import uploads  # noqa: E402
 from virtualization.routing import websocket_urlpatterns  # noqa: E402
 
-upload_app = AuthMiddlewareStack(uploads.application)
-
-
-async def http_app(scope, receive, send):
-    """Uploads are streamed by a raw ASGI handler (a Django view would read the body whole)."""
-    if uploads.matches(scope):
-        return await upload_app(scope, receive, send)
-    return await django_asgi_app(scope, receive, send)
-
-
 application = ProtocolTypeRouter({
-    "http": http_app,
+    "http": django_asgi_app,
     "websocket": SameOriginWebSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

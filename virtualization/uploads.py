@@ -1,35 +1,40 @@
 """Upload from computer: the browser's file streamed on to the object's upload URL, chunk by chunk.
 
-A Django view reads a request body whole, so `PUT /projects/<p>/<slug>/<name>/upload/` is served
-by this raw ASGI application, routed in portal/asgi.py before Django. It checks what Django's
-middleware would (the session's user, the CSRF token header against the csrftoken cookie, the
-Origin), reads the object *as the user* and requires the right to change it: the upload URL is a
-capability (no authentication at the endpoint, dvp-api-notes §6), so it is used only for someone
-who may read and update the object, and it is never logged. Each `http.request` chunk is passed
-upstream with aiohttp as it arrives; a browser that goes away aborts the upstream request.
+Daphne reads a whole HTTP request body (into memory or a temporary file) before the application
+sees it, so the browser sends the file over a WebSocket instead, whose frames arrive as they are
+sent: `/ws/projects/<p>/<slug>/<name>/upload/`. Origin and session are checked before the socket
+is accepted (portal.origin, AuthMiddlewareStack); the object is read *as the user*, who must be
+allowed to change it: the upload URL is a capability (no authentication at the endpoint,
+dvp-api-notes §6), so it is used only for someone who may read and update the object, and it is
+never logged or sent to the browser.
+
+The protocol, text frames as JSON:
+  console -> {"ready": true} once the object may take the upload (else the error below)
+  browser -> {"size": N}; then binary chunks; then {"done": true}
+  console -> {"ack": bytes passed upstream} after each chunk; at the end {"ok": true} or
+             {"error": message, "status": http-like code}, then it closes.
+The browser keeps at most WINDOW bytes unacknowledged and the console holds at most QUEUED
+chunks, so memory stays bounded whatever the file size; closing the socket cancels the upload.
 """
+import asyncio
 import json
 import logging
-import re
-from http.cookies import SimpleCookie
 
 import aiohttp
 from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
-from django.middleware.csrf import InvalidTokenFormat, _check_token_format, _does_token_match
 
 from portal.kube import Forbidden, KubeError, NotFound
-from portal.origin import same_origin
 from projects.access import can, get_project, kube_for
 
-from . import urls  # noqa: F401  (registers the kinds)
 from .registry import REGISTRY
 
 log = logging.getLogger(__name__)
 
-PATH = re.compile(r"^/projects/(?P<project>[a-z0-9-]{1,63})/(?P<slug>[a-z-]+)/(?P<name>[a-z0-9.-]{1,253})/upload/$")
 UPLOADABLE_PHASES = ("WaitForUserUpload",)
+QUEUED = 8  # chunks waiting for the upstream request
 
 
 class UploadRefused(Exception):
@@ -39,60 +44,55 @@ class UploadRefused(Exception):
         self.message = message
 
 
-class _BrowserGone(Exception):
-    pass
-
-
-def matches(scope) -> bool:
-    return scope["type"] == "http" and PATH.match(scope["path"]) is not None
-
-
-async def application(scope, receive, send):
-    """The ASGI app for upload paths (wrapped by Channels' AuthMiddlewareStack for scope["user"])."""
-    try:
-        if scope["method"] not in ("PUT", "POST"):
-            raise UploadRefused(405, "Send the file with PUT or POST.")
-        headers = _headers(scope)
-        _check_origin(headers)
-        user = scope.get("user")
+class UploadConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            raise UploadRefused(401, "Your session has expired: log in again, then upload the file.")
-        _check_csrf(headers)
-        match = PATH.match(scope["path"])
-        upload_url = await sync_to_async(_upload_url_for)(user, **match.groupdict())
-        size = headers.get("content-length")
-        await _stream(receive, upload_url, size)
-    except UploadRefused as refused:
-        await _answer(send, refused.status, {"error": refused.message})
-        return
-    except _BrowserGone:
-        return
-    await _answer(send, 200, {"ok": True})
+            await self.close(code=4401)  # refused before accepting: no session
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.chunks = asyncio.Queue(QUEUED)
+        self.task = None
+        await self.accept()
+        try:
+            self.upload_url = await sync_to_async(_upload_url_for)(user, **kwargs)
+        except UploadRefused as refused:
+            return await self._finish({"error": refused.message, "status": refused.status})
+        await self.send(text_data=json.dumps({"ready": True}))
 
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None:
+            if self.task is None:
+                return await self._finish({"error": "Send the size first.", "status": 400})
+            await self.chunks.put(bytes_data)
+            return
+        message = json.loads(text_data or "{}")
+        if "size" in message and self.task is None:
+            self.task = asyncio.create_task(self._upload(int(message["size"])))
+        elif message.get("done"):
+            await self.chunks.put(None)
 
-def _headers(scope):
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    async def disconnect(self, code):
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # the browser went away or cancelled: abort the upstream request
 
+    async def _upload(self, size):
+        async def body():
+            sent = 0
+            while (chunk := await self.chunks.get()) is not None:
+                yield chunk
+                sent += len(chunk)
+                await self.send(text_data=json.dumps({"ack": sent}))
 
-def _check_origin(headers):
-    if not headers.get("origin"):
-        raise UploadRefused(403, "The request has no Origin header.")
-    if not same_origin(headers.get("origin"), headers.get("host", "")):
-        raise UploadRefused(403, "The request comes from another site (Origin not allowed).")
+        try:
+            await put_upstream(self.upload_url, body(), size)
+        except UploadRefused as refused:
+            return await self._finish({"error": refused.message, "status": refused.status})
+        await self._finish({"ok": True})
 
-
-def _check_csrf(headers):
-    cookie = SimpleCookie()
-    cookie.load(headers.get("cookie", ""))
-    secret = cookie[settings.CSRF_COOKIE_NAME].value if settings.CSRF_COOKIE_NAME in cookie else ""
-    token = headers.get(settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-").lower(), "")
-    try:
-        _check_token_format(secret)
-        _check_token_format(token)
-    except InvalidTokenFormat:
-        raise UploadRefused(403, "CSRF check failed: reload the page and try again.")
-    if not _does_token_match(token, secret):
-        raise UploadRefused(403, "CSRF check failed: reload the page and try again.")
+    async def _finish(self, answer):
+        await self.send(text_data=json.dumps(answer))
+        await self.close(code=1000 if answer.get("ok") else 4000 + answer.get("status", 500) % 1000)
 
 
 def _upload_url_for(user, project, slug, name):
@@ -127,32 +127,18 @@ def _upload_url_for(user, project, slug, name):
     return url
 
 
-async def _stream(receive, upload_url, size):
-    async def body():
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _BrowserGone()
-            if message.get("body"):
-                yield message["body"]
-            if not message.get("more_body"):
-                return
-
+async def put_upstream(upload_url, chunks, size):
+    """PUT the chunks (an async iterator) to the upload URL as one streamed request body."""
     headers = {"Content-Type": "application/octet-stream"}
     if size:
-        headers["Content-Length"] = size  # the uploader shows progress from it
+        headers["Content-Length"] = str(size)  # the uploader shows progress from it
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.put(upload_url, data=body(), headers=headers) as response:
+            async with session.put(upload_url, data=chunks, headers=headers) as response:
                 text = (await response.text())[:500]
                 status = response.status
-    except _BrowserGone:
-        raise
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, _BrowserGone):
-            raise cause
         log.warning("upload: the upload endpoint could not be reached: %s", type(exc).__name__)
         raise UploadRefused(502, f"The cluster's upload endpoint could not be reached ({type(exc).__name__}).")
     if status == 200:
@@ -162,11 +148,3 @@ async def _stream(receive, upload_url, size):
     if status == 404:
         raise UploadRefused(409, "The upload URL is closed: the image was uploaded already, failed or timed out.")
     raise UploadRefused(502, f"The upload failed: {text.strip() or f'HTTP {status}'}")
-
-
-async def _answer(send, status, payload):
-    body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store")]})
-    await send({"type": "http.response.body", "body": body})

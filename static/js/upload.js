@@ -1,12 +1,11 @@
-// "Upload from computer": send the chosen file through the console (which streams it to the
-// cluster's upload URL), with a progress bar and a cancel button.
+// "Upload from computer": the chosen file goes to the console over a WebSocket, a slice at a
+// time (the console streams it on to the cluster's upload URL), with a progress bar and cancel.
+// At most WINDOW bytes are sent ahead of the console's acknowledgements.
 (function () {
   "use strict";
 
-  function cookie(name) {
-    var match = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var CHUNK = 256 * 1024;
+  var WINDOW = 2 * 1024 * 1024;
 
   function megabytes(bytes) { return (bytes / 1048576).toFixed(1) + " MiB"; }
 
@@ -14,7 +13,7 @@
     var form = event.target.closest("[data-upload-form]");
     if (!form) { return; }
     event.preventDefault();
-    var widget = form.closest("[data-upload-url]");
+    var widget = form.closest("[data-upload-socket]");
     var input = form.querySelector("input[type=file]");
     var start = form.querySelector("[data-upload-start]");
     var cancel = form.querySelector("[data-upload-cancel]");
@@ -28,10 +27,13 @@
       error.hidden = false;
       return;
     }
-    var xhr = new XMLHttpRequest();
-    xhr.open("PUT", widget.dataset.uploadUrl);
-    xhr.setRequestHeader("X-CSRFToken", cookie("csrftoken"));
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + widget.dataset.uploadSocket);
+    var sent = 0;
+    var acked = 0;
+    var reading = false;
+    var finished = false;
+    var cancelled = false;
     bar.parentElement.hidden = false;
     bar.value = 0;
     text.textContent = "Starting…";
@@ -39,45 +41,65 @@
     input.disabled = true;
     cancel.hidden = false;
 
-    function finish() {
+    function done(message, failed) {
+      finished = true;
       start.disabled = false;
       input.disabled = false;
       cancel.hidden = true;
-    }
-
-    xhr.upload.addEventListener("progress", function (e) {
-      if (!e.lengthComputable) { return; }
-      var percent = Math.floor(100 * e.loaded / e.total);
-      bar.value = percent;
-      text.textContent = percent + "% · " + megabytes(e.loaded) + " of " + megabytes(e.total);
-    });
-    xhr.addEventListener("load", function () {
-      finish();
-      var answer = {};
-      try { answer = JSON.parse(xhr.responseText); } catch (ignored) { /* not JSON */ }
-      if (xhr.status === 200) {
-        bar.value = 100;
-        text.textContent = "Uploaded " + megabytes(file.size) + ". The cluster is now processing the image.";
-        form.querySelector("input[type=file]").value = "";
-        start.hidden = true;
-        input.hidden = true;
-      } else {
-        error.textContent = "The upload failed: " + (answer.error || ("HTTP " + xhr.status));
+      if (failed) {
+        error.textContent = message;
         error.hidden = false;
         text.textContent = "";
+      } else {
+        text.textContent = message;
       }
-    });
-    xhr.addEventListener("error", function () {
-      finish();
-      error.textContent = "The upload failed: the connection to the console was lost.";
-      error.hidden = false;
-    });
-    xhr.addEventListener("abort", function () {
-      finish();
-      bar.value = 0;
-      text.textContent = "Upload cancelled. You can choose the file again and restart it.";
-    });
-    cancel.onclick = function () { xhr.abort(); };
-    xhr.send(file);
+    }
+
+    // Send slices while the window allows; each ack from the console opens it again.
+    function pump() {
+      if (reading || cancelled || socket.readyState !== 1) { return; }
+      if (sent >= file.size) { socket.send(JSON.stringify({ done: true })); sent = Infinity; return; }
+      if (sent - acked >= WINDOW) { return; }
+      reading = true;
+      file.slice(sent, sent + CHUNK).arrayBuffer().then(function (buffer) {
+        reading = false;
+        if (cancelled || socket.readyState !== 1) { return; }
+        socket.send(buffer);
+        sent += buffer.byteLength;
+        pump();
+      });
+    }
+
+    socket.onmessage = function (event) {
+      var answer = JSON.parse(event.data);
+      if (answer.ready) {
+        socket.send(JSON.stringify({ size: file.size }));
+        pump();
+      } else if (answer.ack !== undefined) {
+        acked = answer.ack;
+        var percent = file.size ? Math.floor(100 * acked / file.size) : 100;
+        bar.value = percent;
+        text.textContent = percent + "% · " + megabytes(acked) + " of " + megabytes(file.size);
+        pump();
+      } else if (answer.ok) {
+        bar.value = 100;
+        done("Uploaded " + megabytes(file.size) + ". The cluster is now processing the image.");
+        input.value = "";
+        start.hidden = true;
+        input.hidden = true;
+      } else if (answer.error) {
+        done("The upload failed: " + answer.error, true);
+      }
+    };
+    socket.onclose = function () {
+      if (finished) { return; }
+      if (cancelled) {
+        bar.value = 0;
+        done("Upload cancelled. You can choose the file again and restart it.");
+      } else {
+        done("The upload failed: the connection to the console was lost (has your session expired?).", true);
+      }
+    };
+    cancel.onclick = function () { cancelled = true; socket.close(); };
   });
 }());

@@ -202,7 +202,7 @@ def upload_context(request, project, obj, resource):
     return {
         "upload": {
             "urls": (obj.get("status") or {}).get("imageUploadURLs") or {},
-            "post_url": reverse("virtualization:detail", args=[project.name, resource, name]) + "upload/",
+            "socket_path": f"/ws/projects/{project.name}/{resource.slug}/{name}/upload/",
             "may_upload": can(request.user, "update", resource.kind, namespace, name),
         },
     }

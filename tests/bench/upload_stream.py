@@ -1,0 +1,77 @@
+"""Benchmark (not a test): "Upload from computer" through Daphne stays streamed.
+
+Uploads a 256 MiB image through the console's upload WebSocket (Daphne, as in production) and
+prints Daphne's peak RSS growth during the upload, and the time against a direct PUT of the
+same bytes to the image's upload URL. Run with `make bench`.
+"""
+import asyncio
+import json
+import time
+
+import aiohttp
+import pytest
+
+from dvpsim.samples import qcow2
+from tests.bench.console_relay import _rss_kib, _session_cookie, daphne  # noqa: F401  (fixture)
+from tests.console.helpers import create_dvp, get_dvp, wait_for_phase
+
+MiB = 1024**2
+SIZE = 256 * MiB
+CHUNK = 256 * 1024
+WINDOW = 2 * MiB
+
+
+def waiting_image(sim, name):
+    create_dvp(sim, "virtualimages", "project-a", {"metadata": {"name": name}, "spec": {
+        "storage": "ContainerRegistry", "dataSource": {"type": "Upload"}}})
+    return wait_for_phase(sim, "virtualimages", "project-a", name, "WaitForUserUpload")
+
+
+async def through_console(host, cookie, name, data, pid):
+    peak = baseline = _rss_kib(pid)
+    url = f"ws://{host}/ws/projects/project-a/images/{name}/upload/"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url, headers={"Origin": f"http://{host}", "Cookie": f"sessionid={cookie}"},
+                                      max_msg_size=0) as ws:
+            assert json.loads((await ws.receive()).data) == {"ready": True}
+            start = time.perf_counter()
+            await ws.send_str(json.dumps({"size": len(data)}))
+            sent = acked = 0
+            done = False
+            while True:
+                while sent < len(data) and sent - acked < WINDOW:
+                    await ws.send_bytes(data[sent:sent + CHUNK])
+                    sent += CHUNK
+                if sent >= len(data) and not done:
+                    await ws.send_str(json.dumps({"done": True}))
+                    done = True
+                answer = json.loads((await ws.receive()).data)
+                peak = max(peak, _rss_kib(pid))
+                if "ack" in answer:
+                    acked = answer["ack"]
+                    continue
+                assert answer == {"ok": True}, answer
+                return time.perf_counter() - start, (peak - baseline) / 1024
+
+
+async def direct(upload_url, data):
+    start = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        async with session.put(upload_url, data=data) as response:
+            assert response.status == 200
+    return time.perf_counter() - start
+
+
+def test_upload_through_daphne_is_streamed(sim, daphne):  # noqa: F811
+    server, host = daphne
+    data = qcow2(2 * SIZE, SIZE, seed=3)
+    waiting_image(sim, "bench-upload-console")
+    direct_image = waiting_image(sim, "bench-upload-direct")
+    cookie = asyncio.run(_session_cookie(host))
+    relayed, growth = asyncio.run(through_console(host, cookie, "bench-upload-console", data, server.pid))
+    direct_time = asyncio.run(direct(direct_image["status"]["imageUploadURLs"]["external"], data))
+    wait_for_phase(sim, "virtualimages", "project-a", "bench-upload-console", "Ready", timeout=120)
+    stored = get_dvp(sim, "virtualimages", "project-a", "bench-upload-console")["status"]["size"]["storedBytes"]
+    print(f"\nupload of {len(data) // MiB} MiB through the console (Daphne): {relayed:.2f} s, "
+          f"{len(data) / MiB / relayed:.0f} MiB/s; Daphne's peak RSS growth {growth:.1f} MiB; "
+          f"direct PUT {direct_time:.2f} s; ratio {relayed / direct_time:.2f}; stored {int(stored) // MiB} MiB")
