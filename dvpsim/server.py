@@ -152,7 +152,7 @@ class Api:
             raise NotFound("the server could not find the requested resource")
         verb = _verb(request, target)
         if verb not in target.kind.verbs and not (target.subresource and verb in ("get", "update", "patch")):
-            raise MethodNotAllowed(f"the server does not allow this method on the requested resource")
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
         self.authorize(user, verb, target)
         request["drop_after"] = await self.cluster.faults.apply(verb, target.kind.plural, target.namespace)
         handler = {
@@ -334,9 +334,9 @@ class Api:
         patched = apply_patch(ctype, served, body)
         if patched is None:
             from .errors import UnsupportedMediaType
-            raise UnsupportedMediaType(f"the body of the request was in an unknown format - accepted media types "
-                                       f"include: application/json-patch+json, application/merge-patch+json, "
-                                       f"application/apply-patch+yaml")
+            raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                       "include: application/json-patch+json, application/merge-patch+json, "
+                                       "application/apply-patch+yaml")
         if not isinstance(patched, dict):
             raise BadRequest("the patch did not produce an object")
         patched = conversion.from_version(target.kind, patched, target.version)

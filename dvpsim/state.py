@@ -5,7 +5,6 @@ import json
 import os
 
 from . import kinds
-from .auth import User
 
 DEBOUNCE_SECONDS = 1.0
 

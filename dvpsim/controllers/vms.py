@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-from dvpsim import kinds, quantity, scheduling
+from dvpsim import kinds, scheduling
 from dvpsim.controllers import attachments, macs, power
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)

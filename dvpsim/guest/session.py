@@ -78,9 +78,9 @@ class GuestSession:
             f"[    0.000000] Linux version {f.kernel} (buildd@lcy02-amd64-001) #45-Ubuntu SMP PREEMPT_DYNAMIC",
             f"[    0.000000] Command line: BOOT_IMAGE=/vmlinuz-{f.kernel} root=LABEL=cloudimg-rootfs ro console=ttyS0",
             f"[    0.212345] smp: Brought up 1 node, {f.cores} CPU{'s' if f.cores != 1 else ''}",
-            f"[    1.034567] Run /init as init process",
-            f"[  OK  ] Reached target cloud-init.target - Cloud-init target.",
-            f"[  OK  ] Started serial-getty@ttyS0.service - Serial Getty on ttyS0.",
+            "[    1.034567] Run /init as init process",
+            "[  OK  ] Reached target cloud-init.target - Cloud-init target.",
+            "[  OK  ] Started serial-getty@ttyS0.service - Serial Getty on ttyS0.",
             "",
             f"{f.os_pretty_name} {f.hostname} ttyS0",
         ]

@@ -9,7 +9,6 @@ import json
 import time
 
 import aiohttp
-import pytest
 
 from dvpsim.samples import qcow2
 from tests.bench.console_relay import _rss_kib, _session_cookie, daphne  # noqa: F401  (fixture)

@@ -7,7 +7,6 @@ import time
 import aiohttp
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
 
 from tests.dvpsim.rawhttp import call, make_namespace, unique
 

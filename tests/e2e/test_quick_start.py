@@ -93,6 +93,6 @@ def test_it_walks_the_quick_start(log_in, sim):
         if section == "Virtual Machines":  # a VM's actions are in its row menu
             page.get_by_role("button", name=f"Actions for {name}").click()
         page.get_by_role("link", name=f"Delete {name}").click()
-        expect(page.get_by_role("heading", name=f"Delete")).to_contain_text(name)
+        expect(page.get_by_role("heading", name="Delete")).to_contain_text(name)
         page.get_by_role("button", name="Delete").click()
         expect(page.locator(f"#row-{name}")).to_have_count(0, timeout=30000)

@@ -1,6 +1,5 @@
 """Disk Images (VirtualImage): list, detail, "Create Image" with every source of the user guide, edit of .spec."""
 from django import forms
-from django.urls import reverse
 
 from portal.kube import kinds
 from projects.access import can, get_project, kube_for
