@@ -142,5 +142,5 @@ def test_an_upload_disk_offers_the_upload_on_its_page(owner, sim, unique):
                       {"name": name, "source": "upload"}).status_code == 302
     disk = wait_for_phase(sim, "virtualdisks", PROJECT_A, name, "WaitForUserUpload")
     page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "disks", name])).content.decode()
-    assert f'data-upload-url="/projects/{PROJECT_A}/disks/{name}/upload/"' in page
+    assert f'data-upload-socket="/ws/projects/{PROJECT_A}/disks/{name}/upload/"' in page
     assert disk["status"]["imageUploadURLs"]["external"] in page
