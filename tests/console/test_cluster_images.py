@@ -58,3 +58,26 @@ def test_the_storage_classes_page_shows_the_operator_every_class(login, sim, db)
     assert "replicated.csi.storage.deckhouse.io" in page
     assert "WaitForFirstConsumer" in page
     assert "Delete" in page and "yes" in page
+
+
+def test_the_storage_classes_page_tells_a_user_without_the_right_why(login, settings, db):
+    """On a cluster where storage classes are not readable by everyone (no catalogue binding)."""
+    from kubernetes import client
+
+    from portal.kube import config as kube_config
+    from tests.conftest import start_sim, stop_sim
+
+    sim = start_sim(speed=20)
+    try:
+        client.RbacAuthorizationV1Api(sim.api()).delete_cluster_role_binding("d8:use:cluster-read")
+        settings.DVP_KUBECONFIG, settings.DVP_KUBE_CONTEXT = str(sim.kubeconfig), "dvp-console"
+        kube_config.reset()
+        response = login("alice").get(reverse("storage-classes"))
+        page = response.content.decode()
+        assert response.status_code == 403
+        assert "needs list on storageclasses.storage.k8s.io" in page
+        assert "i-sds-replicated-thin-r1" not in page
+        assert "i-sds-replicated-thin-r1" in login(OPERATOR).get(reverse("storage-classes")).content.decode()
+    finally:
+        stop_sim(sim)
+        kube_config.reset()
