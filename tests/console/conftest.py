@@ -43,3 +43,18 @@ def owner(login, db):
 def unique():
     """A fresh object name, so tests sharing one simulated cluster never collide."""
     return lambda prefix="t": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def running_vm(sim):
+    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
+    from .helpers import GROUP, VERSION, custom, make_vm
+
+    made = []
+
+    def make(vm, disk):
+        made.append(vm)
+        return make_vm(sim, PROJECT_A, vm, disk)
+    yield make
+    for vm in made:
+        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)

@@ -1,25 +1,11 @@
 """Disk Snapshots: "Create Disk Snapshot" with the Consistency Guarantee switch, list and detail."""
 import time
 
-import pytest
 
 from django.urls import reverse
 
 from .conftest import PROJECT_A
-from .helpers import create_dvp, custom, make_vm, wait_for_phase, GROUP, VERSION
-
-
-@pytest.fixture
-def running_vm(sim):
-    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
-    made = []
-
-    def make(vm, disk):
-        made.append(vm)
-        return make_vm(sim, PROJECT_A, vm, disk)
-    yield make
-    for vm in made:
-        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)
+from .helpers import create_dvp, custom, wait_for_phase, GROUP, VERSION
 
 
 def get_snapshot(sim, name):

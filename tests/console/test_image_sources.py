@@ -1,22 +1,8 @@
 """'Create Image' with every source of the user guide, and the Configuration tab (.spec until Ready)."""
-import pytest
 from django.urls import reverse
 
 from .conftest import MEMBER, PROJECT_A
-from .helpers import create_dvp, custom, get_dvp, GROUP, make_vm, sample_url, VERSION, wait_for_phase
-
-
-@pytest.fixture
-def running_vm(sim):
-    """make_vm, and the VM deleted afterwards so the simulated nodes keep room for the other tests."""
-    made = []
-
-    def make(vm, disk):
-        made.append(vm)
-        return make_vm(sim, PROJECT_A, vm, disk)
-    yield make
-    for vm in made:
-        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm)
+from .helpers import create_dvp, get_dvp, sample_url, wait_for_phase
 
 
 def create_url(source):

@@ -4,11 +4,10 @@ Shown under each project (it is where users pick images for disks); cluster-scop
 right is asked without a namespace.
 """
 from portal.kube import kinds
-from projects.access import get_project
 
 from ..registry import CreateChoice, Resource, register
 from ..spec_edit import spec_tab_context
-from .common import create_view, sample_images
+from .common import create_views_by_source
 from .images import ContainerImageForm, HTTPImageForm, UploadImageForm, upload_context
 
 CLUSTER_IMAGE = kinds.get("ClusterVirtualImage")
@@ -61,18 +60,6 @@ FORMS = {"http": ClusterHTTPImageForm, "container-image": ClusterContainerImageF
          "upload": ClusterUploadImageForm}
 
 
-def create(request, project, source):
-    project = get_project(request.user, project)
-    form = FORMS[source](request.POST or None, user=request.user, project=project.name)
-    return create_view(request, project, resource, form, "virtualization/images/create.html", FIELD_MAP,
-                       source_label=SOURCES[source], samples=sample_images() if source == "http" else ())
-
-
-def create_view_for(source):
-    def view(request, project):
-        return create(request, project, source)
-    view.__name__ = f"create_cluster_{source.replace('-', '_')}"
-    return view
 
 
 def configuration_context(request, project, obj):
@@ -91,3 +78,6 @@ resource = register(Resource(
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("yaml", "YAML"), ("events", "Events")),
     extra={"detail_context": detail_extra, "tab_context": {"configuration": configuration_context}},
 ))
+
+
+create_view_for = create_views_by_source(resource, FORMS, SOURCES, FIELD_MAP)

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from portal.kube import Forbidden, KubeError, kinds
-from projects.access import kube_for
+from projects.access import get_project, kube_for
 
 from .. import manifests
 from ..forms import apply_api_error
@@ -102,3 +102,16 @@ def create_view(request, project, resource, form, template, field_map, **context
             return redirect(reverse("virtualization:detail", args=[project.name, resource, created["metadata"]["name"]]))
     return render(request, template, {"project": project, "resource": resource, "form": form, **context},
                   status=422 if form.errors else 200)
+
+
+def create_views_by_source(resource, forms, labels, field_map, template="virtualization/images/create.html"):
+    """One create view per data source ("Create Image" → "Load data from link (HTTP)", …)."""
+    def view_for(source):
+        def view(request, project):
+            project = get_project(request.user, project)
+            form = forms[source](request.POST or None, user=request.user, project=project.name)
+            return create_view(request, project, resource, form, template, field_map, source_label=labels[source],
+                               samples=sample_images() if source == "http" else ())
+        view.__name__ = f"create_{resource.slug.replace('-', '_')}_{source.replace('-', '_')}"
+        return view
+    return view_for

@@ -2,12 +2,12 @@
 from django import forms
 
 from portal.kube import kinds
-from projects.access import can, get_project, kube_for
+from projects.access import can, kube_for
 
 from ..forms import NameField
 from ..registry import CreateChoice, Resource, register
 from ..spec_edit import spec_tab_context
-from .common import create_view, sample_images, storage_classes
+from .common import create_views_by_source, storage_classes
 
 IMAGE = kinds.get("VirtualImage")
 DISK = kinds.get("VirtualDisk")
@@ -178,18 +178,6 @@ class SnapshotImageForm(ObjectRefImageForm):
 FORMS = {"http": HTTPImageForm, "container-image": ContainerImageForm, "upload": UploadImageForm,
          "disk": ObjectRefImageForm, "disk-snapshot": SnapshotImageForm}
 
-def create(request, project, source):
-    project = get_project(request.user, project)
-    form = FORMS[source](request.POST or None, user=request.user, project=project.name)
-    return create_view(request, project, resource, form, "virtualization/images/create.html", FIELD_MAP,
-                       source_label=SOURCES[source], samples=sample_images() if source == "http" else ())
-
-
-def create_view_for(source):
-    def view(request, project):
-        return create(request, project, source)
-    view.__name__ = f"create_{source.replace('-', '_')}"
-    return view
 
 
 def upload_context(request, project, obj, resource):
@@ -222,3 +210,6 @@ resource = register(Resource(
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("yaml", "YAML"), ("events", "Events")),
     extra={"detail_context": detail_extra, "tab_context": {"configuration": configuration_context}},
 ))
+
+
+create_view_for = create_views_by_source(resource, FORMS, SOURCES, FIELD_MAP)
