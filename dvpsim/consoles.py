@@ -1,6 +1,7 @@
 """The aggregated group subresources.virtualization.deckhouse.io/v1alpha2: VM console,
 VNC and port-forward streams, `?probe=true`, and the per-VM exclusivity of streams."""
 
+import asyncio
 import importlib
 import json
 import logging
@@ -54,6 +55,8 @@ async def handle_subresource(cluster, request, user, parts):
     if not allowed:
         raise Forbidden(forbidden_message(user, verb, kinds.SUBRESOURCES_GROUP, "virtualmachines", sub, ns, name),
                         details={"name": name, "group": kinds.SUBRESOURCES_GROUP, "kind": "virtualmachines"})
+    # Injected faults name these "virtualmachines/console" etc.; a stream's drop_after cuts it mid-way.
+    drop_after = await cluster.faults.apply(verb, f"virtualmachines/{sub}" if sub else "virtualmachines", ns)
     vm_kind = kinds.get("VirtualMachine")
     vm = cluster.store.get(vm_kind, ns, name)
     if vm is None:
@@ -82,7 +85,7 @@ async def handle_subresource(cluster, request, user, parts):
         raise ApiError("VirtualMachine is not Running or Migrating", code=500, reason="InternalError")
     if not _is_upgrade(request):
         raise BadRequest("Upgrade request required")
-    return await _stream(cluster, request, user, vm, sub)
+    return await _stream(cluster, request, user, vm, sub, drop_after)
 
 
 def holder(cluster, ns, name, sub):
@@ -93,10 +96,13 @@ def holder(cluster, ns, name, sub):
     return {"holder": s.username, "startTime": s.start_time, "client": s.client}
 
 
-async def _stream(cluster, request, user, vm, sub):
+async def _stream(cluster, request, user, vm, sub, drop_after=0.0):
     ns, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=16 * 1024 * 1024)
     await ws.prepare(request)
+    if drop_after:
+        # An injected fault: the connection breaks without a close frame (the client sees 1006).
+        asyncio.get_running_loop().call_later(drop_after, request.transport.close)
     key = (ns, name, sub)
     session = Session(ws, user.name, cluster.clock.timestamp(), request.headers.get("User-Agent", "")[:128])
     if sub in ("console", "vnc"):

@@ -154,3 +154,15 @@ async def test_it_closes_with_the_reason_when_the_vm_stops(sim):
     assert json.loads(text["text"]) == {"close": 4503, "reason": "The virtual machine is not running."}
     assert closed["code"] == 4503  # 4000 + the status of the refusal (5xx: Unavailable)
     await sync_to_async(delete_vm)(sim, vm)
+
+
+async def test_it_tells_the_page_when_the_stream_breaks(relay_vm, sim):
+    sim.inject(verb="get", resource="virtualmachines/console", namespace=PROJECT_A, drop_after=0.5, times=1)
+    try:
+        communicator, connected = await connect(path(relay_vm), OWNER)
+        assert connected
+        _, closed = await drain(communicator, quiet=10)
+        assert closed is not None and closed["code"] != 1000
+        assert "lost" in closed["reason"]
+    finally:
+        sim.clear_faults()

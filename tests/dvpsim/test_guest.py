@@ -133,3 +133,32 @@ async def test_it_drops_the_console_and_resets_the_guest_on_restart(sim, vm):
         booted = await again.expect("linux-vm login: ")
         assert "Linux version" in booted
         await again.ws.close()
+
+
+async def test_it_drops_the_console_stream_on_an_injected_fault(sim, vm):
+    sim.inject(verb="get", resource="virtualmachines/console", namespace=vm.namespace, drop_after=0.5, times=1)
+    try:
+        async with aiohttp.ClientSession() as session:
+            console = await connect(session, sim, vm)
+            await console.expect("login: ")
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            message = await asyncio.wait_for(console.ws.receive(), 10)
+            while message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                message = await asyncio.wait_for(console.ws.receive(), 10)
+            assert message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.ERROR)
+            assert console.ws.close_code != 1000  # no clean close: the stream broke
+            assert loop.time() - start < 5
+    finally:
+        sim.clear_faults()
+
+
+async def test_it_answers_an_injected_error_to_the_probe(sim, vm):
+    sim.inject(verb="get", resource="virtualmachines/console", namespace=vm.namespace, status=503, times=1)
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(console_url(sim, vm) + "?probe=true",
+                                   headers={"Authorization": f"Bearer {sim.token('admin')}"}) as response:
+                assert response.status == 503
+    finally:
+        sim.clear_faults()
