@@ -628,8 +628,38 @@ def _admit_block_device_attachment(cluster, operation, obj, old, checks):
                     "specification changes are not available")
 
 
+def _admit_vm_class(cluster, operation, obj, old, checks):
+    """The CEL rules of VirtualMachineClass (the object is in the stored version, v1alpha2)."""
+    spec = obj.get("spec") or {}
+    cpu = spec.get("cpu") or {}
+    if operation == "UPDATE" and old is not None and (old.get("spec") or {}).get("cpu") != cpu:
+        checks.cel("spec.cpu", "object", ".spec.cpu is immutable")
+    has = {field: field in cpu for field in ("model", "features", "discovery")}
+    cpu_type = cpu.get("type")
+    if cpu_type in ("Host", "HostPassthrough") and any(has.values()):
+        checks.cel("spec.cpu", "object", "HostPassthrough and Host cannot have model, features or discovery")
+    if cpu_type == "Discovery" and (has["model"] or has["features"]):
+        checks.cel("spec.cpu", "object", "Discovery cannot have model or features")
+    if cpu_type == "Model" and (not has["model"] or has["features"] or has["discovery"]):
+        checks.cel("spec.cpu", "object", "Model requires model and cannot have features or discovery")
+    if cpu_type == "Features" and (not has["features"] or has["model"] or has["discovery"]):
+        checks.cel("spec.cpu", "object", "Features requires features and cannot have model or discovery")
+    for index, policy in enumerate(spec.get("sizingPolicies") or []):
+        cores = policy.get("cores") or {}
+        field = f"spec.sizingPolicies[{index}]"
+        if isinstance(cores.get("max"), int) and isinstance(cores.get("min"), int) and cores["max"] <= cores["min"]:
+            checks.cel(f"{field}.cores", "object", "The maximum must be greater than the minimum")
+        if isinstance(cores.get("max"), int) and isinstance(cores.get("step"), int) and cores["max"] <= cores["step"]:
+            checks.cel(f"{field}.cores", "object", "The maximum must be greater than the step")
+        fraction = policy.get("defaultCoreFraction")
+        if fraction is not None and not (fraction == "Auto" or (isinstance(fraction, int) and 1 <= fraction <= 100)):
+            checks.cel(f"{field}.defaultCoreFraction", "integer" if isinstance(fraction, int) else "string",
+                       "The default core fraction must be a number from 1 to 100, or 'Auto'.")
+
+
 _ADMITTERS = {
     "Service": services.admit,
+    "VirtualMachineClass": _admit_vm_class,
     "VirtualImage": _admit_virtual_image,
     "ClusterVirtualImage": _admit_cluster_virtual_image,
     "VirtualDisk": _admit_virtual_disk,
