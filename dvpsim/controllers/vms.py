@@ -295,6 +295,9 @@ class VirtualMachineController(Controller):
         set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
         set_condition(self.cluster, status, "Migratable", "True", "VirtualMachineMigratable", "")
         set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
+        # A fresh start runs the current firmware and the whole configuration.
+        set_condition(self.cluster, status, "FirmwareUpToDate", "True", "FirmwareUpToDate", "")
+        set_condition(self.cluster, status, "ConfigurationApplied", "True", "ConfigurationApplied", "")
         status.pop("restartAwaitingChanges", None)
         if self.write_status(vm, status) is None:
             return
@@ -341,12 +344,15 @@ class VirtualMachineController(Controller):
             status["restartAwaitingChanges"] = changes
             set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "True", "ChangesPendingRestart",
                           "Restart the virtual machine to apply the configuration changes.")
+            set_condition(self.cluster, status, "ConfigurationApplied", "False", "RestartRequired",
+                          f"{len(changes)} configuration change(s) are not applied to the running virtual machine.")
             if (vm["spec"].get("disruptions") or {}).get("restartApprovalMode") == "Automatic":
                 state.restart = True
                 self._dirty.add((vm["metadata"]["namespace"], vm["metadata"]["name"]))
         else:
             status.pop("restartAwaitingChanges", None)
             set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
+            set_condition(self.cluster, status, "ConfigurationApplied", "True", "ConfigurationApplied", "")
         self.write_status(vm, status)
 
     # ---- stopping -----------------------------------------------------------------------------

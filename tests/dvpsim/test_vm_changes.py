@@ -32,6 +32,8 @@ def test_it_lists_each_changed_field_awaiting_a_restart(dvp):
     assert {c["path"]: (c["operation"], c.get("currentValue"), c.get("desiredValue"))
             for c in vm["status"]["restartAwaitingChanges"]} == {
         "memory.size": ("replace", "1Gi", "2Gi"), "osType": ("replace", "Generic", "Windows")}
+    assert condition(vm, "ConfigurationApplied")["status"] == "False"  # the guide's Running-phase conditions
+    assert condition(vm, "FirmwareUpToDate")["status"] == "True"
 
 
 def test_it_applies_the_changes_on_restart_and_clears_the_list(dvp):
@@ -44,6 +46,7 @@ def test_it_applies_the_changes_on_restart_and_clears_the_list(dvp):
                   and o["status"].get("resources", {}).get("cpu", {}).get("cores") == 2)
     assert not vm["status"].get("restartAwaitingChanges")
     assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "False"
+    assert condition(vm, "ConfigurationApplied")["status"] == "True"
 
 
 def test_it_restarts_by_itself_when_approval_is_automatic(dvp):
