@@ -1,5 +1,7 @@
 """Configuration changes of a running VM, hot-plugged block devices and placement rules."""
 
+import time
+
 import aiohttp
 import pytest
 
@@ -138,12 +140,17 @@ def test_it_keeps_vms_with_strict_anti_affinity_apart(dvp):
         body = vm_body(name, affinity=anti)
         body["metadata"]["labels"] = {"server": "database"}
         dvp.create("virtualmachines", body)
-    nodes = {dvp.wait_phase("virtualmachines", name, "Running")["status"]["nodeName"]
-             for name in ("db-1", "db-2", "db-3")}
-    assert len(nodes) == 3
-    fourth = dvp.wait("virtualmachines", "db-4",
-                      lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
-    assert condition(fourth, "Running")["message"] == \
+    # The four are scheduled in no fixed order: three run on three nodes, whichever comes last waits.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        vms = [dvp.get("virtualmachines", name) for name in ("db-1", "db-2", "db-3", "db-4")]
+        running = [vm for vm in vms if vm["status"].get("phase") == "Running"]
+        waiting = [vm for vm in vms if "nodes are available" in ((condition(vm, "Running") or {}).get("message") or "")]
+        if len(running) == 3 and len(waiting) == 1:
+            break
+        time.sleep(0.3)
+    assert len({vm["status"]["nodeName"] for vm in running}) == 3
+    assert condition(waiting[0], "Running")["message"] == \
         "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
 
 
