@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from tests.console.conftest import MEMBER, OPERATOR, OWNER, PROJECT_A
 from tests.console.guest_vms import delete_vm, running_vm, stop_vm
 from tests.console.helpers import wait_for_phase
-from tests.security.test_websockets import connect, read_until
+from tests.websockets import connect, read_until
 from virtualization.consoles import StreamRelay
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,38 +3,20 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 from django.urls import reverse
 
 from dvpsim.samples import qcow2
-from portal.asgi import application
 
 from .conftest import MEMBER, OUTSIDER, OWNER, PROJECT_A
 from .helpers import create_dvp, get_dvp, wait_for_phase
+from tests.websockets import connect as websocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024**2
 
 
-def _session(username):
-    from django.contrib.auth import get_user_model
-
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 async def connect(path, username=OWNER, origin="http://localhost"):
-    headers = [(b"host", b"localhost")]
-    if origin:
-        headers.append((b"origin", origin.encode()))
-    if username:
-        headers.append((b"cookie", f"sessionid={await sync_to_async(_session)(username)}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
-    connected, _ = await communicator.connect(timeout=10)
-    return communicator, connected
+    return await websocket(path, username, origin)
 
 
 async def put(path, chunks, username=OWNER, origin="http://localhost"):

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.security.test_websockets import connect
+from tests.websockets import connect
 
 from .conftest import MEMBER, PROJECT_A
 from .helpers import create_dvp, custom, list_dvp
