@@ -94,8 +94,10 @@ def generic_class(now):
             "nodeSelector": {"matchExpressions": [
                 {"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]},
             "sizingPolicies": [
+                # As the admin guide's example: 1-4 cores share one memory range (the user guide then
+                # grows a 1Gi VM from 1 to 2 cores).
                 {"cores": {"min": 1, "max": 4}, "coreFractions": [5, 10, 20, 50, 100], "dedicatedCores": [False],
-                 "memory": {"min": "1Gi", "max": "8Gi", "step": "512Mi", "perCore": {"min": "1Gi", "max": "8Gi"}}},
+                 "memory": {"min": "1Gi", "max": "8Gi", "step": "512Mi"}},
                 {"cores": {"min": 5, "max": 8}, "coreFractions": [20, 50, 100], "dedicatedCores": [False],
                  "memory": {"min": "5Gi", "max": "16Gi", "step": "1Gi", "perCore": {"min": "1Gi", "max": "8Gi"}}},
                 {"cores": {"min": 9, "max": 16}, "coreFractions": [50, 100], "dedicatedCores": [True, False],

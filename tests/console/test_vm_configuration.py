@@ -143,7 +143,7 @@ def test_it_checks_the_class_sizing_policy_on_the_fields(owner, sim, unique):
     page = response.content.decode()
     assert re.search(r'id="id_cores-error" role="alert">[^<]*sockets', page) or \
         re.search(r'id="id_cores-error" role="alert">[^<]*cores', page)
-    response = owner.post(tab_url(name), form_of(vm, cores="2", memory="1Gi"))
+    response = owner.post(tab_url(name), form_of(vm, cores="6", memory="5Gi"))  # 5-8 cores: 1Gi per core
     assert re.search(r'id="id_memory-error" role="alert">[^<]+', response.content.decode())
     assert get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["cpu"]["cores"] == 1
 

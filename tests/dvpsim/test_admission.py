@@ -205,7 +205,8 @@ def test_it_denies_cores_outside_the_class_sizing_ranges(dvp):
      "coreFraction 10% does not match the sizing policy of the VirtualMachineClass \"generic\" for 6 cores: "
      "allowed values are 20%, 50%, 100%"),
     ({"cores": 2, "memory": "9Gi"}, "it must be between 1Gi and 8Gi"),
-    ({"cores": 2, "memory": "1Gi"}, "each core needs between 1Gi and 8Gi of memory"),
+    ({"cores": 6, "memory": "5Gi", "cpu": {"cores": 6, "coreFraction": "50%"}},
+     "each core needs between 1Gi and 8Gi of memory"),
     ({"cores": 1, "memory": "1200Mi"}, "it must change in steps of 512Mi from 1Gi"),
 ])
 def test_it_denies_a_vm_outside_the_sizing_policy(dvp, spec, text):

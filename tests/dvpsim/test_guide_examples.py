@@ -112,8 +112,32 @@ def test_it_narrates_the_quick_start(sim, applied):
                      r"10\.66\.10\.\d+", out), out
 
 
+def test_it_narrates_a_configuration_change_and_a_disk_resize(sim, applied):
+    """"Change virtual machine configuration" and "Change disk size", as the guide runs them."""
+    namespace, _, _ = applied
+    wait_for(sim, namespace, "vm", "linux-vm", "{.status.phase}", "Running")
+    patched = kubectl(sim, "patch", "vm", "linux-vm", "-n", namespace, "--type", "merge",
+                      "-p", '{"spec":{"cpu":{"cores":2}}}')
+    assert "virtualmachine.virtualization.deckhouse.io/linux-vm patched" in patched.stdout, patched.stderr
+    deadline = time.monotonic() + 30
+    changes = []
+    while time.monotonic() < deadline and not changes:
+        out = kubectl(sim, "get", "vm", "linux-vm", "-n", namespace, "-o",
+                      "jsonpath={.status.restartAwaitingChanges}").stdout
+        changes = json.loads(out) if out else []
+        time.sleep(0.3)
+    assert {"operation": "replace", "path": "cpu.cores", "currentValue": 1, "desiredValue": 2} in changes
+
+    wait_for(sim, namespace, "vd", "linux-vm-root", "{.status.phase}", "Ready")
+    resized = kubectl(sim, "patch", "vd", "linux-vm-root", "-n", namespace, "--type", "merge",
+                      "-p", '{"spec":{"persistentVolumeClaim":{"size":"11Gi"}}}')
+    assert resized.returncode == 0, resized.stderr
+    wait_for(sim, namespace, "vd", "linux-vm-root", "{.status.capacity}", "11Gi")
+
+
 def test_it_deletes_what_the_examples_made(sim, applied):
     namespace, made, _ = applied
     for target, resource, name in reversed(made):
         result = kubectl(sim, "delete", resource, name, "-n", target, "--wait=false")
         assert result.returncode == 0 or "NotFound" in result.stderr, (resource, name, result.stderr)
+
