@@ -67,13 +67,8 @@ async def _restore(ctl, op, status, vm):
                        f'The virtual machine snapshot "{snapshot_name}" ' +
                        ("not found." if snapshot is None else "is not ready."))
     resources = _plan_restore(cluster, vm, saved)
-    status["resources"] = resources
-    failed = [r for r in resources if r["status"] == "Failed"]
-    if mode == "DryRun":
-        return _finish(ctl, op, status, True, "OperationCompleted",
-                       "" if not failed else f"The restore would fail: {failed[0]['message']}")
-    if failed:
-        return _finish(ctl, op, status, False, "OperationFailed", f"The restore is not possible: {failed[0]['message']}")
+    if _settled_by_plan(ctl, op, status, resources, mode, "The restore would fail", "The restore is not possible"):
+        return
     for r in resources:
         r["status"] = "InProgress"
     status["phase"] = "InProgress"
@@ -310,13 +305,8 @@ async def _clone(ctl, op, status, vm):
     mode = clone.get("mode", "Strict")
     plan = CloneRequest(clone)
     resources = plan.conflicts(cluster, namespace, live_state(cluster, vm))
-    status["resources"] = resources
-    failed = [r for r in resources if r["status"] == "Failed"]
-    if mode == "DryRun":
-        return _finish(ctl, op, status, True, "OperationCompleted",
-                       "" if not failed else f"The clone would fail: {failed[0]['message']}")
-    if failed:
-        return _finish(ctl, op, status, False, "OperationFailed", f"The clone is not possible: {failed[0]['message']}")
+    if _settled_by_plan(ctl, op, status, resources, mode, "The clone would fail", "The clone is not possible"):
+        return
     status["phase"] = "InProgress"
     set_condition(cluster, status, "Completed", "False", "CloneInProgress", "The Clone operation is in progress.")
     snapshot_name = f"{op['metadata']['name']}-{op['metadata']['uid'][:8]}"
@@ -473,6 +463,19 @@ def live_state(cluster, vm) -> dict:
             "provisioningSecret": None if secret is None else {"name": secret["metadata"]["name"]}}
 
 
+def _settled_by_plan(ctl, op, status, resources, mode, would_fail, cannot):
+    """Record the planned resources; finish a DryRun, or a plan with conflicts. True when finished."""
+    status["resources"] = resources
+    failed = [r for r in resources if r["status"] == "Failed"]
+    if mode == "DryRun":
+        _finish(ctl, op, status, True, "OperationCompleted", f"{would_fail}: {failed[0]['message']}" if failed else "")
+        return True
+    if failed:
+        _finish(ctl, op, status, False, "OperationFailed", f"{cannot}: {failed[0]['message']}")
+        return True
+    return False
+
+
 def _finish(ctl, op, status, ok: bool, reason, message):
     status["phase"] = "Completed" if ok else "Failed"
     set_condition(ctl.cluster, status, "Completed", "True" if ok else "False", reason, message)
@@ -513,14 +516,9 @@ class VirtualMachineSnapshotOperationController(Controller):
                            f'The virtual machine snapshot "{snapshot_name}" is not ready.')
         plan = CloneRequest(request)
         mode = request.get("mode", "Strict")
-        status["resources"] = plan.conflicts(self.cluster, namespace, saved)
-        failed = [r for r in status["resources"] if r["status"] == "Failed"]
-        if mode == "DryRun":
-            return _finish(self, op, status, True, "OperationCompleted",
-                           "" if not failed else f"Creating the virtual machine would fail: {failed[0]['message']}")
-        if failed:
-            return _finish(self, op, status, False, "OperationFailed",
-                           f"The virtual machine cannot be created: {failed[0]['message']}")
+        if _settled_by_plan(self, op, status, plan.conflicts(self.cluster, namespace, saved), mode,
+                            "Creating the virtual machine would fail", "The virtual machine cannot be created"):
+            return
         status["phase"] = "InProgress"
         set_condition(self.cluster, status, "Completed", "False", "CreateVirtualMachineInProgress",
                       "The virtual machine is being created from the snapshot.")
