@@ -75,6 +75,35 @@
       if (menu && !menu.open) { menu.open = true; }
     });
   }
+  // A live update never replaces a fragment under an open menu: the item under the pointer would
+  // move or vanish mid-click. The newest update waits until the menu closes and its request is done.
+  var deferred = {};
+  function hasOpenMenu(target) {
+    return Array.prototype.some.call(target.querySelectorAll("details.dropdown[id]"), function (menu) {
+      return menu.open || openMenus.has(menu.id);
+    });
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.id || !hasOpenMenu(target)) { return; }
+    var holder = document.createElement("div");
+    holder.appendChild(event.detail.fragment.cloneNode(true));
+    deferred[target.id] = holder.innerHTML;
+    event.detail.shouldSwap = false;
+  });
+  function applyDeferred() {
+    Object.keys(deferred).forEach(function (id) {
+      var target = document.getElementById(id);
+      if (!target) { delete deferred[id]; return; }
+      if (hasOpenMenu(target) || target.querySelector(".htmx-request")) { return; }
+      var html = deferred[id];
+      delete deferred[id];
+      htmx.swap(target, html, { swapStyle: "outerHTML" });
+      restoreSelection();
+    });
+  }
+  document.addEventListener("toggle", function () { setTimeout(applyDeferred, 0); }, true);
+  document.addEventListener("htmx:afterRequest", function () { setTimeout(applyDeferred, 0); });
   ["htmx:afterSwap", "htmx:oobAfterSwap", "htmx:wsAfterMessage"].forEach(function (name) {
     document.addEventListener(name, function () { restoreSelection(); reopenMenus(); });
   });

@@ -26,7 +26,7 @@ def list_dvp(sim, plural, namespace):
 
 def create_dvp(sim, plural, namespace, body):
     kind = {"virtualimages": "VirtualImage", "virtualdisks": "VirtualDisk",
-            "virtualmachines": "VirtualMachine"}[plural]
+            "virtualmachines": "VirtualMachine", "virtualmachineoperations": "VirtualMachineOperation"}[plural]
     return custom(sim).create_namespaced_custom_object(
         GROUP, VERSION, namespace, plural, {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, **body})
 

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.helpers import make_vm
+from tests.console.helpers import create_dvp, custom, make_vm, wait_for_phase
 
 pytestmark = pytest.mark.browser
 
@@ -82,3 +82,30 @@ def test_it_adds_a_label_on_the_meta_tab_as_the_guide_says(log_in, sim):
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#messages")).to_contain_text(f"Labels and annotations of {name} saved.")
     expect(page.locator('#meta-labels tr[data-key="tier"] input[aria-label="Value of tier"]')).to_have_value("web")
+
+
+def test_it_holds_live_row_updates_while_a_row_menu_is_open(log_in, sim):
+    name = f"menu-{uuid.uuid4().hex[:5]}"
+    make_vm(sim, PROJECT, name, f"{name}-root")
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/vms/?q={name}")
+    expect(page.locator(f"#row-{name} [data-phase]")).to_have_attribute("data-phase", "Running")
+    page.get_by_role("button", name=f"Actions for {name}").click()
+    menu = page.locator(f"#menu-{name}")
+    menu.evaluate("menu => { menu.dataset.marker = 'opened'; }")
+
+    create_dvp(sim, "virtualmachineoperations", PROJECT, {
+        "metadata": {"generateName": f"{name}-"}, "spec": {"type": "Stop", "virtualMachineName": name}})
+    wait_for_phase(sim, "virtualmachines", PROJECT, name, "Stopped", timeout=60)
+    page.wait_for_timeout(1500)  # the live update reaches the page and is held back
+
+    # The menu under the pointer is the same element, still open, and its row not yet redrawn.
+    expect(menu).to_have_attribute("data-marker", "opened")
+    expect(menu).to_have_attribute("open", "")
+    expect(page.locator(f"#row-{name} [data-phase]")).to_have_attribute("data-phase", "Running")
+
+    page.get_by_role("button", name=f"Actions for {name}").click()  # closing the menu lets the update in
+    expect(page.locator(f"#row-{name} [data-phase]")).to_have_attribute("data-phase", "Stopped")
+    expect(page.locator(f"#menu-{name}")).not_to_have_attribute("open", "")
+    custom(sim).delete_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", PROJECT,
+                                                "virtualmachines", name)
