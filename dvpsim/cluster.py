@@ -21,7 +21,7 @@ from .errors import AlreadyExists, BadRequest, Conflict, Forbidden, Invalid, Not
 from .rbac import Authorizer
 from .store import Store
 from .faults import Faults
-from . import schemas
+from . import managed_fields, schemas
 
 log = logging.getLogger("dvpsim")
 
@@ -66,10 +66,12 @@ class Cluster:
                                    subresource=subresource, namespace=namespace, name=name)
 
     # writes ---------------------------------------------------------------
-    def create(self, kind, obj, *, username=None, dry_run=False):
+    def create(self, kind, obj, *, username=None, dry_run=False, manager=None, managed=None, api_version=None):
         """Create an object: name/generateName, defaults, admission, uid, resourceVersion,
         creationTimestamp, generation; emits ADDED. Status given here is kept (the HTTP
-        layer strips it for kinds with a status subresource, as kube-apiserver does)."""
+        layer strips it for kinds with a status subresource, as kube-apiserver does).
+        managedFields: `managed` as given (server-side apply), else an Update entry of
+        `manager` (default: the controller) in `api_version` (default: the storage version)."""
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         obj["apiVersion"] = kind.api_version
@@ -108,23 +110,34 @@ class Cluster:
             obj["status"] = {"phase": "Active"}
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
         obj = self._admit("CREATE", kind, obj, None, username)
+        obj["metadata"].pop("managedFields", None)
+        entries = managed if managed is not None else managed_fields.record_update(
+            kind, None, obj, manager or _internal_manager(username), api_version or kind.api_version,
+            self.clock.timestamp())
+        if entries:
+            obj["metadata"]["managedFields"] = entries
         if self.store.peek(kind, meta.get("namespace"), meta["name"]) is not None:
             raise AlreadyExists.of(kind, meta["name"])
         if dry_run:
             return obj
         return self.store.put(kind, obj, "ADDED")
 
-    def update(self, kind, obj, *, username=None, dry_run=False):
+    def update(self, kind, obj, *, username=None, dry_run=False, manager=None, managed=None, api_version=None):
         """Replace an object. Conflict (409) when obj carries a stale metadata.resourceVersion.
         For kinds with a status subresource the status is kept as stored. generation bumps
-        only when the spec (everything but metadata and status) changes."""
-        return self._update(kind, obj, username=username, dry_run=dry_run, status_only=False)
+        only when the spec (everything but metadata and status) changes. managedFields: `managed`
+        as given (server-side apply), else an Update by `manager` is recorded; without either
+        (dvpsim's controllers) the stored managedFields are kept."""
+        return self._update(kind, obj, username=username, dry_run=dry_run, status_only=False,
+                            manager=manager, managed=managed, api_version=api_version)
 
-    def update_status(self, kind, obj, *, username=None, dry_run=False):
+    def update_status(self, kind, obj, *, username=None, dry_run=False, manager=None, managed=None,
+                      api_version=None):
         """Replace only the status of an object (what controllers use)."""
-        return self._update(kind, obj, username=username, dry_run=dry_run, status_only=True)
+        return self._update(kind, obj, username=username, dry_run=dry_run, status_only=True,
+                            manager=manager, managed=managed, api_version=api_version)
 
-    def _update(self, kind, obj, *, username, dry_run, status_only):
+    def _update(self, kind, obj, *, username, dry_run, status_only, manager=None, managed=None, api_version=None):
         meta = obj.get("metadata") or {}
         ns = meta.get("namespace", "") if kind.namespaced else ""
         name = meta.get("name")
@@ -166,6 +179,7 @@ class Cluster:
                     raise Forbidden(f"no new finalizers can be added if the object is being deleted, "
                                     f"found new finalizers {sorted(added)}")
             new = self._admit("UPDATE", kind, new, copy.deepcopy(old), username)
+        self._track(kind, old, new, obj, manager, managed, api_version, status_only)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old:
             return copy.deepcopy(old)
@@ -175,6 +189,27 @@ class Cluster:
             self.store.put(kind, new, "MODIFIED")
             return self._remove(kind, new)
         return self.store.put(kind, new, "MODIFIED")
+
+    def _track(self, kind, old, new, request_obj, manager, managed, api_version, status_only):
+        """Set new's managedFields (see `update`)."""
+        nmeta = new["metadata"]
+        if managed is not None:
+            entries = managed
+        elif manager:
+            base = old
+            if managed_fields.reset_requested(request_obj):
+                base = copy.deepcopy(old)
+                base["metadata"].pop("managedFields", None)
+            entries = managed_fields.record_update(kind, base, new, manager, api_version or kind.api_version,
+                                                   self.clock.timestamp(), "status" if status_only else None)
+        else:
+            entries = old["metadata"].get("managedFields")
+        if managed is None and manager and managed_fields.reset_requested(request_obj):
+            entries = []
+        if entries:
+            nmeta["managedFields"] = copy.deepcopy(entries)
+        else:
+            nmeta.pop("managedFields", None)
 
     def delete(self, kind, namespace, name, *, username=None, dry_run=False, preconditions=None):
         """Delete an object. With finalizers it only gets a deletionTimestamp (returned, still
@@ -392,6 +427,13 @@ class _Subscription:
     def __del__(self):
         if self._queue is not None:
             self._store.unsubscribe(self._queue)
+
+
+def _internal_manager(username):
+    """The manager recorded for a create by dvpsim itself (its controllers, the demo data)."""
+    if username and username.startswith("system:serviceaccount:"):
+        return username.rsplit(":", 1)[1]
+    return "virtualization-controller"
 
 
 def _spec_of(obj, kind):

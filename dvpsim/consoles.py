@@ -5,6 +5,7 @@ import asyncio
 import importlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -19,6 +20,7 @@ PROTOCOLS = ("plain.kubevirt.io", "plain.virtualization.deckhouse.io")
 STREAMS = ("console", "vnc", "portforward")
 PREEMPT_REASON = {"console": "ConsoleSessionPreempted", "vnc": "VNCSessionPreempted"}
 PREEMPT_WHAT = {"console": "serial console", "vnc": "VNC"}
+RENEW_INTERVAL = 10  # seconds of simulated time between renewals of a session Lease
 
 
 @dataclass
@@ -104,6 +106,7 @@ async def _stream(cluster, request, user, vm, sub, drop_after=0.0):
         # An injected fault: the connection breaks without a close frame (the client sees 1006).
         asyncio.get_running_loop().call_later(drop_after, request.transport.close)
     key = (ns, name, sub)
+    renewal = None
     session = Session(ws, user.name, cluster.clock.timestamp(), request.headers.get("User-Agent", "")[:128])
     if sub in ("console", "vnc"):
         previous = cluster.console_sessions.get(key)
@@ -116,6 +119,7 @@ async def _stream(cluster, request, user, vm, sub, drop_after=0.0):
                     f'the session of user "{previous.username}" was disconnected.')
             await previous.ws.close(code=1001, message=b"close by another connection")
         _write_lease(cluster, vm, sub, session)
+        renewal = asyncio.get_running_loop().create_task(_renew_lease(cluster, ns, session))
     try:
         serve = _guest_handler(sub)
         if serve is None:
@@ -125,6 +129,8 @@ async def _stream(cluster, request, user, vm, sub, drop_after=0.0):
     except Exception:
         log.exception("%s stream of %s/%s failed", sub, ns, name)
     finally:
+        if renewal is not None:
+            renewal.cancel()
         if not ws.closed:
             await ws.close()
         if cluster.console_sessions.get(key) is session:
@@ -150,13 +156,13 @@ def _write_lease(cluster, vm, sub, session):
         "metadata": {
             "name": lease_name, "namespace": meta["namespace"],
             "labels": {"virtualization.deckhouse.io/session": sub},
-            "annotations": {"virtualization.deckhouse.io/session-client": session.client},
+            "annotations": {"virtualization.deckhouse.io/session-id": str(uuid.uuid4()),
+                            "virtualization.deckhouse.io/session-client": session.client},
             "ownerReferences": [{"apiVersion": vm["apiVersion"], "kind": "VirtualMachine", "name": meta["name"],
                                  "uid": meta["uid"]}],
         },
         "spec": {"holderIdentity": session.username, "leaseDurationSeconds": 30,
-                 "acquireTime": cluster.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                 "renewTime": cluster.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+                 "acquireTime": _micro_time(cluster), "renewTime": _micro_time(cluster)},
     }
     try:
         if cluster.store.peek(lease_kind, meta["namespace"], lease_name) is None:
@@ -168,9 +174,38 @@ def _write_lease(cluster, vm, sub, session):
         log.exception("could not write the session lease")
 
 
-def _drop_lease(cluster, ns, session):
-    if session.lease:
+def _micro_time(cluster):
+    """A metav1.MicroTime on the simulation clock."""
+    return cluster.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def _renew_lease(cluster, ns, session):
+    """Renew the session Lease every RENEW_INTERVAL seconds of simulated time while the stream is open
+    (dvp-api-notes §5.4: leaseDurationSeconds 30, renewed every 10 s)."""
+    lease_kind = kinds.get("Lease")
+    while True:
+        await cluster.clock.sleep(RENEW_INTERVAL)
+        if not session.lease or session.ws.closed:
+            return
+        lease = cluster.store.get(lease_kind, ns, session.lease)
+        if lease is None:
+            return
+        lease.setdefault("spec", {})["renewTime"] = _micro_time(cluster)
         try:
-            cluster.delete(kinds.get("Lease"), ns, session.lease)
+            cluster.update(lease_kind, lease)
+        except ApiError:
+            log.exception("could not renew the session lease")
+
+
+def _drop_lease(cluster, ns, session):
+    """Delete the session Lease with UID and resourceVersion preconditions (as virtualization-api does)."""
+    if session.lease:
+        lease = cluster.store.peek(kinds.get("Lease"), ns, session.lease)
+        if lease is None:
+            return
+        try:
+            cluster.delete(kinds.get("Lease"), ns, session.lease,
+                           preconditions={"uid": lease["metadata"]["uid"],
+                                          "resourceVersion": lease["metadata"]["resourceVersion"]})
         except ApiError:
             pass

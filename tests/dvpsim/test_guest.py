@@ -162,3 +162,53 @@ async def test_it_answers_an_injected_error_to_the_probe(sim, vm):
                 assert response.status == 503
     finally:
         sim.clear_faults()
+
+
+async def test_it_renews_the_session_lease_every_10_s_of_sim_time_and_drops_it_on_close(sim, vm):
+    from datetime import timedelta
+
+    from kubernetes import client
+    leases = client.CoordinationV1Api(vm.api_client)
+    uid = vm.get("virtualmachines", "linux-vm")["metadata"]["uid"]
+    name = f"d8v-vm-console-linux-vm-{uid}"
+
+    async def lease():
+        for _ in range(100):
+            try:
+                return leases.read_namespaced_lease(name, vm.namespace)
+            except client.ApiException as e:
+                assert e.status == 404
+            await asyncio.sleep(0.05)
+        raise AssertionError("no session lease")
+
+    async with aiohttp.ClientSession() as session:
+        console = await connect(session, sim, vm)
+        first = await lease()
+        assert first.spec.lease_duration_seconds == 30 and first.spec.holder_identity == "admin"
+        assert first.metadata.labels == {"virtualization.deckhouse.io/session": "console"}
+        assert first.metadata.annotations["virtualization.deckhouse.io/session-id"]
+        renewals = [first.spec.renew_time]
+        for _ in range(3):
+            sim.control("clock", {"step": 10})
+            for _ in range(100):
+                current = (await lease()).spec.renew_time
+                if current != renewals[-1]:
+                    renewals.append(current)
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(f"the lease was not renewed after 10 s: {renewals}")
+        # Renewed on the simulation clock, never more often than every 10 s, never left to expire.
+        gaps = [b - a for a, b in zip(renewals, renewals[1:])]
+        assert all(timedelta(seconds=10) <= gap < timedelta(seconds=30) for gap in gaps), gaps
+        assert (await lease()).spec.acquire_time == first.spec.acquire_time
+        await console.ws.close()
+    for _ in range(100):
+        try:
+            leases.read_namespaced_lease(name, vm.namespace)
+        except client.ApiException as e:
+            assert e.status == 404
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the session lease outlived the stream")
