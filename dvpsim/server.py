@@ -11,7 +11,8 @@ from aiohttp import web
 from . import conversion, discovery, kinds, openapi, reviews, tables, upload
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, MethodNotAllowed, NotFound
-from .patch import apply_patch
+from . import managed_fields
+from .patch import APPLY, STRATEGIC, apply_patch, supports_strategic
 from .rbac import forbidden_message
 from .selectors import parse_field_selector, parse_label_selector
 
@@ -280,7 +281,8 @@ class Api:
         if target.kind.has_status and target.kind.kind not in ("Namespace", "Node"):
             # like kube-apiserver: status is set through the status subresource (Nodes may post it on create)
             body.pop("status", None)
-        obj = self.cluster.create(target.kind, body, username=user.name, dry_run=self._dry_run(request))
+        obj = self.cluster.create(target.kind, body, username=user.name, dry_run=self._dry_run(request),
+                                  **self._manager(request, target))
         return self._render(request, target, obj, 201)
 
     def _token_request(self, target):
@@ -304,10 +306,17 @@ class Api:
         body["metadata"]["name"] = target.name
         dry = self._dry_run(request)
         if target.subresource == "status":
-            obj = self.cluster.update_status(target.kind, body, username=user.name, dry_run=dry)
+            obj = self.cluster.update_status(target.kind, body, username=user.name, dry_run=dry,
+                                             **self._manager(request, target))
         else:
-            obj = self.cluster.update(target.kind, body, username=user.name, dry_run=dry)
+            obj = self.cluster.update(target.kind, body, username=user.name, dry_run=dry,
+                                      **self._manager(request, target))
         return self._render(request, target, obj)
+
+    def _manager(self, request, target):
+        """The field manager of an Update operation and the version it was written in."""
+        return {"manager": managed_fields.manager_from(request.query, request.headers.get("User-Agent", "")),
+                "api_version": target.kind.api_version_of(target.version)}
 
     async def patch(self, request, target, user):
         raw = await request.read()
@@ -322,16 +331,17 @@ class Api:
             raise BadRequest(f"the request body is not valid: {e}")
         current = self.cluster.store.get(target.kind, target.namespace, target.name)
         dry = self._dry_run(request)
+        if ctype == APPLY:
+            return self._apply(request, target, user, body, current, dry)
         if current is None:
-            if ctype == "application/apply-patch+yaml" and not target.subresource:
-                obj = self._incoming(target, body)
-                self._check_namespace(target, obj)
-                obj.pop("status", None)
-                created = self.cluster.create(target.kind, obj, username=user.name, dry_run=dry)
-                return self._render(request, target, created, 201)
             raise NotFound.of(target.kind, target.name)
+        if ctype == STRATEGIC and not supports_strategic(target.kind):
+            from .errors import UnsupportedMediaType  # custom resources: what kube-apiserver answers
+            raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
+                                       "include: application/json-patch+json, application/merge-patch+json, "
+                                       "application/apply-patch+yaml")
         served = self._out(target, current)
-        patched = apply_patch(ctype, served, body)
+        patched = apply_patch(ctype, served, body, target.kind.kind)
         if patched is None:
             from .errors import UnsupportedMediaType
             raise UnsupportedMediaType("the body of the request was in an unknown format - accepted media types "
@@ -345,9 +355,47 @@ class Api:
         if target.kind.namespaced:
             meta["namespace"] = target.namespace
         if target.subresource == "status":
-            obj = self.cluster.update_status(target.kind, patched, username=user.name, dry_run=dry)
+            obj = self.cluster.update_status(target.kind, patched, username=user.name, dry_run=dry,
+                                             **self._manager(request, target))
         else:
-            obj = self.cluster.update(target.kind, patched, username=user.name, dry_run=dry)
+            obj = self.cluster.update(target.kind, patched, username=user.name, dry_run=dry,
+                                      **self._manager(request, target))
+        return self._render(request, target, obj)
+
+    def _apply(self, request, target, user, body, current, dry):
+        """Server-side apply (application/apply-patch+yaml): see dvpsim.managed_fields."""
+        manager = request.query.get("fieldManager", "")
+        managed_fields.require_manager(manager)
+        if target.subresource and target.subresource != "status":
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        config = self._incoming(target, body)
+        config = self._out(target, config)  # the configuration as the client sees the kind
+        meta = config.setdefault("metadata", {})
+        if meta.get("name") not in (None, target.name):
+            raise BadRequest("the name of the object does not match the name on the URL")
+        if target.kind.namespaced and meta.get("namespace") not in (None, target.namespace):
+            raise BadRequest("the namespace of the provided object does not match the namespace sent on the "
+                             "request")
+        if current is None and target.subresource:
+            raise NotFound.of(target.kind, target.name)
+        live = self._out(target, current) if current is not None else None
+        merged, entries = managed_fields.apply(
+            target.kind, live, config, manager, target.kind.api_version_of(target.version),
+            self.cluster.clock.timestamp(), force=_flag(request.query.get("force", "")),
+            subresource=target.subresource)
+        merged = conversion.from_version(target.kind, merged, target.version)
+        mmeta = merged.setdefault("metadata", {})
+        mmeta["name"] = target.name
+        if target.kind.namespaced:
+            mmeta["namespace"] = target.namespace
+        if current is None:
+            merged["apiVersion"], merged["kind"] = target.kind.api_version, target.kind.kind
+            created = self.cluster.create(target.kind, merged, username=user.name, dry_run=dry, managed=entries)
+            return self._render(request, target, created, 201)
+        if target.subresource == "status":
+            obj = self.cluster.update_status(target.kind, merged, username=user.name, dry_run=dry, managed=entries)
+        else:
+            obj = self.cluster.update(target.kind, merged, username=user.name, dry_run=dry, managed=entries)
         return self._render(request, target, obj)
 
     async def _delete_options(self, request):
