@@ -1,6 +1,6 @@
 """The catalogue of kinds dvpsim serves: one declarative entry per kind.
 
-Printer columns follow the CRDs (see dvp-api-notes §2); core kinds mirror the
+Printer columns follow the CRDs in their order (see dvp-api-notes §2); core kinds mirror the
 columns kube-apiserver prints. A column either has a kubectl-style JSONPath
 (`path`) or names a computed cell (`cell`, implemented in dvpsim.tables).
 """
@@ -77,6 +77,14 @@ AGE = Column("Age", "date", ".metadata.creationTimestamp",
 
 def _c(name, path, type_="string", priority=0, description=""):
     return Column(name, type_, path, priority, description)
+
+
+def _created(description, name="Age"):
+    return _c(name, ".metadata.creationTimestamp", "date", description=description)
+
+
+# A CRD's Age column: the CRDs of DVP list it last and, mostly, without a description.
+CRD_AGE = _created("")
 
 
 _IMAGE_COLUMNS = (
@@ -167,83 +175,100 @@ KINDS = [
              _c("Enabled", ".spec.enabled", "boolean"), _c("Version", ".spec.version", "number"),
              AGE, _c("Message", ".status.message"))),
     # virtualization.deckhouse.io
-    Kind("ClusterVirtualImage", "clustervirtualimages", short_names=("cvi",), **_DVP_CLUSTER, columns=(
-        *_IMAGE_COLUMNS[:3], AGE, *_IMAGE_COLUMNS[3:])),
+    Kind("ClusterVirtualImage", "clustervirtualimages", short_names=("cvi",), **_DVP_CLUSTER,
+         columns=(*_IMAGE_COLUMNS, CRD_AGE)),
     Kind("VirtualImage", "virtualimages", short_names=("vi",), **_DVP, columns=(
-        *_IMAGE_COLUMNS[:3], AGE, *_IMAGE_COLUMNS[3:],
-        _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1))),
+        *_IMAGE_COLUMNS, _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1), CRD_AGE)),
     Kind("VirtualDisk", "virtualdisks", short_names=("vd",), **_DVP, columns=(
         _c("Phase", ".status.phase"), _c("Capacity", ".status.capacity"),
+        _c("InUse", ".status.conditions[?(@.type=='InUse')].status", priority=1),
         _c("VirtualMachine", ".status.attachedToVirtualMachines[?(@.mounted==true)].name",
            description="Name of the virtual machine the disk is attached to."),
-        AGE,
-        _c("InUse", ".status.conditions[?(@.type=='InUse')].status", priority=1),
         _c("Progress", ".status.progress", priority=1),
         _c("StorageClass", ".status.storageClassName", priority=1),
-        _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1))),
+        _c("TargetPVC", ".status.target.persistentVolumeClaimName", priority=1), CRD_AGE)),
     Kind("VirtualDiskSnapshot", "virtualdisksnapshots", short_names=("vdsnapshot", "vds"), **_DVP, columns=(
-        _c("Phase", ".status.phase"), _c("Consistent", ".status.consistent", "boolean"), AGE)),
+        _c("Phase", ".status.phase"), _c("Consistent", ".status.consistent", "boolean"), CRD_AGE)),
     Kind("VirtualMachine", "virtualmachines", short_names=("vm",),
          **dict(_DVP, categories=("all", "virtualization")), columns=(
-             _c("Phase", ".status.phase"), _c("Uptime", ".status.stats.lastStartTime", "date"),
-             _c("Node", ".status.nodeName"), _c("IPAddress", ".status.ipAddress"), AGE,
-             _c("Cores", ".status.resources.cpu.cores", priority=1),
-             _c("CoreFraction", ".status.resources.cpu.coreFraction", priority=1),
-             _c("Memory", ".status.resources.memory.size", priority=1),
+             _c("Phase", ".status.phase", description="Virtual machine phase."),
+             _c("Uptime", ".status.stats.lastStartTime", "date",
+                description="Time since the virtual machine started running."),
+             _c("Cores", ".status.resources.cpu.cores", priority=1,
+                description="Real number of the virtual machine cores."),
+             _c("CoreFraction", ".status.resources.cpu.coreFraction", priority=1, description="Real core fraction."),
+             _c("Memory", ".status.resources.memory.size", priority=1,
+                description="The real amount of memory of the virtual machine."),
              _c("Need restart", ".status.conditions[?(@.type=='AwaitingRestartToApplyConfiguration')].status",
-                priority=1),
-             _c("Agent", ".status.conditions[?(@.type=='AgentReady')].status", priority=1),
-             _c("Migratable", ".status.conditions[?(@.type=='Migratable')].status", priority=1))),
+                priority=1, description="A restart of the virtual machine is required."),
+             _c("Agent", ".status.conditions[?(@.type=='AgentReady')].status", priority=1,
+                description="Agent status."),
+             _c("Migratable", ".status.conditions[?(@.type=='Migratable')].status", priority=1,
+                description="Is it possible to migrate a virtual machine."),
+             _c("Node", ".status.nodeName", description="The node where the virtual machine is running."),
+             _c("IPAddress", ".status.ipAddress", description="The IP address of the virtual machine."),
+             _created("Time of resource creation."))),
     Kind("VirtualMachineClass", "virtualmachineclasses", short_names=("vmc", "vmclass"),
          **dict(_DVP_CLUSTER, versions=("v1alpha2", "v1alpha3")), columns=(
-             _c("Phase", ".status.phase"),
+             _c("Phase", ".status.phase", description="VirtualMachineClass phase."),
              _c("IsDefault",
-                ".metadata.annotations.virtualmachineclass\\.virtualization\\.deckhouse\\.io\\/is-default-class"),
-             AGE)),
+                ".metadata.annotations.virtualmachineclass\\.virtualization\\.deckhouse\\.io\\/is-default-class",
+                description="Default class for virtual machines without specified class."),
+             _created("Time of resource creation."))),
     Kind("VirtualMachineOperation", "virtualmachineoperations", short_names=("vmop",), **_DVP, columns=(
-        _c("Phase", ".status.phase"), _c("Progress", ".status.progress"), _c("Type", ".spec.type"),
-        _c("VirtualMachine", ".spec.virtualMachineName"), AGE)),
+        _c("Phase", ".status.phase", description="VirtualMachineOperation phase."),
+        _c("Progress", ".status.progress", description="VirtualMachineOperation progress in percent format."),
+        _c("Type", ".spec.type", description="VirtualMachineOperation type."),
+        _c("VirtualMachine", ".spec.virtualMachineName", description="VirtualMachine name."),
+        _created("Time of resource creation."))),
     Kind("VirtualMachineBlockDeviceAttachment", "virtualmachineblockdeviceattachments", short_names=("vmbda",),
          **_DVP, columns=(
-             _c("PHASE", ".status.phase"), _c("VIRTUALMACHINE", ".status.virtualMachineName"),
-             Column("AGE", "date", ".metadata.creationTimestamp"),
-             _c("BLOCKDEVICE KIND", ".spec.blockDeviceRef.kind", priority=1),
-             _c("BLOCKDEVICE NAME", ".spec.blockDeviceRef.name", priority=1))),
+             _c("PHASE", ".status.phase", description="VirtualMachineBlockDeviceAttachment phase."),
+             _c("BLOCKDEVICE KIND", ".spec.blockDeviceRef.kind", priority=1, description="Attached blockdevice kind."),
+             _c("BLOCKDEVICE NAME", ".spec.blockDeviceRef.name", priority=1, description="Attached blockdevice name."),
+             _c("VIRTUALMACHINE", ".status.virtualMachineName",
+                description="Name of the virtual machine the disk is attached to."),
+             _created("Time of resource creation.", "AGE"))),
     Kind("VirtualMachineIPAddress", "virtualmachineipaddresses", short_names=("vmip",), **_DVP, columns=(
         _c("Address", ".status.address"), _c("Status", ".status.phase"),
-        _c("VM", ".status.virtualMachineName"), AGE)),
+        _c("VM", ".status.virtualMachineName"), CRD_AGE)),
     Kind("VirtualMachineIPAddressLease", "virtualmachineipaddressleases", short_names=("vmipl", "vmiplease"),
          **_DVP_CLUSTER, columns=(
              _c("VirtualMachineIPAddress", ".spec.virtualMachineIPAddressRef"),
-             _c("Status", ".status.phase"), AGE)),
+             _c("Status", ".status.phase"), CRD_AGE)),
     Kind("VirtualMachineMACAddress", "virtualmachinemacaddresses", short_names=("vmmac",), **_DVP, columns=(
         _c("Address", ".status.address"), _c("Status", ".status.phase"),
-        _c("VM", ".status.virtualMachineName"), AGE)),
+        _c("VM", ".status.virtualMachineName"), CRD_AGE)),
     Kind("VirtualMachineMACAddressLease", "virtualmachinemacaddressleases", short_names=("vmmacl", "vmmaclease"),
          **_DVP_CLUSTER, columns=(
              _c("VirtualMachineMACAddress", ".spec.virtualMachineMACAddressRef"),
-             _c("Status", ".status.phase"), AGE)),
+             _c("Status", ".status.phase"), CRD_AGE)),
     Kind("VirtualMachineSnapshot", "virtualmachinesnapshots", short_names=("vmsnapshot", "vms"), **_DVP, columns=(
-        _c("Phase", ".status.phase"), _c("Consistent", ".status.consistent", "boolean"), AGE)),
+        _c("Phase", ".status.phase", description="VirtualMachineSnapshot phase."),
+        _c("Consistent", ".status.consistent", "boolean", description="VirtualMachineSnapshot consistency."),
+        _created("VirtualMachineSnapshot age."))),
     Kind("VirtualMachineSnapshotOperation", "virtualmachinesnapshotoperations", short_names=("vmsop",),
          **_DVP, columns=(
-             _c("Phase", ".status.phase"), _c("Type", ".spec.type"),
-             _c("VirtualMachineSnapshot", ".spec.virtualMachineSnapshotName"), AGE)),
+             _c("Phase", ".status.phase", description="VirtualMachineSnapshotOperation phase."),
+             _c("Type", ".spec.type", description="VirtualMachineSnapshotOperation type."),
+             _c("VirtualMachineSnapshot", ".spec.virtualMachineSnapshotName",
+                description="VirtualMachineSnapshot name."),
+             _created("Time of resource creation."))),
     Kind("USBDevice", "usbdevices", short_names=("usb",), **_DVP, columns=(
-        _c("Node", ".status.nodeName"), _c("Manufacturer", ".status.attributes.manufacturer"),
-        _c("Product", ".status.attributes.product"),
-        _c("Attached", '.status.conditions[?(@.type=="Attached")].status'), AGE,
+        _c("Node", ".status.nodeName"),
         _c("VendorID", ".status.attributes.vendorID", priority=1),
         _c("ProductID", ".status.attributes.productID", priority=1),
         _c("Bus", ".status.attributes.bus", priority=1),
         _c("DeviceNumber", ".status.attributes.deviceNumber", priority=1),
-        _c("Serial", ".status.attributes.serial", priority=1))),
+        _c("Manufacturer", ".status.attributes.manufacturer"), _c("Product", ".status.attributes.product"),
+        _c("Serial", ".status.attributes.serial", priority=1),
+        _c("Attached", '.status.conditions[?(@.type=="Attached")].status'), CRD_AGE)),
     Kind("NodeUSBDevice", "nodeusbdevices", short_names=("nusb",), **_DVP_CLUSTER, columns=(
         _c("Node", ".status.nodeName"),
-        _c("Ready", ".status.conditions[?(@.type=='Ready')].status"),
-        _c("Assigned", ".status.conditions[?(@.type=='Assigned')].status"),
-        _c("Attached", ".status.conditions[?(@.type=='Attached')].status"),
-        _c("Namespace", ".spec.assignedNamespace"), AGE)),
+        _c("Ready", '.status.conditions[?(@.type=="Ready")].status'),
+        _c("Assigned", '.status.conditions[?(@.type=="Assigned")].status'),
+        _c("Attached", '.status.conditions[?(@.type=="Attached")].status'),
+        _c("Namespace", ".spec.assignedNamespace"), CRD_AGE)),
 ]
 
 _BY_KIND = {k.kind: k for k in KINDS}

@@ -1,5 +1,7 @@
 """meta.k8s.io/v1 Table rendering from the printer columns of dvpsim.kinds."""
 
+import json
+
 from .clock import parse_time
 from .jsonpath import find
 
@@ -52,13 +54,14 @@ def _age(value, now):
 
 
 def _go_format(value):
-    """How kubectl's JSONPath printer writes a value into a string cell."""
+    """How the JSONPath printer of client-go writes a value into a string cell: maps and lists as compact JSON (Go's
+    json.Marshal: sorted keys, <>& escaped) — the guide's `vmipl` shows {"name":"…","namespace":"…"} — and
+    scalars as text."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_format(v)}" for k, v in sorted(value.items())) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(_go_format(v) for v in value) + "]"
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -202,12 +205,22 @@ CELLS = {
 }
 
 
+# Groups kube-apiserver serves itself; every other group is a CustomResourceDefinition's.
+BUILT_IN_GROUPS = {"", "apps", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
+                   "events.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io"}
+
+
 def column_definitions(kind):
     cols = [dict(NAME_COLUMN)]
     for c in kind.columns:
-        d = {"name": c.name, "type": c.type, "format": c.format, "description": c.description or c.name,
-             "priority": c.priority}
-        cols.append(d)
+        if c.description:
+            description = c.description
+        elif kind.group in BUILT_IN_GROUPS:
+            description = c.name
+        else:  # what the apiextensions table convertor says of a column the CRD does not describe
+            description = f"Custom resource definition column (in JSONPath format): {c.path}"
+        cols.append({"name": c.name, "type": c.type, "format": c.format, "description": description,
+                     "priority": c.priority})
     return cols
 
 

@@ -4,26 +4,20 @@ Every DVP object in a simulated cluster that has run the guide's examples is val
 the openAPIV3Schema of its CRD version: types, required fields, enums, patterns, bounds, and no
 field a real API server would prune.
 """
-import os
-import shutil
-import subprocess
-import time
+
 from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client
 
-from tests.conftest import start_sim, stop_sim
 from tests.contract.openapi import validate
-from tests.dvpsim.guide_examples import GUIDE, examples
-
-CRDS = Path(os.environ.get("DVP_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "dvp-crds"
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+from tests.contract.conftest import CRDS, KUBECTL
+from tests.dvpsim.guide_examples import GUIDE
 
 pytestmark = [
     pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}"),
-    pytest.mark.skipif(not GUIDE.exists() or not shutil.which(KUBECTL), reason="needs the user guide and kubectl"),
+    pytest.mark.skipif(not GUIDE.exists() or not Path(KUBECTL).exists(), reason="needs the user guide and kubectl"),
 ]
 
 
@@ -35,24 +29,6 @@ def crds():
             found[(crd["spec"]["group"], version["name"], crd["spec"]["names"]["plural"])] = (
                 crd["spec"]["scope"], version["schema"]["openAPIV3Schema"])
     return found
-
-
-@pytest.fixture(scope="module")
-def busy_cluster():
-    """A demo cluster that has run every example of the guide for a while."""
-    sim = start_sim(speed=20)
-    try:
-        subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, "create", "ns", "guide"], check=True,
-                       capture_output=True)
-        for _line, verb, text in examples():
-            text = text.replace("$(date +%s)", "1").replace("https://cloud-images.ubuntu.com/noble/current/",
-                                                             f"{sim.url}/dvpsim/samples/")
-            subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, verb, "-n", "guide", "-f", "-"], input=text,
-                           capture_output=True, text=True)
-        time.sleep(3)  # at speed 20: a minute of controller work
-        yield sim
-    finally:
-        stop_sim(sim)
 
 
 def stored(sim, group, version, plural):

@@ -89,10 +89,11 @@ def test_it_prints_dvp_columns_for_vi_vd_vm(sim, project):
 
 def test_it_prints_wide_columns(sim, project):
     out = kubectl(sim, "get", "vd,vm", "-n", project, "-o", "wide").stdout
+    # In the CRDs' order: the wide columns sit where the CRD lists them, not after the default ones.
     assert headers(out) == [
-        ["NAME", "PHASE", "CAPACITY", "VIRTUALMACHINE", "AGE", "INUSE", "PROGRESS", "STORAGECLASS", "TARGETPVC"],
-        ["NAME", "PHASE", "UPTIME", "NODE", "IPADDRESS", "AGE", "CORES", "COREFRACTION", "MEMORY", "NEED",
-         "RESTART", "AGENT", "MIGRATABLE"],
+        ["NAME", "PHASE", "CAPACITY", "INUSE", "VIRTUALMACHINE", "PROGRESS", "STORAGECLASS", "TARGETPVC", "AGE"],
+        ["NAME", "PHASE", "UPTIME", "CORES", "COREFRACTION", "MEMORY", "NEED", "RESTART", "AGENT", "MIGRATABLE",
+         "NODE", "IPADDRESS", "AGE"],
     ]
 
 

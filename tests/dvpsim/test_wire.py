@@ -312,13 +312,13 @@ def test_it_computes_dvp_printer_column_cells():
                      "conditions": [{"type": "Ready", "status": "True"}, {"type": "InUse", "status": "True"}],
                      "target": {"persistentVolumeClaimName": "vd-d-pvc"}}}
     row = tables.row(kinds.get("VirtualDisk"), vd, now)
-    assert row["cells"] == ["d", "Ready", "10Gi", "vm1", "5m", "True", "100%", "local", "vd-d-pvc"]
+    assert row["cells"] == ["d", "Ready", "10Gi", "True", "vm1", "100%", "local", "vd-d-pvc", "5m"]
     cls = {"metadata": {"name": "generic", "creationTimestamp": "2025-12-30T12:00:00Z", "annotations": {
         "virtualmachineclass.virtualization.deckhouse.io/is-default-class": "true"}}, "status": {"phase": "Ready"}}
     assert tables.row(kinds.get("VirtualMachineClass"), cls, now)["cells"] == ["generic", "Ready", "true", "2d"]
     lease = {"metadata": {"name": "ip-10-0-0-1", "creationTimestamp": "2026-01-01T12:00:00Z"},
              "spec": {"virtualMachineIPAddressRef": {"name": "vm1", "namespace": "p"}}}
-    assert tables.row(kinds.get("VirtualMachineIPAddressLease"), lease, now)["cells"][1] == "map[name:vm1 namespace:p]"
+    assert tables.row(kinds.get("VirtualMachineIPAddressLease"), lease, now)["cells"][1] == '{"name":"vm1","namespace":"p"}'
     sc = {"metadata": {"name": "fast", "creationTimestamp": "2026-01-01T12:00:00Z",
                        "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
           "provisioner": "x", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer",
