@@ -13,6 +13,7 @@ from aiohttp import web
 from . import bootstrap, kubeconfig, state, tls
 from .cluster import Cluster
 from .faults import Fault
+from .registry import RegistryAuth
 from .server import build_app
 
 
@@ -26,6 +27,10 @@ def parse_args(argv=None):
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help='inject a fault, e.g. "verb=list,resource=virtualmachines,status=500" or '
                         '"resource=virtualimages,latency=0.5" or "verb=watch,drop_after=5" (repeatable)')
+    p.add_argument("--registry-auth", metavar="USER:PASSWORD",
+                   help="the built-in container registry (/v2/) demands these credentials")
+    p.add_argument("--registry-auth-scheme", choices=("bearer", "basic"), default="bearer",
+                   help="how the built-in registry asks for them: a Bearer token flow (default) or Basic")
     p.add_argument("--watch-history", type=int, default=20000, help="watch events kept for resuming (410 after)")
     return p.parse_args(argv)
 
@@ -35,6 +40,7 @@ async def run(args):
     cluster = Cluster(speed=args.speed, history_size=args.watch_history)
     for spec in args.fault:
         cluster.faults.add(Fault.parse(spec))
+    cluster.registry_auth = RegistryAuth(args.registry_auth, args.registry_auth_scheme)
     restored = state.load(cluster, args.state)
     saver = state.Saver(cluster, args.state) if args.state else None
     bootstrap.install(cluster)

@@ -102,6 +102,8 @@ class Invalid(ApiError):
             else:
                 message = summary
         merged = _details(kind, name) if kind is not None else {}
+        if kind is not None:
+            merged["kind"] = kind.kind  # NewInvalid takes a GroupKind: kubectl prints 'The Service "x" is invalid'
         merged.update(details or {})
         super().__init__(message, causes=causes, details=merged)
 

@@ -143,7 +143,7 @@ KINDS = [
     Kind("Lease", "leases", group="coordination.k8s.io", columns=(_c("Holder", ".spec.holderIdentity"), AGE)),
     # networking: how the guide publishes VM services
     Kind("Ingress", "ingresses", group="networking.k8s.io", short_names=("ing",), subresources=("status",), columns=(
-        _c("Class", ".spec.ingressClassName"), Column("Hosts", cell="ingress_hosts"),
+        Column("Class", cell="ingress_class"), Column("Hosts", cell="ingress_hosts"),
         _c("Address", ".status.loadBalancer.ingress[*].ip"), Column("Ports", cell="ingress_ports"), AGE)),
     # rbac
     Kind("Role", "roles", group="rbac.authorization.k8s.io", columns=(

@@ -1,7 +1,8 @@
 """Placing a VM on a simulated node the way kube-scheduler places its virt-launcher pod.
 
-Filters: node readiness, capacity, `nodeSelector` (the VM's and its class's), required node
-affinity, required VM affinity and anti-affinity by topology key. Scores: free capacity plus
+Filters: node readiness, taints the VM (or its class) does not tolerate, capacity, `nodeSelector`
+(the VM's and its class's), required node affinity, required VM affinity and anti-affinity by
+topology key. Scores: free capacity plus
 the weights of the preferred node and VM (anti-)affinity terms that a node satisfies.
 """
 
@@ -153,13 +154,36 @@ NOT_READY = "node(s) were not ready or unschedulable"
 SELECTOR = "node(s) didn't match Pod's node affinity/selector"
 VM_AFFINITY = "node(s) didn't match pod affinity rules"
 VM_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
-CAPACITY = "Insufficient cpu or memory"
+FILTERING_EFFECTS = ("NoSchedule", "NoExecute")
 
 
-def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory):
+def toleration_matches(toleration: dict, taint: dict) -> bool:
+    """v1.Toleration.ToleratesTaint: effect (empty = all), key (empty with Exists = all), Equal/Exists."""
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if toleration.get("key") and toleration["key"] != taint.get("key"):
+        return False
+    if not toleration.get("key") and operator != "Exists":
+        return False
+    return operator == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def untolerated_taint(node: dict, tolerations: list[dict]) -> dict | None:
+    """The first NoSchedule/NoExecute taint of `node` that no toleration tolerates, or None."""
+    for taint in (node.get("spec") or {}).get("taints") or []:
+        if taint.get("effect") in FILTERING_EFFECTS and not any(toleration_matches(t, taint) for t in tolerations):
+            return taint
+    return None
+
+
+def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory, tolerations=()):
     labels = node["metadata"].get("labels") or {}
     if not _ready(node) or node.get("spec", {}).get("unschedulable"):
         return NOT_READY
+    taint = untolerated_taint(node, list((vm.get("spec") or {}).get("tolerations") or []) + list(tolerations))
+    if taint is not None:  # the TaintToleration filter runs before NodeAffinity and NodeResourcesFit
+        return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value') or ''}}}"
     if not _labels_match(labels, (vm.get("spec") or {}).get("nodeSelector")) or \
             not selector_matches(labels, class_node_selector) or not _required_node_affinity_ok(node, vm):
         return SELECTOR
@@ -169,8 +193,10 @@ def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, me
         return VM_ANTI_AFFINITY
     used_cpu, used_mem = _used(node["metadata"]["name"], placed)
     cpu_total, mem_total = _allocatable(node)
-    if used_cpu + cpu > cpu_total or used_mem + memory > mem_total:
-        return CAPACITY
+    short = [name for name, over in (("cpu", used_cpu + cpu > cpu_total), ("memory", used_mem + memory > mem_total))
+             if over]
+    if short:
+        return ", ".join(f"Insufficient {name}" for name in short)  # one reason per resource, as NodeResourcesFit
     return None
 
 
@@ -189,18 +215,20 @@ def _used(node_name, placed):
 
 
 def place(vm: dict, nodes: list[dict], placed: list[dict],
-          class_node_selector: dict | None = None) -> tuple[str | None, str]:
+          class_node_selector: dict | None = None, class_tolerations=()) -> tuple[str | None, str]:
     """(node name, "") for the best node that fits `vm`, or (None, why) like a FailedScheduling message.
 
-    `placed`: VMs already holding resources on nodes (not including `vm`).
+    `placed`: VMs already holding resources on nodes (not including `vm`); `class_tolerations`: the
+    VirtualMachineClass's `spec.tolerations`, added to the VM's own.
     """
     cpu, memory = requested(vm)
     nodes_by_name = {n["metadata"]["name"]: n for n in nodes}
     best, best_key, rejected = None, None, {}
     for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
-        reason = _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory)
+        reason = _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory, class_tolerations)
         if reason:
-            rejected[reason] = rejected.get(reason, 0) + 1
+            for part in reason.split(", ") if reason.startswith("Insufficient") else [reason]:
+                rejected[part] = rejected.get(part, 0) + 1
             continue
         used_cpu, used_mem = _used(node["metadata"]["name"], placed)
         cpu_total, mem_total = _allocatable(node)
@@ -210,18 +238,20 @@ def place(vm: dict, nodes: list[dict], placed: list[dict],
             best, best_key = node["metadata"]["name"], key
     if best is not None:
         return best, ""
-    details = ", ".join(f"{count} {reason}" for reason, count in sorted(rejected.items()))
+    details = ", ".join(sorted(f"{count} {reason}" for reason, count in rejected.items()))  # as FitError.Error()
     return None, f"0/{len(nodes)} nodes are available: {details or 'no nodes in the cluster'}."
 
 
-def feasible_nodes(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None) -> list:
+def feasible_nodes(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None,
+                   class_tolerations=()) -> list:
     """Names of the nodes that pass every filter for `vm`."""
     cpu, memory = requested(vm)
     nodes_by_name = {n["metadata"]["name"]: n for n in nodes}
     return [n["metadata"]["name"] for n in nodes
-            if not _reject_reason(n, vm, placed, nodes_by_name, class_node_selector, cpu, memory)]
+            if not _reject_reason(n, vm, placed, nodes_by_name, class_node_selector, cpu, memory, class_tolerations)]
 
 
-def pick_node(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None) -> str | None:
+def pick_node(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None,
+              class_tolerations=()) -> str | None:
     """The best node that fits `vm`, or None."""
-    return place(vm, nodes, placed, class_node_selector)[0]
+    return place(vm, nodes, placed, class_node_selector, class_tolerations)[0]

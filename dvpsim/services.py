@@ -36,6 +36,8 @@ def admit(cluster, operation, obj, old, checks):
             checks.invalid(f"spec.ports[{index}].nodePort", port["nodePort"], "provided port is already allocated")
     if spec["type"] == "ExternalName":
         return
+    if not spec.get("ports") and spec.get("clusterIP") != "None":
+        checks.required("spec.ports")  # ValidateService: only headless and ExternalName services may have no ports
     if operation == "UPDATE" and old_spec.get("clusterIP") and not spec.get("clusterIP"):
         spec["clusterIP"] = old_spec["clusterIP"]
     elif operation == "UPDATE" and old_spec.get("clusterIP") and spec["clusterIP"] != old_spec["clusterIP"]:

@@ -177,6 +177,10 @@ def _ingress_hosts(obj, now):
     return ",".join(hosts) or "*"
 
 
+def _ingress_class(obj, now):
+    return (obj.get("spec") or {}).get("ingressClassName") or "<none>"  # as the apiserver's ingress printer
+
+
 def _ingress_ports(obj, now):
     return "80, 443" if (obj.get("spec") or {}).get("tls") else "80"
 
@@ -199,7 +203,7 @@ CELLS = {
     "service_ports": _service_ports, "service_external_ip": _service_external_ip,
     "service_selector": _service_selector, "endpoints_addresses": _endpoints_addresses,
     "slice_ports": _slice_ports, "slice_addresses": _slice_addresses, "pvc_access_modes": _pvc_access_modes,
-    "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports,
+    "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports, "ingress_class": _ingress_class,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),
 }

@@ -5,9 +5,10 @@ HTTP sources are really downloaded; the bytes decide the format and sizes.
 
 import time
 
-from dvpsim import kinds, quantity
+from dvpsim import kinds, quantity, registry
 from dvpsim.controllers import importer, snapshots, storage
-from dvpsim.controllers.base import (Controller, is_deleting, remove_condition, set_condition, status_of)
+from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
+                                     status_of)
 from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
 
@@ -16,14 +17,63 @@ PROGRESS_EVERY_SECONDS = 1.0
 SOURCE_KINDS = ("VirtualImage", "ClusterVirtualImage", "VirtualDisk", "VirtualDiskSnapshot")
 
 
+class _ProgressReporter:
+    """on_progress for a download: writes progress and speed at most every PROGRESS_EVERY_SECONDS of cluster
+    time, and stops the download (cancelled = True) once the image is deleted or its spec changes."""
+
+    def __init__(self, controller, image, status):
+        self.controller = controller
+        self.image = image
+        self.status = status
+        self.cancelled = False
+        self.last_write = time.monotonic()
+
+    async def __call__(self, progress: importer.Progress):
+        controller, image, status = self.controller, self.image, self.status
+        if controller.elapsed(self.last_write) < PROGRESS_EVERY_SECONDS:
+            return
+        self.last_write = time.monotonic()
+        current = controller.get(image["metadata"].get("namespace", ""), image["metadata"]["name"])
+        if current is None or current["metadata"]["uid"] != image["metadata"]["uid"] or \
+                current["metadata"].get("generation") != image["metadata"].get("generation"):
+            self.cancelled = True
+            raise importer.ImportFailed("cancelled")
+        if progress.percent is not None:
+            status["progress"] = f"{min(progress.percent, 100.0):.1f}%"
+        status["downloadSpeed"] = {
+            "avg": quantity.humanize(progress.avg) + "/s", "avgBytes": str(int(progress.avg)),
+            "current": quantity.humanize(progress.current) + "/s", "currentBytes": str(int(progress.current)),
+        }
+        controller.write_status(image, status)
+
+
 class _ImageController(UploadSink, Controller):
-    related = ("VirtualMachine", *SOURCE_KINDS)
+    related = ("VirtualMachine", "Secret", *SOURCE_KINDS)
 
     def on_related(self, event_type, kind, obj):
+        if kind.kind == "Secret":
+            # An image pulled with this imagePullSecret may be waiting for it.
+            for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"] if self.kind.namespaced else None):
+                pull_secret = ((image.get("spec", {}).get("dataSource") or {}).get("containerImage") or {}).get(
+                    "imagePullSecret") or {}
+                if pull_secret.get("name") == obj["metadata"]["name"] and (
+                        self.kind.namespaced or pull_secret.get("namespace") == obj["metadata"]["namespace"]):
+                    self.kick(image["metadata"].get("namespace", ""), image["metadata"]["name"])
+            return
         if kind.kind == "VirtualMachine":
+            disks = set()
             for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
                 if ref.get("kind") == self.primary:
                     self.kick(obj["metadata"]["namespace"] if self.kind.namespaced else "", ref.get("name"))
+                elif ref.get("kind") == "VirtualDisk":
+                    disks.add(ref.get("name"))
+            # An image made from a disk waits for the VM that runs it to stop.
+            if disks:
+                for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"] if self.kind.namespaced else None):
+                    ref = (image.get("spec", {}).get("dataSource") or {}).get("objectRef") or {}
+                    if ref.get("kind") == "VirtualDisk" and ref.get("name") in disks and \
+                            (ref.get("namespace") or image["metadata"].get("namespace")) == obj["metadata"]["namespace"]:
+                        self.kick(image["metadata"].get("namespace", ""), image["metadata"]["name"])
             # A VM that dropped its reference may be what a Terminating image waits for.
             for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"] if self.kind.namespaced else None):
                 if image["metadata"].get("deletionTimestamp"):
@@ -97,6 +147,7 @@ class _ImageController(UploadSink, Controller):
         generation = image["metadata"].get("generation", 1)
         for key in ("format", "cdrom", "size", "target", "downloadSpeed", "progress"):
             status.pop(key, None)
+        status["cdrom"] = False  # the guide's `get vi -w` shows CDROM false while Provisioning
         status["phase"] = "Provisioning"
         status["observedGeneration"] = generation
         status["sourceUID"] = image["metadata"]["uid"]
@@ -106,35 +157,17 @@ class _ImageController(UploadSink, Controller):
 
     async def _import_http(self, image, http):
         status = self._provisioning_status(image)
-        status["progress"] = "0.0%"
         if self.write_status(image, status) is None:
             return
         self.event(image, "Provisioning", f"Import of the image from {http.get('url')} started")
-        last_write = time.monotonic()
-        cancelled = False
-
-        async def on_progress(progress: importer.Progress):
-            nonlocal last_write, cancelled, status
-            if self.elapsed(last_write) < PROGRESS_EVERY_SECONDS:
-                return
-            last_write = time.monotonic()
-            current = self.get(image["metadata"].get("namespace", ""), image["metadata"]["name"])
-            if current is None or current["metadata"]["uid"] != image["metadata"]["uid"] or \
-                    current["metadata"].get("generation") != image["metadata"].get("generation"):
-                cancelled = True
-                raise importer.ImportFailed("cancelled")
-            if progress.percent is not None:
-                status["progress"] = f"{min(progress.percent, 100.0):.1f}%"
-            status["downloadSpeed"] = {
-                "avg": quantity.humanize(progress.avg) + "/s", "avgBytes": str(int(progress.avg)),
-                "current": quantity.humanize(progress.current) + "/s", "currentBytes": str(int(progress.current)),
-            }
-            self.write_status(image, status)
-
+        status["progress"] = "0.0%"  # the guide's `get vi -w`: a row without progress, then 0.0%
+        if self.write_status(image, status) is None:
+            return
+        on_progress = _ProgressReporter(self, image, status)
         try:
             info, sniffer = await importer.download(http, on_progress)
         except importer.ImportFailed as exc:
-            if not cancelled:
+            if not on_progress.cancelled:
                 self._fail(image, status, f"Failed to download the image: {exc}")
             return
         status["progress"] = "100.0%"
@@ -161,6 +194,23 @@ class _ImageController(UploadSink, Controller):
                           "Waiting for the data source to be ready.", generation)
             self.write_status(image, status)
             return
+        if ref.get("kind") == "VirtualDisk":
+            running = [v["metadata"]["name"] for v in vms_using(self.cluster, "VirtualDisk", namespace, ref.get("name"))
+                       if (v.get("status") or {}).get("phase") not in (None, "Stopped")]
+            if running:
+                # User guide, "Creating an image from a disk": the disk must be detached or its VM powered off.
+                status["phase"] = "Pending"
+                status["observedGeneration"] = generation
+                message = (f'The VirtualDisk "{ref.get("name")}" is attached to the running VirtualMachine '
+                           f'"{running[0]}": stop the virtual machine or detach the disk to create an image from it.')
+                before = (condition(status, "DatasourceReady") or {}).get("message")
+                set_condition(self.cluster, status, "DatasourceReady", "False", "VirtualDiskAttachedToVirtualMachine",
+                              message, generation)
+                set_condition(self.cluster, status, "Ready", "False", "ProvisioningNotStarted",
+                              "Waiting for the data source to be ready.", generation)
+                if self.write_status(image, status) is not None and before != message:
+                    self.event(image, "VirtualDiskAttachedToVirtualMachine", message, "Warning")
+                return
         status = self._provisioning_status(image)
         self.write_status(image, status)
         self.event(image, "Provisioning", f'Import from {ref.get("kind")} "{ref.get("name")}" started')
@@ -179,16 +229,53 @@ class _ImageController(UploadSink, Controller):
                     int(size.get("storedBytes", 0)), int(size.get("unpackedBytes", 0)))
 
     async def _import_container_image(self, image, container_image):
-        status = self._provisioning_status(image)
-        self.write_status(image, status)
-        self.event(image, "Provisioning", f"Pulling {container_image.get('image')}")
-        for percent in (25, 50, 75, 100):
-            await self.sleep(1.0)
-            status["progress"] = f"{percent:.1f}%"
-            if self.write_status(image, status) is None:
+        reference = container_image.get("image", "")
+        credentials = None
+        pull_secret = container_image.get("imagePullSecret") or {}
+        if pull_secret.get("name"):
+            # VI: the Secret is in the image's namespace; CVI names its namespace (dvp-api-notes.md §3.1).
+            namespace = image["metadata"]["namespace"] if self.kind.namespaced else pull_secret.get("namespace")
+            secret = self.get(namespace, pull_secret["name"], kinds.get("Secret")) if namespace else None
+            if secret is None:
+                self._wait_for_pull_secret(image)
                 return
-        # Container disks carry a qcow2 in /disk; a registry cannot be reached from here, so sizes are nominal.
-        self._ready(image, status, "qcow2", False, 300 * 1024**2, 2 * 1024**3)
+            try:
+                credentials = registry.credentials_from_secret(secret, registry.parse_reference(reference).registry)
+            except registry.PullFailed:
+                credentials = None  # the pull below reports the bad reference
+        status = self._provisioning_status(image)
+        if self.write_status(image, status) is None:
+            return
+        self.event(image, "Provisioning", f"Import of the image from {reference} started")
+        status["progress"] = "0.0%"
+        if self.write_status(image, status) is None:
+            return
+        reporter = _ProgressReporter(self, image, status)
+        try:
+            info, sniffer = await registry.pull(reference, credentials, container_image.get("caBundle"), reporter)
+        except (registry.PullFailed, importer.ImportFailed) as exc:
+            if not reporter.cancelled:
+                self._fail(image, status, f"Failed to pull the image: {exc}")
+            return
+        status["progress"] = "100.0%"
+        self.write_status(image, status)
+        await self.sleep(1.0)  # pushing the layer into DVCR
+        # The disk file found under /disk/ is measured exactly as an HTTP download is.
+        self._ready(image, status, info.format, info.cdrom, sniffer.stored_bytes, info.virtual_size)
+
+    def _wait_for_pull_secret(self, image):
+        status = status_of(image)
+        generation = image["metadata"].get("generation", 1)
+        before = (condition(status, "DatasourceReady") or {}).get("reason")
+        status["phase"] = "Pending"
+        status["observedGeneration"] = generation
+        # DVP's source.ErrSecretNotFound, capitalised by the DatasourceReady handler.
+        set_condition(self.cluster, status, "DatasourceReady", "False", "ContainerRegistrySecretNotFound",
+                      "Container registry secret not found.", generation)
+        set_condition(self.cluster, status, "Ready", "False", "ProvisioningNotStarted",
+                      "Waiting for the data source to be ready.", generation)
+        if self.write_status(image, status) is not None and before != "ContainerRegistrySecretNotFound":
+            self.event(image, "ContainerRegistrySecretNotFound", "Container registry secret not found", "Warning")
 
     async def _upload_done(self, image, status, info, stored):
         status["progress"] = "100%"
@@ -211,6 +298,12 @@ class _ImageController(UploadSink, Controller):
             "target": self._target(image, unpacked),
             "observedGeneration": generation,
         })
+        if "persistentVolumeClaimName" in status["target"]:
+            # dvp-api-notes §4.2: a PVC-stored VirtualImage reports its storageClassName.
+            sc = storage.storage_class_name(self.cluster, ((image.get("spec") or {}).get("persistentVolumeClaim") or {})
+                                            .get("storageClassName"), "virtualImages")
+            if sc:
+                status["storageClassName"] = sc
         set_condition(self.cluster, status, "Ready", "True", "Ready", "", generation)
         if self.write_status(image, status) is not None:
             self.event(image, "Ready", "The image is ready: " + format_ + ", " + quantity.humanize(unpacked))

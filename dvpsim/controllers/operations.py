@@ -125,8 +125,8 @@ class VirtualMachineOperationController(Controller):
         """Running → Migrating (progress on the VMOP) → Running on another node; deleting the VMOP cancels."""
         namespace, vm_name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         if (condition(vm.get("status") or {}, "Migratable") or {}).get("status") != "True":
-            return self._fail(op, status, "NotApplicableForVirtualMachine",
-                              f"The virtual machine {vm_name} is not migratable.")
+            # vmop lifecycle canExecute: a VM whose Migratable condition is not True fails the operation.
+            return self._fail(op, status, "OperationFailed", "VirtualMachine is not migratable, cannot be processed.")
         source = vm["status"].get("nodeName")
         target = self._pick_target(vm, source)
         if target is None:
@@ -135,8 +135,19 @@ class VirtualMachineOperationController(Controller):
                               "insufficient cpu or memory, or node selector mismatch.")
         policy = vm["spec"].get("liveMigrationPolicy", "PreferSafe")
         force = op["spec"].get("force")
+        # livemigration.CalculateEffectivePolicy: `force` overrides AutoConverge only under the Prefer* policies;
+        # against an Always* policy it makes the operation fail.
+        if (policy, force) in (("AlwaysSafe", True), ("AlwaysForced", False)):
+            message = (f"Operation is invalid: force={str(force).lower()} is not applicable for VM "
+                       f"liveMigrationPolicy {policy}")
+            return self._fail(op, status, "NotApplicableForLiveMigrationPolicy", message)
         auto_converge = policy == "AlwaysForced" or (policy == "PreferForced" and force is not False) or \
             (policy == "PreferSafe" and bool(force))
+        self.event(op, "VirtualMachineOperationStarted",
+                   f"Migration settings for operation type {op['spec']['type']}: liveMigrationPolicy {policy}, "
+                   f"autoConverge {str(auto_converge).lower()}")
+        self.cluster.record_event(vm, "Normal", "Evicted" if op["spec"]["type"] == "Evict" else "Migrated",
+                                  f"{op['spec']['type']} initiated with VirtualMachineOperation")
         status["phase"] = "InProgress"
         status["progress"] = "0%"
         set_condition(self.cluster, status, "SignalSent", "True", "SignalSent", "")
@@ -186,7 +197,8 @@ class VirtualMachineOperationController(Controller):
         placed = [v for v in self.cluster.store.list(vm_kind)
                   if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
+        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"),
+                                    (vmclass.get("spec") or {}).get("tolerations") or ())
 
     def _set_vm_migration(self, vm, phase, migration_state, migrating, node=None):
         vm_kind = kinds.get("VirtualMachine")

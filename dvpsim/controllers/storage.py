@@ -29,6 +29,16 @@ def storage_class(cluster, name: str) -> dict | None:
     return cluster.store.get(kinds.get("StorageClass"), None, name)
 
 
+# Provisioners of node-local volumes: their StorageProfile offers ReadWriteOnce only, so a VM using such a disk cannot
+# live-migrate (replicated and NFS volumes are ReadWriteMany).
+LOCAL_PROVISIONERS = ("local.csi.storage.deckhouse.io", "rancher.io/local-path", "kubernetes.io/no-provisioner")
+
+
+def access_modes(cluster, storage_class_name: str | None) -> list[str]:
+    sc = storage_class(cluster, storage_class_name) if storage_class_name else None
+    return ["ReadWriteOnce"] if sc and sc.get("provisioner") in LOCAL_PROVISIONERS else ["ReadWriteMany"]
+
+
 def waits_for_first_consumer(sc: dict | None) -> bool:
     return bool(sc) and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
 
@@ -47,10 +57,11 @@ def ensure_pvc(cluster, owner: dict, name: str, storage_class: str, capacity: st
                     "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
                     "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}],
             },
-            "spec": {"accessModes": ["ReadWriteMany"], "volumeMode": "Block", "storageClassName": storage_class,
-                     "resources": {"requests": {"storage": capacity}},
+            "spec": {"accessModes": access_modes(cluster, storage_class), "volumeMode": "Block",
+                     "storageClassName": storage_class, "resources": {"requests": {"storage": capacity}},
                      "volumeName": f"pvc-{owner['metadata']['uid']}"},
-            "status": {"phase": "Bound", "accessModes": ["ReadWriteMany"], "capacity": {"storage": capacity}},
+            "status": {"phase": "Bound", "accessModes": access_modes(cluster, storage_class),
+                       "capacity": {"storage": capacity}},
         }
         try:
             return cluster.create(kind, pvc)

@@ -21,7 +21,7 @@ FORCED_STOP_SECONDS = 0.3
 RESTART_FIELDS = ("cpu", "memory", "blockDeviceRefs", "provisioning", "virtualMachineClassName", "osType",
                   "bootloader", "enableParavirtualization", "networks")
 # Placement rules apply at once while the VM's node satisfies them, else after a restart.
-PLACEMENT_FIELDS = ("affinity", "nodeSelector")
+PLACEMENT_FIELDS = ("affinity", "nodeSelector", "tolerations")
 
 GUEST_OS_INFO = {"id": "ubuntu", "name": "Ubuntu", "prettyName": "Ubuntu 24.04.1 LTS", "version": "24.04.1 LTS (Noble Numbat)",
                  "versionId": "24.04", "kernelRelease": "6.8.0-45-generic",
@@ -51,12 +51,21 @@ class VirtualMachineController(Controller):
         await super().run(cluster)
 
     def on_primary(self, event_type, obj):
+        if event_type == "DELETED" or (obj.get("status") or {}).get("phase") in ("Stopped", "Terminating"):
+            self._retry_unscheduled(obj)  # freed capacity or affinity: the scheduler retries its pending pods
         if event_type == "DELETED":
             power.forget(self.cluster, obj["metadata"]["uid"])
             self._applied.pop(obj["metadata"]["uid"], None)
             self._placement.pop(obj["metadata"]["uid"], None)
             return
         super().on_primary(event_type, obj)
+
+    def _retry_unscheduled(self, gone):
+        for vm in self.cluster.store.iter(self.kind):
+            status = vm.get("status") or {}
+            if status.get("phase") == "Starting" and not status.get("nodeName") and \
+                    vm["metadata"]["uid"] != gone["metadata"]["uid"]:
+                self.kick(vm["metadata"]["namespace"], vm["metadata"]["name"])
 
     def on_related(self, event_type, kind, obj):
         if kind.kind in ("VirtualMachineClass", "Node"):
@@ -293,7 +302,7 @@ class VirtualMachineController(Controller):
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
         set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
-        set_condition(self.cluster, status, "Migratable", "True", "VirtualMachineMigratable", "")
+        set_condition(self.cluster, status, "Migratable", *self._migratable(vm, status))
         set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
         # A fresh start runs the current firmware and the whole configuration.
         set_condition(self.cluster, status, "FirmwareUpToDate", "True", "FirmwareUpToDate", "")
@@ -319,7 +328,8 @@ class VirtualMachineController(Controller):
         placed = [v for v in self.cluster.store.list(self.kind)
                   if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"))
+        return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"),
+                                (vmclass.get("spec") or {}).get("tolerations") or ())
 
     def _fits_its_node(self, vm, status):
         nodes = self.cluster.store.list(kinds.get("Node"))
@@ -327,7 +337,26 @@ class VirtualMachineController(Controller):
                   if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
         return status.get("nodeName") in scheduling.feasible_nodes(vm, nodes, placed,
-                                                                   (vmclass.get("spec") or {}).get("nodeSelector"))
+                                                                   (vmclass.get("spec") or {}).get("nodeSelector"),
+                                                                   (vmclass.get("spec") or {}).get("tolerations") or ())
+
+    def _migratable(self, vm, status) -> tuple[str, str, str]:
+        """The Migratable condition: live migration needs every disk on ReadWriteMany (shared) volumes; without the
+        VolumeMigration feature (not in CE, dvp-api-notes §7.1) a disk on a local volume makes the VM non-migratable."""
+        kind = kinds.get("VirtualDisk")
+        for ref in status.get("blockDeviceRefs") or []:
+            if ref.get("kind") != "VirtualDisk":
+                continue
+            disk = self.get(vm["metadata"]["namespace"], ref["name"], kind) or {}
+            pvc_name = ((disk.get("status") or {}).get("target") or {}).get("persistentVolumeClaimName")
+            pvc = self.get(vm["metadata"]["namespace"], pvc_name, kinds.get("PersistentVolumeClaim")) if pvc_name else None
+            modes = ((pvc or {}).get("status") or {}).get("accessModes") or ((pvc or {}).get("spec") or {}).get(
+                "accessModes") or []
+            if pvc is not None and "ReadWriteMany" not in modes:
+                return ("False", "VirtualMachineDisksNotMigratable",
+                        "Live migration requires all disks to use ReadWriteMany (shared) storage. "
+                        "Make sure the StorageClass supports the ReadWriteMany access mode.")
+        return "True", "VirtualMachineMigratable", ""
 
     def _running_bookkeeping(self, vm, status, state):
         uid = vm["metadata"]["uid"]
@@ -335,11 +364,19 @@ class VirtualMachineController(Controller):
         wanted = _restart_fields(vm)
         changes = restart_changes(applied, wanted)
         scheduled_with = self._placement.setdefault(uid, _placement_fields(vm))
-        if scheduled_with != _placement_fields(vm) and not self._fits_its_node(vm, status):
-            # As in DVP CE: new placement rules that the current node breaks wait for a restart (EE live-migrates).
-            changes += restart_changes(scheduled_with, _placement_fields(vm))
+        if scheduled_with != _placement_fields(vm):
+            if self._fits_its_node(vm, status):
+                self._placement[uid] = _placement_fields(vm)  # rules the node satisfies are applied at once
+            else:
+                # As in DVP CE: new placement rules that the current node breaks wait for a restart (EE live-migrates).
+                # vmchange compares each placement field whole (path "nodeSelector", not its keys).
+                desired = _placement_fields(vm)
+                changes += [change for field in PLACEMENT_FIELDS for change in restart_changes(
+                    {field: scheduled_with[field]} if field in scheduled_with else {},
+                    {field: desired[field]} if field in desired else {}, whole=True)]
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
+        set_condition(self.cluster, status, "Migratable", *self._migratable(vm, status))
         if changes:
             status["restartAwaitingChanges"] = changes
             set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "True", "ChangesPendingRestart",
@@ -434,16 +471,16 @@ def _placement_fields(vm) -> dict:
     return {field: vm["spec"].get(field) for field in PLACEMENT_FIELDS if vm["spec"].get(field)}
 
 
-def restart_changes(current, desired, prefix="") -> list[dict]:
+def restart_changes(current, desired, prefix="", whole=False) -> list[dict]:
     """The `restartAwaitingChanges` entries between two specs: leaf paths such as `cpu.cores`, as DVP reports them
-    (lists are compared whole, like `blockDeviceRefs`)."""
+    (lists are compared whole, like `blockDeviceRefs`; `whole` compares the top-level fields whole)."""
     changes = []
     for key in list(current) + [k for k in desired if k not in current]:
         path = f"{prefix}{key}"
         old, new = current.get(key), desired.get(key)
         if old == new:
             continue
-        if isinstance(old, dict) and isinstance(new, dict):
+        if isinstance(old, dict) and isinstance(new, dict) and not whole:
             changes.extend(restart_changes(old, new, path + "."))
         elif old is None:
             changes.append({"operation": "add", "path": path, "desiredValue": new})

@@ -46,13 +46,20 @@ def facts_of(cluster, vm: dict, config: dict) -> GuestFacts:
     cores = (resources.get("cpu") or {}).get("cores") or vm["spec"].get("cpu", {}).get("cores", 1)
     memory = (resources.get("memory") or {}).get("size") or vm["spec"].get("memory", {}).get("size", "1Gi")
     devices = []
-    for ref in status.get("blockDeviceRefs") or []:
+    refs = status.get("blockDeviceRefs") or []
+    # KubeVirt's disk order: the static devices, the cloud-init NoCloud disk (1M, as the guide's lsblk shows), then
+    # the hot-plugged ones.
+    refs = [r for r in refs if not r.get("hotplugged")] + \
+        ([{"kind": "cloudinit", "name": "cloudinit", "size": "1Mi"}] if vm["spec"].get("provisioning") else []) + \
+        [r for r in refs if r.get("hotplugged")]
+    for ref in refs:
         size = quantity.parse_bytes(ref["size"]) if ref.get("size") else 0
         cdrom = False
         if ref.get("kind") in ("VirtualImage", "ClusterVirtualImage"):
             image = cluster.store.get(kinds.get(ref["kind"]), vm["metadata"]["namespace"], ref["name"]) or {}
             cdrom = bool((image.get("status") or {}).get("cdrom"))
-        devices.append(BlockDevice(ref["name"], size, cdrom=cdrom, read_only=ref.get("kind") != "VirtualDisk"))
+        devices.append(BlockDevice(ref["name"], size, cdrom=cdrom,
+                                   read_only=ref.get("kind") in ("VirtualImage", "ClusterVirtualImage")))
     return GuestFacts(
         hostname=cloudinit.hostname(config, vm["metadata"]["name"]),
         cores=int(cores),

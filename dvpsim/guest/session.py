@@ -287,9 +287,11 @@ def _lsblk(s: GuestSession, args):
         major_minor = f"8:{disk_letter * 16}"
         ro = "1" if dev.read_only else "0"
         rows.append((name, major_minor, "0", _lsblk_size(dev.size_bytes), ro, "disk", ""))
-        if disk_letter == 0:
-            rows.append((f"└─{name}1", "8:1", "0", _lsblk_size(max(dev.size_bytes - 1024**2 * 100, 0)),
+        if disk_letter == 0:  # the Ubuntu cloud image's layout (the guide's lsblk): root, BIOS boot, EFI
+            rows.append((f"├─{name}1", "8:1", "0", _lsblk_size(max(dev.size_bytes - 1024**2 * 110, 0)),
                          "0", "part", "/"))
+            rows.append((f"├─{name}14", "8:14", "0", "4M", "0", "part", ""))
+            rows.append((f"└─{name}15", "8:15", "0", "106M", "0", "part", "/boot/efi"))
         disk_letter += 1
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(

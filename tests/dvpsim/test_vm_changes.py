@@ -201,8 +201,10 @@ def test_it_waits_for_a_restart_only_when_new_placement_rules_exclude_the_node(d
     other = next(n for n in ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3") if n != node)
     dvp.patch("virtualmachines", "placed", {"spec": {"nodeSelector": {"kubernetes.io/hostname": other}}})
     vm = dvp.wait("virtualmachines", "placed", lambda o: len(o["status"].get("restartAwaitingChanges") or []) == 2)
+    # The first selector was applied to the running VM; vmchange reports the field whole.
     assert vm["status"]["restartAwaitingChanges"][1] == \
-        {"operation": "add", "path": "nodeSelector", "desiredValue": {"kubernetes.io/hostname": other}}
+        {"operation": "replace", "path": "nodeSelector", "currentValue": {"kubernetes.io/hostname": node},
+         "desiredValue": {"kubernetes.io/hostname": other}}
     dvp.create("virtualmachineoperations", {"metadata": {"generateName": "placed-"},
                                             "spec": {"type": "Restart", "virtualMachineName": "placed"}})
     vm = dvp.wait("virtualmachines", "placed", lambda o: o["status"].get("nodeName") == other

@@ -1,0 +1,675 @@
+"""Container images over the OCI distribution API: the puller DVP's importer is, and dvpsim's own registry.
+
+Pulling (`pull`): parse the reference like docker does, ping `/v2/`, authenticate (anonymous, Basic,
+or the Bearer token flow announced by `WWW-Authenticate`), fetch the manifest (an index is
+resolved to linux/amd64), then stream every layer blob: its sha256 is checked, gzip is undone, the
+tar is read entry by entry and the one regular file under `disk/` (the DVP container-disk format:
+"FROM scratch / COPY x.img /disk/x.img") is fed to the same `ImageSniffer` HTTP imports use.
+
+Serving (`routes`): a read-only registry on the simulator's own port with one repository per
+sample image, `samples/<file name without extension>:latest`, built on the fly: a one-layer OCI
+image whose tar holds `disk/<file>`. `--registry-auth user:password` (or POST
+/dvpsim/registry/auth) makes it demand credentials, with the Bearer token flow or plain Basic.
+"""
+
+import asyncio
+import base64
+import functools
+import gzip
+import hashlib
+import io
+import ipaddress
+import json
+import re
+import secrets
+import ssl
+import tarfile
+import time
+import zlib
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from dvpsim import control
+from dvpsim.controllers import importer
+from dvpsim.errors import BadRequest
+from dvpsim.formats import ImageInfo, ImageSniffer
+
+CHUNK = 64 * 1024
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MANIFEST_ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"  # where docker.io's /v2/ really lives
+_DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+DISK_DIR = "disk/"
+
+
+class PullFailed(Exception):
+    pass
+
+
+# ---- references -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reference:
+    registry: str    # host[:port] as written (docker.io for Docker Hub)
+    repository: str  # library/ubuntu for a bare "ubuntu" on Docker Hub
+    tag: str | None
+    digest: str | None
+
+    @property
+    def api_host(self) -> str:
+        return DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    @property
+    def ref(self) -> str:
+        """What goes after /manifests/: the digest wins over the tag, as in docker."""
+        return self.digest or self.tag or "latest"
+
+    def __str__(self):
+        return f"{self.registry}/{self.repository}" + (f":{self.tag}" if self.tag else "") + \
+            (f"@{self.digest}" if self.digest else "")
+
+
+def parse_reference(image: str) -> Reference:
+    """`[host[:port]/]repo[:tag][@digest]` with docker's defaults (docker.io, library/, latest)."""
+    name, _, digest = image.partition("@")
+    tag = None
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+    first, sep, rest = name.partition("/")
+    # Like docker: the first component is a registry only if it looks like a host.
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in repository:
+            repository = "library/" + repository
+    if not repository:
+        raise PullFailed(f"invalid reference format: {image!r}")
+    if not digest and not tag:
+        tag = "latest"
+    return Reference(registry, repository, tag, digest or None)
+
+
+def _is_loopback(host: str) -> bool:
+    """host[:port] names this machine: localhost, 127.0.0.0/8, [::1]."""
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---- credentials from a kubernetes.io/dockerconfigjson Secret ------------------------------
+
+def credentials_from_secret(secret: dict, registry: str) -> tuple[str, str] | None:
+    """The username and password the docker config in `secret` holds for `registry`, if any."""
+    raw = (secret.get("stringData") or {}).get(".dockerconfigjson")
+    if raw is None:
+        encoded = (secret.get("data") or {}).get(".dockerconfigjson")
+        if encoded is None:
+            return None
+        try:
+            raw = base64.b64decode(encoded).decode()
+        except ValueError:
+            return None
+    try:
+        auths = json.loads(raw).get("auths") or {}
+    except (ValueError, AttributeError):
+        return None
+    wanted = _DOCKER_HUB_ALIASES if registry == DOCKER_HUB else {registry}
+    for key, entry in auths.items():
+        host = re.sub(r"^[a-z]+://", "", key).split("/", 1)[0]
+        if host not in wanted or not isinstance(entry, dict):
+            continue
+        if entry.get("username") is not None and entry.get("password") is not None:
+            return entry["username"], entry["password"]
+        if entry.get("auth"):
+            try:
+                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            except ValueError:
+                continue
+            return user, password
+    return None
+
+
+# ---- pulling ---------------------------------------------------------------------------------
+
+def _registry_error(response_text: str) -> str | None:
+    try:
+        errors = json.loads(response_text).get("errors") or []
+    except (ValueError, AttributeError):
+        return None
+    parts = [f"{e.get('code', 'UNKNOWN')}: {e.get('message', '')}" for e in errors if isinstance(e, dict)]
+    return "; ".join(parts) or None
+
+
+async def _status_error(method: str, url: str, response: aiohttp.ClientResponse) -> PullFailed:
+    # Phrased like go-containerregistry (the library behind DVP's importer).
+    text = await response.text(errors="replace")
+    detail = _registry_error(text) or f"unexpected status code {response.status} {response.reason}"
+    return PullFailed(f"{method} {url}: {detail}")
+
+
+def _parse_challenge(header: str) -> tuple[str, dict]:
+    scheme, _, rest = header.strip().partition(" ")
+    params = dict((k.lower(), v) for k, v in re.findall(r'(\w+)="([^"]*)"', rest))
+    return scheme.lower(), params
+
+
+class _Layer:
+    """One layer blob as it streams in: digest, gzip, tar; the disk file's bytes go to a sniffer."""
+
+    def __init__(self, digest: str, media_type: str, found):
+        self.expected = digest
+        self.media_type = media_type or ""
+        self.hasher = hashlib.sha256()
+        self.found = found  # found(path) -> sink with feed(), or None to skip the entry
+        self._decoder = None
+        self._started = False
+        self._buf = b""
+        self._remaining = 0   # bytes of the current entry's data still to come
+        self._padding = 0
+        self._sink = None
+        self._meta = None     # collecting a pax / GNU long-name record
+        self._next_name = None
+        self._ended = False
+
+    def feed(self, chunk: bytes):
+        self.hasher.update(chunk)
+        if not self._started:
+            self._started = True
+            if chunk[:4] == b"\x28\xb5\x2f\xfd" or "zstd" in self.media_type:
+                raise PullFailed(f"layer {self.expected}: zstd-compressed layers are not supported")
+            if chunk[:2] == b"\x1f\x8b":
+                self._decoder = zlib.decompressobj(wbits=31)
+        if self._decoder is not None:
+            try:
+                chunk = self._decoder.decompress(chunk)
+            except zlib.error as exc:
+                raise PullFailed(f"layer {self.expected}: corrupted gzip stream: {exc}") from exc
+        self._tar(chunk)
+
+    def finish(self):
+        actual = "sha256:" + self.hasher.hexdigest()
+        if self.expected.startswith("sha256:") and actual != self.expected:
+            raise PullFailed(f"error verifying sha256 checksum of layer {self.expected}: got {actual}")
+        if self._remaining or (self._buf and not self._ended):
+            raise PullFailed(f"layer {self.expected}: unexpected EOF in the tar stream")
+
+    def _tar(self, data: bytes):
+        while data and not self._ended:
+            if self._remaining:
+                piece, data = data[:self._remaining], data[self._remaining:]
+                self._remaining -= len(piece)
+                if self._meta is not None:
+                    self._meta += piece
+                elif self._sink is not None:
+                    try:
+                        self._sink.feed(piece)
+                    except ValueError as exc:
+                        raise PullFailed(str(exc)) from exc
+                if not self._remaining:
+                    self._entry_done()
+                continue
+            if self._padding:
+                skip = min(self._padding, len(data))
+                self._padding -= skip
+                data = data[skip:]
+                continue
+            need = 512 - len(self._buf)
+            self._buf += data[:need]
+            data = data[need:]
+            if len(self._buf) == 512:
+                header, self._buf = self._buf, b""
+                self._header(header)
+
+    def _header(self, block: bytes):
+        if block == bytes(512):
+            self._ended = True
+            return
+        try:
+            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.TarError as exc:
+            raise PullFailed(f"layer {self.expected}: not a tar archive: {exc}") from exc
+        size = info.size
+        self._padding = (-size) % 512
+        self._remaining = size
+        self._sink = None
+        self._meta = None
+        self._type = info.type
+        if info.type in (tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME):
+            self._meta = b""
+        elif info.type != tarfile.XGLTYPE:
+            name = self._next_name if self._next_name is not None else info.name
+            self._next_name = None
+            if info.type in tarfile.REGULAR_TYPES:
+                self._sink = self.found(name)
+        if not size:
+            self._entry_done()
+
+    def _entry_done(self):
+        if self._meta is not None:
+            if self._type == tarfile.GNUTYPE_LONGNAME:
+                self._next_name = self._meta.rstrip(b"\0").decode("utf-8", "surrogateescape")
+            else:
+                for match in re.finditer(rb"\d+ path=([^\n]*)\n", self._meta):
+                    self._next_name = match.group(1).decode("utf-8", "surrogateescape")
+            self._meta = None
+        self._sink = None
+
+
+class _DiskFinder:
+    """Collects the regular files under disk/ across the layers; the disk is the only one."""
+
+    def __init__(self):
+        self.files = {}  # path -> ImageSniffer
+
+    def __call__(self, path: str):
+        while path.startswith("./"):
+            path = path[2:]
+        path = path.lstrip("/")
+        if not path.startswith(DISK_DIR) or path == DISK_DIR:
+            return None
+        base = path.rsplit("/", 1)[-1]
+        if base.startswith(".wh."):  # an overlay whiteout removes what a lower layer put there
+            self.files.pop(path.rsplit("/", 1)[0] + "/" + base[4:], None)
+            return None
+        self.files[path] = ImageSniffer()
+        return self.files[path]
+
+    def disk(self) -> tuple[str, ImageSniffer]:
+        if not self.files:
+            raise PullFailed("no disk image in the container image: expected a single file under /disk/")
+        if len(self.files) > 1:
+            raise PullFailed("more than one file under /disk/: " + ", ".join("/" + p for p in sorted(self.files)))
+        return next(iter(self.files.items()))
+
+
+class _Puller:
+    def __init__(self, session, ref: Reference, credentials, ssl_context):
+        self.session = session
+        self.ref = ref
+        self.credentials = credentials
+        self.ssl = ssl_context
+        self.base = None
+        self.headers = {}
+
+    async def ping(self):
+        # https always comes first. Plain http is tried only for loopback / localhost registries, like
+        # docker's and go-containerregistry's default insecure registries; every other host needs TLS
+        # (the CRD: "Only registries with enabled TLS protocol are supported").
+        schemes = ["https", "http"] if _is_loopback(self.ref.api_host) else ["https"]
+        errors = []
+        for scheme in schemes:
+            url = f"{scheme}://{self.ref.api_host}/v2/"
+            try:
+                async with self.session.get(url, ssl=self._ssl(url)) as response:
+                    self.base = f"{scheme}://{self.ref.api_host}"
+                    if response.status == 401:
+                        await self._authenticate(response.headers.get("WWW-Authenticate", ""))
+                    elif response.status != 200:
+                        raise await _status_error("GET", url, response)
+                    return
+            except aiohttp.ClientConnectorCertificateError as exc:
+                reason = getattr(exc.certificate_error, "verify_message", None) or exc.certificate_error
+                errors.append((exc, f'Get "{url}": tls: failed to verify certificate: {reason}'))
+            except aiohttp.ClientSSLError as exc:
+                errors.append((exc, f'Get "{url}": tls: {exc}'))
+            except aiohttp.ClientConnectorError as exc:
+                errors.append((exc, importer._dial_error(url, exc)))
+            except aiohttp.ClientError as exc:
+                errors.append((exc, f'Get "{url}": {type(exc).__name__}: {exc}'))
+        # A certificate the CA bundle cannot verify says more than the plain-http retry's failure.
+        for exc, message in errors:
+            if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+                raise PullFailed(message)
+        raise PullFailed(errors[-1][1])
+
+    async def _authenticate(self, challenge: str):
+        scheme, params = _parse_challenge(challenge)
+        if scheme == "basic":
+            if self.credentials is None:
+                raise PullFailed(f"GET {self.base}/v2/: UNAUTHORIZED: authentication required")
+            self.headers = {"Authorization": aiohttp.BasicAuth(*self.credentials).encode()}
+            return
+        if scheme != "bearer" or not params.get("realm"):
+            raise PullFailed(f"unsupported authentication challenge: {challenge!r}")
+        query = {"scope": f"repository:{self.ref.repository}:pull"}
+        if params.get("service"):
+            query["service"] = params["service"]
+        url = f"{params['realm']}?{urlencode(query)}"
+        auth = aiohttp.BasicAuth(*self.credentials) if self.credentials else None
+        async with self.session.get(url, auth=auth, ssl=self._ssl(url)) as response:
+            if response.status != 200:
+                raise await _status_error("GET", url, response)
+            body = await response.json(content_type=None)
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise PullFailed(f"GET {url}: no token in the response")
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    async def manifest(self, ref: str) -> tuple[dict, str]:
+        url = f"{self.base}/v2/{self.ref.repository}/manifests/{ref}"
+        async with self.session.get(url, headers={**self.headers, "Accept": MANIFEST_ACCEPT},
+                                    ssl=self._ssl(url)) as response:
+            if response.status != 200:
+                raise await _status_error("GET", url, response)
+            body = await response.read()
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if ref.startswith("sha256:"):
+            actual = "sha256:" + hashlib.sha256(body).hexdigest()
+            if actual != ref:
+                raise PullFailed(f"manifest digest: {actual!r} does not match requested digest: {ref!r}")
+        try:
+            manifest = json.loads(body)
+        except ValueError as exc:
+            raise PullFailed(f"GET {url}: the manifest is not JSON: {exc}") from exc
+        return manifest, manifest.get("mediaType") or media_type
+
+    async def image_manifest(self) -> dict:
+        manifest, media_type = await self.manifest(self.ref.ref)
+        if media_type in INDEX_TYPES or "manifests" in manifest:
+            for entry in manifest.get("manifests") or []:
+                platform = entry.get("platform") or {}
+                if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
+                    manifest, media_type = await self.manifest(entry["digest"])
+                    break
+            else:
+                raise PullFailed(f"no child with platform linux/amd64 in index {self.ref}")
+        if media_type not in (OCI_MANIFEST, DOCKER_MANIFEST) and "layers" not in manifest:
+            raise PullFailed(f"unsupported manifest media type {media_type!r}")
+        return manifest
+
+    async def blob(self, layer: _Layer, on_chunk):
+        url = f"{self.base}/v2/{self.ref.repository}/blobs/{layer.expected}"
+        async with self.session.get(url, headers=self.headers, ssl=self._ssl(url)) as response:
+            if response.status != 200:
+                raise await _status_error("GET", url, response)
+            async for chunk in response.content.iter_chunked(CHUNK):
+                layer.feed(chunk)
+                await on_chunk(len(chunk))
+        layer.finish()
+
+    def _ssl(self, url):
+        return self.ssl if url.startswith("https:") else None
+
+
+async def pull(image: str, credentials, ca_bundle, on_progress) -> tuple[ImageInfo, ImageSniffer]:
+    """Pull `image` and read the disk in it; on_progress(importer.Progress) is awaited per chunk."""
+    try:
+        ref = parse_reference(image)
+        ssl_context = importer._ssl_context(ca_bundle)
+    except (ValueError, ssl.SSLError) as exc:
+        raise PullFailed(f"{type(exc).__name__}: {exc}") from exc
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
+    finder = _DiskFinder()
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            puller = _Puller(session, ref, credentials, ssl_context)
+            await puller.ping()
+            manifest = await puller.image_manifest()
+            layers = manifest.get("layers") or []
+            total = sum(int(layer.get("size") or 0) for layer in layers) or None
+            received = 0
+            started = last_t = time.monotonic()
+            last_n = 0
+
+            async def on_chunk(n):
+                nonlocal received, last_t, last_n
+                received += n
+                now = time.monotonic()
+                avg = received / max(now - started, 1e-6)
+                current = (received - last_n) / max(now - last_t, 1e-6)
+                last_t, last_n = now, received
+                await on_progress(importer.Progress(received, total, avg, current))
+
+            for layer in layers:
+                await puller.blob(_Layer(layer.get("digest", ""), layer.get("mediaType"), finder), on_chunk)
+    except (PullFailed, importer.ImportFailed):
+        raise
+    except aiohttp.ClientConnectorError as exc:
+        raise PullFailed(importer._dial_error(str(exc.host), exc)) from exc
+    except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError) as exc:
+        raise PullFailed(f"{type(exc).__name__}: {exc}") from exc
+    _path, sniffer = finder.disk()
+    try:
+        info = sniffer.finish()
+    except ValueError as exc:
+        raise PullFailed(str(exc)) from exc
+    return info, sniffer
+
+
+# ---- dvpsim's built-in registry --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Image:
+    manifest: bytes
+    manifest_digest: str
+    blobs: dict  # digest -> bytes
+
+
+def repository_of(sample_name: str) -> str:
+    """samples/<file name without its extension>: alpine-virt.qcow2 → samples/alpine-virt. A compressed
+    file keeps its whole name (tiny-raw.img.gz → samples/tiny-raw.img.gz) so the .gz and .xz twins differ."""
+    stem, dot, ext = sample_name.rpartition(".")
+    if not dot or ext in ("gz", "xz"):
+        stem = sample_name
+    return "samples/" + stem.lower()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def _build(sample_name: str) -> _Image | None:
+    from dvpsim import samples
+    data = samples.content(sample_name)
+    if data is None:
+        return None
+    tar_buf = io.BytesIO()
+    with tarfile.open(fileobj=tar_buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        directory = tarfile.TarInfo("disk")
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(directory)
+        entry = tarfile.TarInfo(DISK_DIR + sample_name)
+        entry.size, entry.mode = len(data), 0o644
+        tar.addfile(entry, io.BytesIO(data))
+    layer_tar = tar_buf.getvalue()
+    # Files already gz/xz-compressed go into a plain tar layer (recompressing gains nothing); the rest are gzip'd.
+    if sample_name.endswith((".gz", ".xz")):
+        layer, layer_type = layer_tar, OCI_LAYER
+    else:
+        layer, layer_type = gzip.compress(layer_tar, compresslevel=1, mtime=0), OCI_LAYER_GZIP
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]},
+    }, sort_keys=True).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
+        "layers": [{"mediaType": layer_type, "digest": _digest(layer), "size": len(layer)}],
+    }, sort_keys=True).encode()
+    return _Image(manifest, _digest(manifest), {_digest(config): config, _digest(layer): layer})
+
+
+def _sample_for(repository: str) -> str | None:
+    from dvpsim import samples
+    for sample in samples.SAMPLES:
+        if repository_of(sample.name) == repository:
+            return sample.name
+    return None
+
+
+def _error(status: int, code: str, message: str, headers=None) -> web.Response:
+    return web.json_response({"errors": [{"code": code, "message": message, "detail": None}]},
+                             status=status, headers=headers)
+
+
+class RegistryAuth:
+    """What the built-in registry demands: nothing (default), or user:password via Bearer tokens or Basic."""
+
+    def __init__(self, spec: str | None = None, scheme: str = "bearer"):
+        self.set(spec, scheme)
+
+    def set(self, spec: str | None, scheme: str = "bearer"):
+        if spec and ":" not in spec:
+            raise ValueError("registry auth must be USER:PASSWORD")
+        if scheme not in ("bearer", "basic"):
+            raise ValueError("registry auth scheme must be bearer or basic")
+        self.user, _, self.password = (spec or "").partition(":")
+        self.enabled = bool(spec)
+        self.scheme = scheme
+        self.tokens = set()
+
+    def to_dict(self):
+        return {"enabled": self.enabled, "scheme": self.scheme if self.enabled else None,
+                **({"username": self.user} if self.enabled else {})}
+
+    def basic_ok(self, header: str) -> bool:
+        if not header.lower().startswith("basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except ValueError:
+            return False
+        return secrets.compare_digest(user, self.user) and secrets.compare_digest(password, self.password)
+
+
+def routes(cluster) -> list[web.RouteDef]:
+    auth = cluster.registry_auth if isinstance(getattr(cluster, "registry_auth", None), RegistryAuth) else RegistryAuth()
+    cluster.registry_auth = auth
+
+    def challenge(request, scope=None):
+        if auth.scheme == "basic":
+            header = 'Basic realm="dvpsim"'
+        else:
+            header = f'Bearer realm="{cluster.url}/dvpsim/registry/token",service="dvpsim"'
+            if scope:
+                header += f',scope="{scope}"'
+        return _error(401, "UNAUTHORIZED", "authentication required", headers={"WWW-Authenticate": header})
+
+    def denied(request, repository=None):
+        """None if the request may read; else the 401 to answer with."""
+        if not auth.enabled:
+            return None
+        header = request.headers.get("Authorization", "")
+        if auth.scheme == "basic" and auth.basic_ok(header):
+            return None
+        if auth.scheme == "bearer" and header.startswith("Bearer ") and header[7:].strip() in auth.tokens:
+            return None
+        return challenge(request, f"repository:{repository}:pull" if repository else None)
+
+    async def version_check(request):
+        refused = denied(request)
+        if refused is not None:
+            return refused
+        return web.json_response({}, headers={"Docker-Distribution-API-Version": "registry/2.0"})
+
+    async def token(request):
+        if not auth.enabled or auth.scheme != "bearer":
+            raise web.HTTPNotFound()
+        if not auth.basic_ok(request.headers.get("Authorization", "")):
+            return _error(401, "UNAUTHORIZED", "authentication required",
+                          headers={"WWW-Authenticate": 'Basic realm="dvpsim"'})
+        value = secrets.token_urlsafe(24)
+        auth.tokens.add(value)
+        return web.json_response({"token": value, "access_token": value, "expires_in": 300})
+
+    def lookup(request):
+        repository = request.match_info["repo"]
+        sample = _sample_for(repository)
+        return repository, (_build(sample) if sample else None)
+
+    async def manifest(request):
+        repository, image = lookup(request)
+        refused = denied(request, repository)
+        if refused is not None:
+            return refused
+        if image is None:
+            return _error(404, "NAME_UNKNOWN", "repository name not known to registry")
+        ref = request.match_info["ref"]
+        if ref not in ("latest", image.manifest_digest):
+            return _error(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        response = web.Response(body=None if request.method == "HEAD" else image.manifest, headers={
+            "Content-Type": OCI_MANIFEST, "Docker-Content-Digest": image.manifest_digest})
+        if request.method == "HEAD":
+            response.headers["Content-Length"] = str(len(image.manifest))
+        return response
+
+    async def blob(request):
+        repository, image = lookup(request)
+        refused = denied(request, repository)
+        if refused is not None:
+            return refused
+        digest = request.match_info["digest"]
+        data = image.blobs.get(digest) if image else None
+        if data is None:
+            return _error(404, "BLOB_UNKNOWN", "blob unknown to registry")
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream",
+                                               "Docker-Content-Digest": digest})
+        response.content_length = len(data)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        # Throttled on the cluster clock like the sample downloads, so progress is visible.
+        from dvpsim import samples
+        pause = samples.DOWNLOAD_SECONDS * CHUNK / len(data)
+        for offset in range(0, len(data), CHUNK):
+            await response.write(data[offset:offset + CHUNK])
+            await cluster.clock.sleep(pause)
+        await response.write_eof()
+        return response
+
+    async def catalog(request):
+        refused = denied(request)
+        if refused is not None:
+            return refused
+        from dvpsim import samples
+        return web.json_response({"repositories": sorted(repository_of(s.name) for s in samples.SAMPLES)})
+
+    @control._errors
+    async def configure(request):
+        control._admin(cluster, request)
+        if request.method == "POST":
+            try:
+                body = json.loads(await request.read() or b"{}")
+                auth.set(body.get("auth"), body.get("scheme", "bearer"))
+            except (ValueError, AttributeError) as exc:
+                raise BadRequest(str(exc)) from exc
+        elif request.method == "DELETE":
+            auth.set(None)
+        return web.json_response(auth.to_dict())
+
+    repo = r"{repo:[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*}"
+    return [
+        web.get("/v2/", version_check),
+        web.get("/v2", version_check),
+        web.get("/v2/_catalog", catalog),
+        web.get(f"/v2/{repo}/manifests/{{ref}}", manifest),
+        web.get(f"/v2/{repo}/blobs/{{digest}}", blob),
+        web.get("/dvpsim/registry/token", token),
+        web.route("*", "/dvpsim/registry/auth", configure),
+    ]

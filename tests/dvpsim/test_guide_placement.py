@@ -1,0 +1,517 @@
+"""The user guide's "Placement of VMs by nodes", "Attaching block devices", "Organizing interaction with
+virtual machines" and "Live virtual machine migration", driven as the guide drives them (kubectl for its
+`d8 k` commands) against a private dvpsim whose nodes carry the guide's labels: two `disktype=ssd`, one
+`disktype=hdd`.
+
+A private simulator, because these tests label and taint nodes and fill whole nodes to show what a soft rule
+does when the preferred nodes are full; the shared one must keep its three plain nodes for the other tests.
+"""
+
+import json
+import re
+import subprocess
+import time
+
+import aiohttp
+import pytest
+from kubernetes import client, watch
+
+from tests.conftest import start_sim, stop_sim
+from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, sample_url, vm_body
+from tests.dvpsim.test_guest import Console, console_url
+from tests.dvpsim.test_guide_examples import KUBECTL
+
+NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")
+SSD, HDD = {"virtlab-pt-1", "virtlab-pt-2"}, {"virtlab-pt-3"}
+SMALL_CPU = {"cores": 1, "coreFraction": "10%"}
+
+
+@pytest.fixture(scope="module")
+def psim():
+    sim = start_sim()
+    try:
+        for node in NODES:
+            kubectl(sim, "label", "node", node, f"disktype={'hdd' if node in HDD else 'ssd'}", check=True)
+        kubectl(sim, "-n", "project-a", "delete", "vm", "demo-vm", check=True)  # the nodes start empty
+        yield sim
+    finally:
+        stop_sim(sim)
+
+
+@pytest.fixture(scope="module")
+def dvp(psim):
+    return Dvp(psim, fresh_namespace(psim, "placement"))
+
+
+def kubectl(sim, *args, stdin=None, check=False):
+    result = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
+                            text=True, timeout=60)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def k(dvp, *args, stdin=None, check=True):
+    """The guide's `d8 k …` in the test's namespace."""
+    return kubectl(dvp.sim, "-n", dvp.namespace, *args, stdin=stdin, check=check)
+
+
+def vm_with_disk(dvp, name, wait="Running", labels=None, **spec):
+    dvp.create("virtualdisks", blank_disk(f"{name}-root"))
+    body = vm_body(name, **{"cpu": SMALL_CPU, **spec})
+    if labels:
+        body["metadata"]["labels"] = labels
+    dvp.create("virtualmachines", body)
+    return dvp.wait_phase("virtualmachines", name, wait, timeout=30) if wait else None
+
+
+def remove_vms(dvp, *names):
+    for name in names:
+        dvp.delete("virtualmachines", name)
+    for name in names:
+        dvp.wait_gone("virtualmachines", name, timeout=30)
+
+
+def unplaced(dvp, name, timeout=30):
+    """The VM once the scheduler has said why it cannot place it."""
+    return dvp.wait("virtualmachines", name, lambda o: "nodes are available" in (
+        (condition(o, "Running") or {}).get("message") or ""), timeout=timeout)
+
+
+def list_rv(dvp, plural):
+    return dvp.custom.list_namespaced_custom_object(GROUP, VERSION, dvp.namespace, plural)["metadata"][
+        "resourceVersion"]
+
+
+def phases_since(dvp, plural, name, rv, until, timeout=30):
+    """The distinct phases `name` went through after resourceVersion `rv`, up to `until` (a watch replays them)."""
+    seen = []
+    stream = watch.Watch()
+    for event in stream.stream(dvp.custom.list_namespaced_custom_object, GROUP, VERSION, dvp.namespace, plural,
+                               resource_version=rv, field_selector=f"metadata.name={name}", timeout_seconds=timeout):
+        phase = (event["object"].get("status") or {}).get("phase")
+        if phase and (not seen or seen[-1] != phase):
+            seen.append(phase)
+        if phase in until:
+            stream.stop()
+    return seen
+
+
+# ---- Placement of VMs by nodes ----------------------------------------------------------------------------------
+
+def test_it_places_a_vm_only_on_the_ssd_nodes_of_its_node_selector(dvp):
+    names = ("sel-1", "sel-2", "sel-3")
+    # Spread by load alone, three VMs would use all three nodes; the selector keeps them on the two ssd ones.
+    nodes = {vm_with_disk(dvp, name, nodeSelector={"disktype": "ssd"})["status"]["nodeName"] for name in names}
+    assert nodes <= SSD
+    remove_vms(dvp, *names)
+
+
+def test_it_places_a_vm_by_a_strict_node_affinity_and_excludes_nodes_with_not_in(dvp):
+    def affinity(operator):
+        return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "disktype", "operator": operator, "values": ["ssd"]}]}]}}}
+
+    assert vm_with_disk(dvp, "aff-in", affinity=affinity("In"))["status"]["nodeName"] in SSD
+    assert vm_with_disk(dvp, "aff-notin", affinity=affinity("NotIn"))["status"]["nodeName"] in HDD
+    remove_vms(dvp, "aff-in", "aff-notin")
+
+
+def test_it_falls_back_to_the_hdd_node_under_a_soft_rule_when_the_ssd_nodes_are_full(dvp):
+    # Two VMs that take all 16 CPUs of each ssd node.
+    for node in sorted(SSD):
+        vm_with_disk(dvp, f"fill-{node[-1]}", cpu={"cores": 16, "coreFraction": "100%"}, memory="16Gi",
+                     nodeSelector={"kubernetes.io/hostname": node})
+    soft = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "preference": {
+        "matchExpressions": [{"key": "disktype", "operator": "In", "values": ["ssd"]}]}}]}}
+    strict = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "disktype", "operator": "In", "values": ["ssd"]}]}]}}}
+    soft_vm = vm_with_disk(dvp, "soft", cpu={"cores": 1, "coreFraction": "100%"}, affinity=soft)
+    assert soft_vm["status"]["nodeName"] in HDD
+    # A strict rule waits instead, and says why in its Running condition (as kube-scheduler words it).
+    vm_with_disk(dvp, "strict", wait=None, cpu={"cores": 1, "coreFraction": "100%"}, affinity=strict)
+    stuck = unplaced(dvp, "strict")
+    assert stuck["status"]["phase"] == "Starting" and not stuck["status"].get("nodeName")
+    assert condition(stuck, "Running")["reason"] == "PodNotStarted"
+    assert condition(stuck, "Running")["message"] == \
+        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu."
+    assert "FailedScheduling" in {e.reason for e in dvp.events_about("strict")}
+    # Freed capacity is used at once.
+    remove_vms(dvp, "fill-1")
+    assert dvp.wait_phase("virtualmachines", "strict", "Running", timeout=30)["status"]["nodeName"] == "virtlab-pt-1"
+    remove_vms(dvp, "fill-2", "soft", "strict")
+
+
+def test_it_places_a_vm_next_to_the_database_vm(dvp):
+    database = vm_with_disk(dvp, "database", labels={"server": "database"})["status"]["nodeName"]
+    term = {"labelSelector": {"matchLabels": {"server": "database"}}, "topologyKey": "kubernetes.io/hostname"}
+    strict = vm_with_disk(dvp, "near-strict", affinity={"virtualMachineAndPodAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [term]}})
+    # The soft form: DVP's weighted term is `virtualMachineAndPodAffinityTerm`.
+    soft = vm_with_disk(dvp, "near-soft", affinity={"virtualMachineAndPodAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "virtualMachineAndPodAffinityTerm": term}]}})
+    assert strict["status"]["nodeName"] == soft["status"]["nodeName"] == database
+    remove_vms(dvp, "near-strict", "near-soft")
+
+
+def test_it_refuses_the_guides_vm_affinity_example_that_puts_a_weighted_term_under_required(dvp):
+    """The guide's "soft rule" example lists `weight` + `podAffinityTerm` under `requiredDuring…`; the CRD's
+    required items are plain terms with a required `topologyKey`, so the API server refuses it."""
+    fragment = {"affinity": {"virtualMachineAndPodAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 1, "podAffinityTerm": {"labelSelector": {"matchLabels": {"server": "database"}},
+                                          "topologyKey": "kubernetes.io/hostname"}}]}}}
+    dvp.create("virtualdisks", blank_disk("guide-aff-root"))
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachine", **vm_body("guide-aff", cpu=SMALL_CPU)}
+    body["spec"].update(fragment)
+    refused = k(dvp, "apply", "-f", "-", stdin=json.dumps(body), check=False)
+    assert refused.returncode != 0
+    assert "spec.affinity.virtualMachineAndPodAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]" \
+           ".topologyKey: Required value" in refused.stderr, refused.stderr
+
+
+def test_it_keeps_a_vm_off_the_node_of_the_database_vm_with_anti_affinity(dvp):
+    database = dvp.get("virtualmachines", "database")["status"]["nodeName"]
+    anti = {"virtualMachineAndPodAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"server": "database"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    names = ("apart-1", "apart-2", "apart-3")
+    nodes = [vm_with_disk(dvp, name, affinity=anti)["status"]["nodeName"] for name in names]
+    assert database not in nodes
+    remove_vms(dvp, *names)
+
+
+def test_it_applies_the_class_node_selector_together_with_the_vms_rules(dvp, psim):
+    generic = dvp.get("virtualmachineclasses", "generic")
+    name = f"ssd-only-{dvp.namespace}"
+    dvp.create("virtualmachineclasses", {"metadata": {"name": name}, "spec": {
+        "cpu": {"type": "Discovery", "discovery": {}}, "sizingPolicies": generic["spec"]["sizingPolicies"],
+        "nodeSelector": {"matchLabels": {"disktype": "ssd"}}}})
+    try:
+        nodes = {vm_with_disk(dvp, f"cls-{i}", virtualMachineClassName=name)["status"]["nodeName"] for i in (1, 2, 3)}
+        assert nodes <= SSD
+        # The class wants ssd, the VM wants the hdd node: no node satisfies both, the VM does not start.
+        vm_with_disk(dvp, "cls-clash", wait=None, virtualMachineClassName=name,
+                     nodeSelector={"kubernetes.io/hostname": "virtlab-pt-3"})
+        assert condition(unplaced(dvp, "cls-clash"), "Running")["message"] == \
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+        remove_vms(dvp, "cls-1", "cls-2", "cls-3", "cls-clash")
+    finally:
+        dvp.delete("virtualmachineclasses", name)
+
+
+def test_it_keeps_vms_off_a_tainted_node_unless_they_or_their_class_tolerate_it(dvp, psim):
+    kubectl(psim, "taint", "node", "virtlab-pt-3", "dedicated=database:NoSchedule", check=True)
+    try:
+        pinned = {"kubernetes.io/hostname": "virtlab-pt-3"}
+        vm_with_disk(dvp, "tainted", wait=None, nodeSelector=pinned)
+        assert condition(unplaced(dvp, "tainted"), "Running")["message"] == (
+            "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: database}, "
+            "2 node(s) didn't match Pod's node affinity/selector.")
+        toleration = {"key": "dedicated", "operator": "Equal", "value": "database", "effect": "NoSchedule"}
+        dvp.patch("virtualmachines", "tainted", {"spec": {"tolerations": [toleration]}})
+        assert dvp.wait_phase("virtualmachines", "tainted", "Running", timeout=30)["status"]["nodeName"] == \
+            "virtlab-pt-3"
+
+        generic = dvp.get("virtualmachineclasses", "generic")
+        name = f"tolerant-{dvp.namespace}"
+        dvp.create("virtualmachineclasses", {"metadata": {"name": name}, "spec": {
+            "cpu": {"type": "Discovery", "discovery": {}}, "sizingPolicies": generic["spec"]["sizingPolicies"],
+            "tolerations": [{"key": "dedicated", "operator": "Exists"}]}})
+        try:
+            placed = vm_with_disk(dvp, "tolerant", virtualMachineClassName=name, nodeSelector=pinned)
+            assert placed["status"]["nodeName"] == "virtlab-pt-3"
+            remove_vms(dvp, "tainted", "tolerant")
+        finally:
+            dvp.delete("virtualmachineclasses", name)
+    finally:
+        kubectl(psim, "taint", "node", "virtlab-pt-3", "dedicated-", check=True)
+
+
+def test_it_waits_for_a_restart_when_new_placement_rules_exclude_the_node_in_the_community_edition(dvp, psim):
+    """"Live migration … when changing placement parameters (not available in CE)": green and blue node groups.
+    dvpsim is the Community Edition (the AutoMigrationIfNodePlacementChanged gate is edition-locked, dvp-api-notes
+    §7.1): the VM stays where it is and awaits a restart, no `nodeplacement-update-*` operation appears."""
+    # A VM without placement rules runs on a node of the green group; the other nodes are blue.
+    green = vm_with_disk(dvp, "grouped")["status"]["nodeName"]
+    for node in NODES:
+        kubectl(psim, "label", "node", node, f"node.deckhouse.io/group={'green' if node == green else 'blue'}",
+                "--overwrite", check=True)
+    try:
+        # Step 1: green, which the VM's node already is: the VM stays and needs nothing.
+        k(dvp, "patch", "vm", "grouped", "--type", "merge",
+          "-p", '{"spec":{"nodeSelector":{"node.deckhouse.io/group":"green"}}}')
+        time.sleep(0.5)  # ten simulated seconds
+        vm = dvp.get("virtualmachines", "grouped")
+        assert vm["status"]["phase"] == "Running" and vm["status"]["nodeName"] == green
+        assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "False"
+        assert not vm["status"].get("restartAwaitingChanges")
+        # Step 2: blue. The node no longer matches; in CE the change waits for a restart.
+        k(dvp, "patch", "vm", "grouped", "--type", "merge",
+          "-p", '{"spec":{"nodeSelector":{"node.deckhouse.io/group":"blue"}}}')
+        vm = dvp.wait("virtualmachines", "grouped", lambda o: (condition(
+            o, "AwaitingRestartToApplyConfiguration") or {}).get("status") == "True")
+        assert vm["status"]["nodeName"] == green and vm["status"]["phase"] == "Running"
+        # Step 1 was applied to the running VM; vmchange reports the field whole.
+        assert vm["status"]["restartAwaitingChanges"] == [{
+            "operation": "replace", "path": "nodeSelector", "currentValue": {"node.deckhouse.io/group": "green"},
+            "desiredValue": {"node.deckhouse.io/group": "blue"}}]
+        ops = dvp.custom.list_namespaced_custom_object(GROUP, VERSION, dvp.namespace, "virtualmachineoperations")
+        assert not [o for o in ops["items"] if o["metadata"]["name"].startswith("nodeplacement-update-")]
+        k(dvp, "create", "-f", "-", stdin=json.dumps({
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
+            "metadata": {"generateName": "restart-grouped-"},
+            "spec": {"type": "Restart", "virtualMachineName": "grouped"}}))
+        vm = dvp.wait("virtualmachines", "grouped", lambda o: o["status"].get("phase") == "Running"
+                      and o["status"].get("nodeName") not in (None, green), timeout=30)
+        assert not vm["status"].get("restartAwaitingChanges")
+        remove_vms(dvp, "grouped")
+    finally:
+        for node in NODES:
+            kubectl(psim, "label", "node", node, "node.deckhouse.io/group=worker", "--overwrite", check=True)
+
+
+# ---- Attaching block devices ------------------------------------------------------------------------------------
+
+async def lsblk(sim, dvp, name):
+    """`lsblk` in the guest, logged in as the guide's cloud user over the serial console."""
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(console_url(sim, dvp, name), protocols=("plain.kubevirt.io",),
+                                      headers={"Authorization": f"Bearer {sim.token('admin')}"})
+        console = Console(ws)
+        await console.type("\r")
+        await console.expect(f"{name} login: ")
+        await console.type("cloud\r")
+        await console.expect("Password: ")
+        await console.type("cloud\r")
+        await console.expect(f"cloud@{name}:~$ ")
+        await console.type("lsblk\r")
+        listing = await console.expect(f"cloud@{name}:~$ ")
+        await console.type("exit\r")
+        await ws.close()
+    return listing.replace("\r", "")
+
+
+def lsblk_rows(listing):
+    return {line.split()[0]: line.split() for line in listing.splitlines() if re.match(r"^[a-z├└]", line)}
+
+
+def guide_vm(dvp, name="linux-vm"):
+    dvp.create("virtualdisks", blank_disk(f"{name}-root", "10Gi"))
+    dvp.create("virtualmachines", vm_body(name, cpu=SMALL_CPU))
+    return dvp.wait_phase("virtualmachines", name, "Running", timeout=30)
+
+
+def test_it_lists_static_devices_in_boot_order_and_waits_for_a_restart_to_reorder_them(dvp):
+    for disk in ("boot-a", "boot-b"):
+        dvp.create("virtualdisks", blank_disk(disk))
+    refs = [{"kind": "VirtualDisk", "name": "boot-a"}, {"kind": "VirtualDisk", "name": "boot-b"}]
+    dvp.create("virtualmachines", vm_body("booter", cpu=SMALL_CPU, blockDeviceRefs=refs))
+    vm = dvp.wait_phase("virtualmachines", "booter", "Running", timeout=30)
+    assert [d["name"] for d in vm["status"]["blockDeviceRefs"]] == ["boot-a", "boot-b"]
+    k(dvp, "patch", "vm", "booter", "--type", "merge",
+      "-p", json.dumps({"spec": {"blockDeviceRefs": list(reversed(refs))}}))
+    vm = dvp.wait("virtualmachines", "booter", lambda o: o["status"].get("restartAwaitingChanges"))
+    assert [c["path"] for c in vm["status"]["restartAwaitingChanges"]] == ["blockDeviceRefs"]
+    assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "True"
+    remove_vms(dvp, "booter")
+
+
+async def test_it_hot_plugs_the_blank_disk_as_the_guide_shows_and_detaches_it(dvp, psim):
+    guide_vm(dvp)
+    rv = list_rv(dvp, "virtualmachineblockdeviceattachments")
+    out = k(dvp, "apply", "-f", "-", stdin="""apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualMachineBlockDeviceAttachment
+metadata:
+  name: attach-blank-disk
+spec:
+  blockDeviceRef:
+    kind: VirtualDisk
+    name: blank-disk
+  virtualMachineName: linux-vm
+""").stdout
+    assert "virtualmachineblockdeviceattachment.virtualization.deckhouse.io/attach-blank-disk created" in out
+    # Pending while a dependent resource is missing: the disk is made only now.
+    pending = dvp.wait("virtualmachineblockdeviceattachments", "attach-blank-disk",
+                       lambda o: condition(o, "BlockDeviceReady") is not None)
+    assert pending["status"]["phase"] == "Pending"
+    assert condition(pending, "BlockDeviceReady")["status"] == "False"
+    # The guide's blank-disk, as its "Disks" section makes it (100Mi; its lsblk example shows an older 95.9M disk).
+    dvp.create("virtualdisks", blank_disk("blank-disk", "100Mi"))
+    phases = phases_since(dvp, "virtualmachineblockdeviceattachments", "attach-blank-disk", rv, ("Attached", "Failed"))
+    assert phases == ["Pending", "InProgress", "Attached"], phases
+    attached = dvp.get("virtualmachineblockdeviceattachments", "attach-blank-disk")
+    assert {c["type"]: c["status"] for c in attached["status"]["conditions"]} == {
+        "BlockDeviceReady": "True", "VirtualMachineReady": "True", "Attached": "True"}
+
+    table = k(dvp, "get", "vmbda", "attach-blank-disk").stdout.splitlines()
+    # dvp-api-notes §2: the columns are PHASE and VIRTUALMACHINE (the guide shows an older "VIRTUAL MACHINE NAME").
+    assert table[0].split() == ["NAME", "PHASE", "VIRTUALMACHINE", "AGE"]
+    assert table[1].split()[:3] == ["attach-blank-disk", "Attached", "linux-vm"]
+
+    vm = dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
+    assert not (condition(vm, "AwaitingRestartToApplyConfiguration") or {}).get("status") == "True"
+    rows = lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
+    assert rows["sda"][3] == "10G" and rows["sda"][5] == "disk"          # the static linux-vm-root
+    assert rows["├─sda1"][-1] == "/" and rows["└─sda15"][-1] == "/boot/efi"
+    assert rows["sdb"][3] == "1M"                                        # cloud-init
+    assert rows["sdc"][3] == "100M" and rows["sdc"][4] == "0"            # the hot-plugged blank-disk, read-write
+
+    k(dvp, "delete", "vmbda", "attach-blank-disk")
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 1)
+    assert "sdc" not in lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
+    assert dvp.get("virtualmachines", "linux-vm")["status"]["phase"] == "Running"  # no reboot
+
+
+async def test_it_attaches_an_iso_image_as_a_cdrom(dvp, psim):
+    dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    dvp.create("virtualimages", {"metadata": {"name": "ubuntu-iso"}, "spec": {
+        "storage": "ContainerRegistry",
+        "dataSource": {"type": "HTTP", "http": {"url": sample_url(psim, "install.iso")}}}})
+    assert dvp.wait_phase("virtualimages", "ubuntu-iso", "Ready", timeout=30)["status"]["cdrom"] is True
+    k(dvp, "apply", "-f", "-", stdin="""apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualMachineBlockDeviceAttachment
+metadata:
+  name: attach-ubuntu-iso
+spec:
+  blockDeviceRef:
+    kind: VirtualImage # or ClusterVirtualImage
+    name: ubuntu-iso
+  virtualMachineName: linux-vm
+""")
+    dvp.wait_phase("virtualmachineblockdeviceattachments", "attach-ubuntu-iso", "Attached")
+    wide = k(dvp, "get", "vmbda", "attach-ubuntu-iso", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[-4:] == ["BLOCKDEVICE", "KIND", "BLOCKDEVICE", "NAME"]
+    assert wide[1].split()[-2:] == ["VirtualImage", "ubuntu-iso"]
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
+    rows = lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
+    assert rows["sr0"][2] == "1" and rows["sr0"][-1] == "rom"            # removable, read-only medium
+    k(dvp, "delete", "vmbda", "attach-ubuntu-iso")
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 1)
+
+
+# ---- Organizing interaction with virtual machines ---------------------------------------------------------------
+
+def test_it_routes_the_guides_services_to_the_vm_labelled_app_nginx(dvp):
+    ip = dvp.get("virtualmachines", "linux-vm")["status"]["ipAddress"]
+    assert k(dvp, "label", "vm", "linux-vm", "app=nginx").stdout.strip() == \
+        "virtualmachine.virtualization.deckhouse.io/linux-vm labeled"
+
+    def endpoints(name):
+        deadline = time.monotonic() + 20
+        out = ""
+        while time.monotonic() < deadline:
+            out = k(dvp, "get", "endpoints", name, "-o", "jsonpath={.subsets[*].addresses[*].ip}", check=False).stdout
+            if out:
+                return out.split()
+            time.sleep(0.1)
+        raise AssertionError(f"endpoints {name}: {out!r}")
+
+    # Headless: no cluster IP, the name resolves to the VMs' own addresses.
+    k(dvp, "apply", "-f", "-", stdin=f"""apiVersion: v1
+kind: Service
+metadata:
+  name: http
+  namespace: {dvp.namespace}
+spec:
+  clusterIP: None
+  selector:
+    # Label by which the service determines which virtual machine to direct traffic to.
+    app: nginx
+""")
+    assert k(dvp, "get", "svc", "http", "-o", "jsonpath={.spec.clusterIP}").stdout == "None"
+    assert endpoints("http") == [ip]
+
+    # The guide's ClusterIP example has no ports, which Kubernetes refuses for a non-headless Service.
+    refused = k(dvp, "apply", "-f", "-", check=False, stdin="""apiVersion: v1
+kind: Service
+metadata:
+  name: http-clusterip
+spec:
+  selector:
+    app: nginx
+""")
+    assert refused.returncode != 0 and 'The Service "http-clusterip" is invalid: spec.ports: Required value' in \
+        refused.stderr, refused.stderr
+
+    k(dvp, "apply", "-f", "-", stdin="""apiVersion: v1
+kind: Service
+metadata:
+  name: linux-vm-nginx-nodeport
+spec:
+  type: NodePort
+  selector:
+    # label by which the service determines which virtual machine to direct traffic to
+    app: nginx
+  ports:
+    - protocol: TCP
+      port: 80
+      targetPort: 80
+      nodePort: 31880
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: linux-vm-nginx-lb
+spec:
+  type: LoadBalancer
+  selector:
+    # label by which the service determines which virtual machine to direct traffic to
+    app: nginx
+  ports:
+    - protocol: TCP
+      port: 80
+      targetPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: linux-vm-nginx
+spec:
+  selector:
+    # label by which the service determines which virtual machine to direct traffic to
+    app: nginx
+  ports:
+    - protocol: TCP
+      port: 80
+      targetPort: 80
+""")
+    services = {line.split()[0]: line.split() for line in k(dvp, "get", "svc").stdout.splitlines()[1:]}
+    assert services["linux-vm-nginx-nodeport"][1] == "NodePort" and services["linux-vm-nginx-nodeport"][4] == \
+        "80:31880/TCP"
+    # Without an explicit nodePort one is assigned, visible right after creation.
+    assert services["linux-vm-nginx-lb"][1] == "LoadBalancer" and \
+        re.fullmatch(r"80:3\d{4}/TCP", services["linux-vm-nginx-lb"][4])
+    assert services["linux-vm-nginx"][1] == "ClusterIP" and services["linux-vm-nginx"][2].startswith("10.222.")
+    for name in ("linux-vm-nginx-nodeport", "linux-vm-nginx-lb", "linux-vm-nginx"):
+        assert endpoints(name) == [ip], name
+    assert f"{ip}:80" in k(dvp, "describe", "svc", "linux-vm-nginx").stdout
+
+    out = k(dvp, "apply", "-f", "-", stdin="""apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: linux-vm
+spec:
+  rules:
+    - host: linux-vm.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: linux-vm-nginx
+                port:
+                  number: 80
+""").stdout
+    assert "ingress.networking.k8s.io/linux-vm created" in out
+    ingress = k(dvp, "get", "ingress", "linux-vm").stdout.splitlines()
+    assert ingress[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert ingress[1].split()[:3] == ["linux-vm", "<none>", "linux-vm.example.com"] and "80" in ingress[1].split()
+
+    # Membership follows the label.
+    k(dvp, "label", "vm", "linux-vm", "app-")
+    deadline = time.monotonic() + 20
+    while k(dvp, "get", "endpoints", "linux-vm-nginx", "-o", "jsonpath={.subsets[*].addresses[*].ip}").stdout:
+        assert time.monotonic() < deadline, "the unlabelled VM stayed an endpoint"
+        time.sleep(0.1)
+    k(dvp, "delete", "ingress", "linux-vm")
+    k(dvp, "delete", "svc", "http", "linux-vm-nginx-nodeport", "linux-vm-nginx-lb", "linux-vm-nginx")
