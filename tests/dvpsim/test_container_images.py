@@ -132,6 +132,10 @@ def test_it_pulls_by_digest(dvp, sim, host):
     with urllib.request.urlopen(request) as response:
         body, digest = response.read(), response.headers["Docker-Content-Digest"]
     assert digest == "sha256:" + hashlib.sha256(body).hexdigest()
+    head = urllib.request.Request(f"{sim.url}/v2/samples/disk/manifests/{digest}", method="HEAD",
+                                  headers={"Accept": OCI_MANIFEST})
+    with urllib.request.urlopen(head) as response:
+        assert (response.headers["Docker-Content-Digest"], response.headers["Content-Length"]) == (digest, str(len(body)))
     dvp.create("virtualimages", container_image("by-digest", f"{host}/samples/disk@{digest}"))
     status = dvp.wait_phase("virtualimages", "by-digest", "Ready")["status"]
     assert (status["format"], status["size"]["unpacked"]) == ("vmdk", "1Gi")
