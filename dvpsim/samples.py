@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from dvpsim import registry
+
 GiB = 1024**3
 MiB = 1024**2
 
@@ -100,6 +102,8 @@ def routes(cluster) -> list[web.RouteDef]:
     async def index(request: web.Request) -> web.Response:
         return web.json_response([
             {"name": s.name, "url": f"{cluster.url}/dvpsim/samples/{s.name}",
+             # the same file as a container disk in dvpsim's own registry (dvpsim/registry.py)
+             "containerImage": f"{cluster.url.split('://', 1)[1]}/{registry.repository_of(s.name)}:latest",
              "format": s.format, "description": s.description}
             for s in SAMPLES
         ])

@@ -18,6 +18,7 @@ import yaml
 from kubernetes import client, watch
 
 from dvpsim.samples import qcow2
+from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.support import GROUP, VERSION, Dvp, condition, fresh_namespace
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -95,6 +96,15 @@ def test_it_pulls_a_container_disk_from_the_built_in_registry(dvp, host):
     assert events["Provisioning"].message == \
         f"Import of the image from {host}/samples/noble-server-cloudimg-amd64:latest started"
     assert "Ready" in events
+
+
+def test_it_lists_each_sample_as_a_container_image(dvp, sim, host):
+    index = json.load(urllib.request.urlopen(f"{sim.url}/dvpsim/samples/index.json"))
+    images = {entry["name"]: entry["containerImage"] for entry in index}
+    assert images["alpine-virt.qcow2"] == f"{host}/samples/alpine-virt:latest"
+    assert images["tiny-raw.img.gz"] == f"{host}/samples/tiny-raw.img.gz:latest"
+    catalog = json.load(urllib.request.urlopen(f"{sim.url}/v2/_catalog"))["repositories"]
+    assert sorted(image.split("/", 1)[1].rsplit(":", 1)[0] for image in images.values()) == catalog
 
 
 def test_it_stores_a_pulled_image_on_a_pvc(dvp, host):
@@ -356,3 +366,19 @@ def test_it_fails_without_a_file_under_disk(dvp, tiny):
 def test_it_fails_when_a_layer_does_not_match_its_digest(dvp, tiny):
     dvp.create("virtualimages", container_image("tampered", f"{tiny}/tampered:latest"))
     assert "error verifying sha256 checksum of layer sha256:" in failed(dvp, "virtualimages", "tampered")
+
+
+def test_it_demands_the_credentials_given_on_the_command_line():
+    private = start_sim("--registry-auth", "robot:pa55", "--registry-auth-scheme", "basic", demo=False)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{private.url}/v2/samples/alpine-virt/manifests/latest")
+        assert (refused.value.code, refused.value.headers["WWW-Authenticate"]) == (401, 'Basic realm="dvpsim"')
+        assert json.load(refused.value)["errors"][0]["code"] == "UNAUTHORIZED"
+        request = urllib.request.Request(f"{private.url}/v2/samples/alpine-virt/manifests/latest", headers={
+            "Authorization": "Basic " + base64.b64encode(b"robot:pa55").decode(), "Accept": OCI_MANIFEST})
+        with urllib.request.urlopen(request) as response:
+            assert json.load(response)["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+        assert private.control("registry/auth") == {"enabled": True, "scheme": "basic", "username": "robot"}
+    finally:
+        stop_sim(private)
