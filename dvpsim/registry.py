@@ -212,6 +212,8 @@ class _Layer:
         self._tar(chunk)
 
     def finish(self):
+        if self._decoder is not None:
+            self._tar(self._decoder.flush())
         actual = "sha256:" + self.hasher.hexdigest()
         if self.expected.startswith("sha256:") and actual != self.expected:
             raise PullFailed(f"error verifying sha256 checksum of layer {self.expected}: got {actual}")
@@ -292,9 +294,13 @@ class _DiskFinder:
         path = path.lstrip("/")
         if not path.startswith(DISK_DIR) or path == DISK_DIR:
             return None
-        base = path.rsplit("/", 1)[-1]
-        if base.startswith(".wh."):  # an overlay whiteout removes what a lower layer put there
-            self.files.pop(path.rsplit("/", 1)[0] + "/" + base[4:], None)
+        directory, _, base = path.rpartition("/")
+        if base == ".wh..wh..opq":  # an opaque whiteout hides everything lower layers put in the directory
+            for lower in [p for p in self.files if p.startswith(directory + "/")]:
+                del self.files[lower]
+            return None
+        if base.startswith(".wh."):  # a whiteout removes what a lower layer put there
+            self.files.pop(directory + "/" + base[4:], None)
             return None
         self.files[path] = ImageSniffer()
         return self.files[path]
