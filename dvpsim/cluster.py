@@ -72,6 +72,7 @@ class Cluster:
         layer strips it for kinds with a status subresource, as kube-apiserver does).
         managedFields: `managed` as given (server-side apply), else an Update entry of
         `manager` (default: the controller) in `api_version` (default: the storage version)."""
+        kind = kind.stored_kind  # events.k8s.io Events are stored as core Events
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         obj["apiVersion"] = kind.api_version
@@ -138,6 +139,7 @@ class Cluster:
                             manager=manager, managed=managed, api_version=api_version)
 
     def _update(self, kind, obj, *, username, dry_run, status_only, manager=None, managed=None, api_version=None):
+        kind = kind.stored_kind
         meta = obj.get("metadata") or {}
         ns = meta.get("namespace", "") if kind.namespaced else ""
         name = meta.get("name")
@@ -215,6 +217,7 @@ class Cluster:
         """Delete an object. With finalizers it only gets a deletionTimestamp (returned, still
         stored) until they are emptied; otherwise it is removed (the removed object is returned).
         Namespaces cascade to their contents; ownerReferences dependents are collected."""
+        kind = kind.stored_kind
         ns = (namespace or "") if kind.namespaced else ""
         old = self.store.peek(kind, ns, name)
         if old is None:

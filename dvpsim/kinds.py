@@ -36,11 +36,17 @@ class Kind:
     subresources: tuple = ()
     verbs: tuple = ALL_VERBS
     singular: str = ""
+    view_of: str = ""  # another API's view of a stored kind (events.k8s.io Event of core Event): its name
 
     @property
     def stored(self):
         """Whether objects of this kind are kept (reviews are answered, never stored)."""
         return "get" in self.verbs
+
+    @property
+    def stored_kind(self):
+        """The Kind whose objects are stored (self, or the kind this one is a view of)."""
+        return _BY_KIND[self.view_of] if self.view_of else self
 
     @property
     def storage_version(self):
@@ -271,8 +277,17 @@ KINDS = [
         _c("Namespace", ".spec.assignedNamespace"), CRD_AGE)),
 ]
 
+# events.k8s.io/v1 Event: a second view of the stored core/v1 Events, converted as kube-apiserver
+# does (dvpsim.conversion); not in KINDS, which lists what is stored.
+VIEWS = [
+    Kind("Event", "events", group="events.k8s.io", short_names=("ev",), view_of="Event", columns=(
+        Column("Last Seen", "string", cell="event_last_seen"),
+        _c("Type", ".type"), _c("Reason", ".reason"),
+        Column("Object", "string", cell="event_object"), _c("Message", ".note"))),
+]
+
 _BY_KIND = {k.kind: k for k in KINDS}
-_BY_RESOURCE = {(k.group, k.plural): k for k in KINDS}
+_BY_RESOURCE = {(k.group, k.plural): k for k in KINDS + VIEWS}
 
 
 def get(name):
@@ -299,7 +314,7 @@ def for_api_version(api_version, kind_name):
 def groups():
     """{group: [versions sorted by Kubernetes version priority]} for every served group but the core one."""
     out = {}
-    for k in KINDS:
+    for k in KINDS + VIEWS:
         if k.group:
             out.setdefault(k.group, set()).update(k.versions)
     return {g: sorted(v, key=version_priority, reverse=True) for g, v in out.items()}
@@ -317,7 +332,7 @@ def version_priority(version):
 
 
 def served_in(group, version):
-    return [k for k in KINDS if k.group == group and version in k.versions]
+    return [k for k in KINDS + VIEWS if k.group == group and version in k.versions]
 
 
 # The aggregated subresources group: discovery only lists it; routes live in dvpsim.server.

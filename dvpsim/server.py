@@ -10,7 +10,7 @@ from aiohttp import web
 
 from . import conversion, discovery, kinds, openapi, reviews, tables, upload
 from .auth import authenticate
-from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, MethodNotAllowed, NotFound
+from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, Invalid, MethodNotAllowed, NotFound
 from . import managed_fields
 from .patch import APPLY, STRATEGIC, apply_patch, supports_strategic
 from .rbac import forbidden_message
@@ -79,6 +79,16 @@ def parse_target(path):
     if sub is not None and sub not in kind.subresources:
         raise NotFound("the server could not find the requested resource")
     return Target(kind, version, namespace, name, sub)
+
+
+def _stored_fields(target, selector):
+    """A field selector of a view (events.k8s.io) in the field names of the stored kind."""
+    if not selector or target.kind.view_of != "Event":
+        return selector
+    import re
+    names = {"regarding": "involvedObject", "note": "message", "deprecatedSource": "source",
+             "reportingController": "reportingComponent", "deprecatedCount": "count"}
+    return re.sub(r"(^|,)([A-Za-z]+)(?=[.=!])", lambda m: m.group(1) + names.get(m.group(2), m.group(2)), selector)
 
 
 def _verb(request, target):
@@ -210,7 +220,8 @@ class Api:
         if av and av != target.kind.api_version_of(target.version):
             raise BadRequest(f"the API version in the data ({av}) does not match the expected API version "
                              f"({target.kind.api_version_of(target.version)})")
-        return conversion.from_version(target.kind, body, target.version)
+        return conversion.normalize_times(target.kind.stored_kind.kind,
+                                          conversion.from_version(target.kind, body, target.version))
 
     def _check_namespace(self, target, obj):
         meta = obj.setdefault("metadata", {})
@@ -238,7 +249,8 @@ class Api:
         q = request.query
         store = self.cluster.store
         rv = store.resource_version
-        objs = store.iter(target.kind, target.namespace, q.get("labelSelector"), q.get("fieldSelector"))
+        objs = store.iter(target.kind, target.namespace, q.get("labelSelector"),
+                          _stored_fields(target, q.get("fieldSelector")))
         limit = int(q.get("limit") or 0)
         start = None
         if q.get("continue"):
@@ -274,9 +286,18 @@ class Api:
             return self._token_request(target)
         if target.subresource:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
-        body = self._incoming(target, await self._body(request))
+        raw_body = await self._body(request)
+        body = self._incoming(target, raw_body)
         if not target.kind.stored:
             return json_response(reviews.answer(self.cluster, target.kind, body, user), 201)
+        if target.kind.view_of == "Event":
+            causes = conversion.validate_event_create(raw_body)
+            if causes:
+                name = (raw_body.get("metadata") or {}).get("name", "")
+                summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+                raise Invalid(f'Event.events.k8s.io "{name}" is invalid: '
+                              + (f"[{summary}]" if len(causes) > 1 else summary),
+                              causes=causes, details={"name": name, "group": "events.k8s.io", "kind": "Event"})
         self._check_namespace(target, body)
         if target.kind.has_status and target.kind.kind not in ("Namespace", "Node"):
             # like kube-apiserver: status is set through the status subresource (Nodes may post it on create)
@@ -349,7 +370,8 @@ class Api:
                                        "application/apply-patch+yaml")
         if not isinstance(patched, dict):
             raise BadRequest("the patch did not produce an object")
-        patched = conversion.from_version(target.kind, patched, target.version)
+        patched = conversion.normalize_times(target.kind.stored_kind.kind,
+                                             conversion.from_version(target.kind, patched, target.version))
         meta = patched.setdefault("metadata", {})
         meta["name"] = target.name
         if target.kind.namespaced:
@@ -440,7 +462,7 @@ class Api:
         q = request.query
         store = self.cluster.store
         label_ok = parse_label_selector(q.get("labelSelector"))
-        field_ok = parse_field_selector(q.get("fieldSelector"))
+        field_ok = parse_field_selector(_stored_fields(target, q.get("fieldSelector")))
         timeout = float(q.get("timeoutSeconds") or WATCH_DEFAULT_TIMEOUT)
         bookmarks = _flag(q.get("allowWatchBookmarks", ""))
         table_mode = wants_table(request)
@@ -449,7 +471,7 @@ class Api:
         send_initial = _flag(q.get("sendInitialEvents", "")) or rv in ("", "0")
 
         def matches(kind, obj):
-            if obj is None or kind is not target.kind:
+            if obj is None or kind is not target.kind.stored_kind:
                 return False
             if target.namespace and obj["metadata"].get("namespace") != target.namespace:
                 return False

@@ -113,11 +113,14 @@ def _namespace_status(obj, now):
 
 
 def _event_last_seen(obj, now):
-    return _age(obj.get("lastTimestamp") or obj.get("eventTime") or obj["metadata"].get("creationTimestamp"), now)
+    # core/v1 or events.k8s.io/v1 (deprecated* fields, series), like kube's event printer
+    series = obj.get("series") or {}
+    return _age(obj.get("lastTimestamp") or obj.get("deprecatedLastTimestamp") or series.get("lastObservedTime")
+                or obj.get("eventTime") or obj["metadata"].get("creationTimestamp"), now)
 
 
 def _event_object(obj, now):
-    io = obj.get("involvedObject") or {}
+    io = obj.get("involvedObject") or obj.get("regarding") or {}
     return f"{(io.get('kind') or '').lower()}/{io.get('name', '')}"
 
 
