@@ -2,6 +2,10 @@
 
     GET/POST/DELETE /dvpsim/faults   list, add (JSON Fault fields), clear the injected faults
     GET/POST        /dvpsim/clock    read; {"step": seconds} moves time on, {"speed": x} changes the pace
+    POST /dvpsim/vms/<namespace>/<name>/fail    an internal VM/hypervisor failure: phase Degraded
+                                                ({"message": "..."} says what failed)
+    POST /dvpsim/vms/<namespace>/<name>/pause   KubeVirt pauses the guest on an I/O error: phase Pause
+    POST /dvpsim/vms/<namespace>/<name>/resume  the I/O error is gone and the guest is unpaused: Running again
 """
 
 import json
@@ -9,8 +13,13 @@ import json
 from aiohttp import web
 
 from .auth import authenticate
-from .errors import ApiError, BadRequest, Forbidden
+from . import kinds
+from .controllers import guest_power
+from .errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from .faults import Fault
+
+# What KubeVirt reports for a virt-launcher that failed (DVP words it "Internal virtual machine error: <status>, <phase>").
+DEFAULT_FAILURE = "CrashLoopBackOff, Failed"
 
 
 def _admin(cluster, request):
@@ -63,4 +72,27 @@ def routes(cluster):
                 raise BadRequest(str(exc))
         return web.json_response({"now": cluster.clock.timestamp(), "speed": cluster.clock.speed})
 
-    return [web.route("*", "/dvpsim/faults", faults), web.route("*", "/dvpsim/clock", clock)]
+    @_errors
+    async def vm_action(request):
+        _admin(cluster, request)
+        namespace, name, action = (request.match_info[k] for k in ("namespace", "name", "action"))
+        kind = kinds.get("VirtualMachine")
+        vm = cluster.store.get(kind, namespace, name)
+        if vm is None:
+            raise NotFound.of(kind, name)
+        data = await body(request)
+        if action == "fail":
+            done = guest_power.crashed(cluster, namespace, name, str(data.get("message") or DEFAULT_FAILURE))
+        elif action == "pause":
+            done = guest_power.paused(cluster, namespace, name, str(data.get("reason") or "IOError"))
+        elif action == "resume":
+            done = guest_power.resumed(cluster, namespace, name)
+        else:
+            raise NotFound(f'unknown action "{action}": use fail, pause or resume')
+        if not done:
+            phase = (vm.get("status") or {}).get("phase") or "Pending"
+            raise Conflict.of(kind, name, f"cannot {action} a virtual machine in phase {phase}")
+        return web.json_response({"namespace": namespace, "name": name, "action": action}, status=202)
+
+    return [web.route("*", "/dvpsim/faults", faults), web.route("*", "/dvpsim/clock", clock),
+            web.post("/dvpsim/vms/{namespace}/{name}/{action}", vm_action)]

@@ -2,6 +2,10 @@
 
 KubeVirt sees the VM instance finish; DVP then starts it again under `AlwaysOn`, and leaves it Stopped under the
 other policies (a shutdown from inside counts as a manual stop for `AlwaysOnUnlessStoppedManually`).
+
+Also what else the guest or its hypervisor can do to a running VM: reboot from inside (the instance stays, so
+changes awaiting a restart stay pending), crash (phase Degraded), pause on an I/O error (phase Pause), and a
+qemu-guest-agent installed by hand.
 """
 
 import asyncio
@@ -38,3 +42,66 @@ async def _after_shutdown(cluster, namespace, name):
         message = "The guest OS powered off: the virtual machine is stopped"
     cluster.record_event(vm, "Normal", "GuestPoweredOff", message)
     power.wake(cluster, vm)
+
+
+RUNNING = ("Running", "Migrating")
+
+
+def _vm(cluster, namespace, name):
+    return cluster.store.get(kinds.get("VirtualMachine"), namespace, name)
+
+
+def rebooted(cluster, namespace: str, name: str):
+    """A reboot inside the guest (`reboot`, `shutdown -r now`): KubeVirt keeps the instance and its pod, so the
+    phase stays Running, the uptime and node stay, and restartAwaitingChanges are not applied; the agent
+    reconnects once the OS is up again."""
+    vm = _vm(cluster, namespace, name)
+    if vm is None or (vm.get("status") or {}).get("phase") not in RUNNING:
+        return
+    state = power.of(cluster, vm)
+    state.reboots += 1
+    state.agent_check = True
+    power.wake(cluster, vm)
+
+
+def agent_started(cluster, namespace: str, name: str):
+    """`apt install qemu-guest-agent` / `systemctl enable --now qemu-guest-agent` in the guest."""
+    vm = _vm(cluster, namespace, name)
+    if vm is None:
+        return
+    state = power.of(cluster, vm)
+    state.agent_installed = True
+    if (vm.get("status") or {}).get("phase") in RUNNING:
+        state.agent_check = True
+        power.wake(cluster, vm)
+
+
+def crashed(cluster, namespace: str, name: str, detail: str) -> bool:
+    """An internal failure of the VM or its hypervisor (a control endpoint, or a guest kernel panic):
+    the VM goes Degraded. False when the VM has no instance to fail."""
+    vm = _vm(cluster, namespace, name)
+    if vm is None or (vm.get("status") or {}).get("phase") not in ("Running", "Starting", "Migrating", "Pause"):
+        return False
+    power.of(cluster, vm).fault = detail
+    power.wake(cluster, vm)
+    return True
+
+
+def paused(cluster, namespace: str, name: str, reason: str = "IOError") -> bool:
+    """KubeVirt pauses a running guest on an I/O error (a full or failed disk): the VM goes to phase Pause."""
+    vm = _vm(cluster, namespace, name)
+    if vm is None or (vm.get("status") or {}).get("phase") != "Running":
+        return False
+    power.of(cluster, vm).paused = reason
+    power.wake(cluster, vm)
+    return True
+
+
+def resumed(cluster, namespace: str, name: str) -> bool:
+    """The cause is gone and the instance is unpaused (KubeVirt's unpause; DVP has no subresource for it)."""
+    vm = _vm(cluster, namespace, name)
+    if vm is None or (vm.get("status") or {}).get("phase") != "Pause":
+        return False
+    power.of(cluster, vm).paused = ""
+    power.wake(cluster, vm)
+    return True

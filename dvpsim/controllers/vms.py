@@ -17,6 +17,12 @@ SCHEDULE_SECONDS = 1.0
 AGENT_SECONDS = 2.0
 GRACEFUL_STOP_SECONDS = 2.0
 FORCED_STOP_SECONDS = 0.3
+CRASH_BACKOFF_SECONDS = 5.0  # KubeVirt's back-off before it starts a failed instance again
+# The Running condition while KubeVirt keeps the guest paused after an I/O error (a full or failed disk).
+PAUSED_IO_ERROR = "VMI was paused, low-level IO error detected"
+AGENT_NOT_CONNECTED = "Failed to connect to VM Agent."
+CLOUD_INIT_SECRET = "provisioning.virtualization.deckhouse.io/cloud-init"
+SYSPREP_SECRET = "provisioning.virtualization.deckhouse.io/sysprep"
 # Spec fields whose change only takes effect after a restart.
 RESTART_FIELDS = ("cpu", "memory", "blockDeviceRefs", "provisioning", "virtualMachineClassName", "osType",
                   "bootloader", "enableParavirtualization", "networks")
@@ -42,7 +48,7 @@ def requested_cores(cores: int, core_fraction: str) -> str:
 class VirtualMachineController(Controller):
     primary = "VirtualMachine"
     related = ("VirtualDisk", "VirtualImage", "ClusterVirtualImage", "VirtualMachineIPAddress",
-               "VirtualMachineClass", "Node", "VirtualMachineBlockDeviceAttachment")
+               "VirtualMachineClass", "Node", "VirtualMachineBlockDeviceAttachment", "Secret")
 
     async def run(self, cluster):
         self._applied = {}  # VM uid -> spec fields the running guest was started with
@@ -74,6 +80,11 @@ class VirtualMachineController(Controller):
         namespace = obj["metadata"].get("namespace")
         if kind.kind == "VirtualMachineBlockDeviceAttachment":
             self.kick(namespace, (obj.get("spec") or {}).get("virtualMachineName", ""))
+            return
+        if kind.kind == "Secret":
+            for vm in self.cluster.store.iter(self.kind, namespace):
+                if obj["metadata"]["name"] in _provisioning_secrets(vm):
+                    self.kick(namespace, vm["metadata"]["name"])
             return
         if kind.kind == "VirtualMachineIPAddress":
             for vm in self.cluster.store.iter(self.kind, namespace):
@@ -112,6 +123,8 @@ class VirtualMachineController(Controller):
 
         if state.restart and phase in RUNNING_PHASES:
             state.restart = False
+            if phase in ("Degraded", "Pause"):
+                state.force = True  # nothing left to shut down gracefully
             await self._stop(vm, status, state, then="Starting")
             vm = self.get(namespace, name)
             if vm is None:
@@ -126,15 +139,37 @@ class VirtualMachineController(Controller):
             elif phase != "Stopped" and phase != "Stopping":
                 self._set_phase(vm, status, "Stopped")
                 self._not_running(status, "The virtual machine is stopped.")
+                status["resources"] = _spec_resources(vm)
                 self.write_status(vm, status)
+            else:
+                if phase == "Stopped":
+                    status["resources"] = _spec_resources(vm)
+                self.write_status(vm, status)
+            return
+
+        if state.fault and phase in ("Running", "Starting", "Migrating", "Pause"):
+            await self._degrade(vm, status, state)
+            return
+        if phase == "Degraded":
+            self.write_status(vm, status)
+            return  # until the run policy restarts it, or a Stop/Restart operation
+        if state.paused and phase == "Running":
+            self._pause(vm, status, state)
+            return
+        if phase == "Pause":
+            if not state.paused:
+                self._resume(vm, status)
             else:
                 self.write_status(vm, status)
             return
 
+        if phase in ("Pending", "Stopped"):
+            status["resources"] = _spec_resources(vm)  # no instance yet: DVP shows what the spec asks for
         if phase in ("Pending", "Stopped", "Stopping"):
             if not ready:
                 if phase != "Pending":
                     self._set_phase(vm, status, "Pending")
+                    status["resources"] = _spec_resources(vm)
                 self._not_running(status, "Waiting for the dependent resources to be ready.")
                 self.write_status(vm, status)
                 return
@@ -156,6 +191,22 @@ class VirtualMachineController(Controller):
             return
         if phase == "Running":
             self._running_bookkeeping(vm, status, state)
+            if state.agent_check:
+                state.agent_check = False
+                await self._reconnect_agent(namespace, name, state)
+
+    async def _reconnect_agent(self, namespace, name, state):
+        """After a reboot inside the guest the agent goes away until the OS is up again; after an install by
+        hand it connects for the first time."""
+        vm = self.get(namespace, name)
+        if vm is None:
+            return
+        status = status_of(vm)
+        if (condition(status, "AgentReady") or {}).get("status") == "True":
+            status.pop("guestOSInfo", None)
+            set_condition(self.cluster, status, "AgentReady", "False", "AgentNotReady", AGENT_NOT_CONNECTED)
+            self.write_status(vm, status)
+        await self.connect_agent(namespace, name, state)
 
     # ---- dependencies -------------------------------------------------------------------------
 
@@ -179,6 +230,13 @@ class VirtualMachineController(Controller):
             set_condition(self.cluster, status, "VirtualMachineClassReady", "False", "VirtualMachineClassNotReady",
                           f'VirtualMachineClass "{class_name}" not found.' if vmclass is None
                           else f'VirtualMachineClass "{class_name}" is not ready.', generation)
+
+        provisioning_problem = self._provisioning_problem(vm)
+        if provisioning_problem:
+            set_condition(self.cluster, status, "ProvisioningReady", "False", "ProvisioningNotReady",
+                          provisioning_problem, generation)
+        else:
+            set_condition(self.cluster, status, "ProvisioningReady", "True", "ProvisioningReady", "", generation)
 
         ip_name = _ip_address_name(vm)
         vmip = self.get(vm["metadata"]["namespace"], ip_name, kinds.get("VirtualMachineIPAddress"))
@@ -227,7 +285,32 @@ class VirtualMachineController(Controller):
                           "Waiting for the WaitForFirstConsumer disks to be provisioned on the VM's node.", generation)
         else:
             set_condition(self.cluster, status, "BlockDevicesReady", "True", "BlockDevicesReady", "", generation)
-        return class_ok and ip_ok and not waiting
+        return class_ok and ip_ok and not waiting and not provisioning_problem
+
+    def _provisioning_problem(self, vm) -> str:
+        """Why the initialization script cannot be used yet (the ProvisioningReady condition's message), or ""."""
+        provisioning = vm["spec"].get("provisioning")
+        if not provisioning:
+            return ""
+        type_ = provisioning.get("type")
+        if type_ == "UserData":
+            return "" if provisioning.get("userData") else "Provisioning is defined but it is empty."
+        if type_ not in ("UserDataRef", "SysprepRef"):
+            return "Unexpected provisioning type."
+        ref = provisioning.get("userDataRef" if type_ == "UserDataRef" else "sysprepRef") or {}
+        namespace = vm["metadata"]["namespace"]
+        secret = self.get(namespace, ref.get("name", ""), kinds.get("Secret"))
+        if secret is None:
+            return f"Secret {namespace}/{ref.get('name', '')} not found"
+        secret_type = secret.get("type") or "Opaque"
+        if secret_type == CLOUD_INIT_SECRET:
+            if not any(key in (secret.get("data") or {}) for key in ("userdata", "userData")):
+                return (f'Invalid secret "{namespace}/{ref["name"]}": the secret should have one of data fields '
+                        "[userdata userData]: secret is not valid")
+            return ""
+        if secret_type == SYSPREP_SECRET:
+            return ""
+        return f"Unexpected secret type: {secret_type}"
 
     def _hotplugged(self, vm) -> list[dict]:
         devices = []
@@ -307,21 +390,35 @@ class VirtualMachineController(Controller):
         # A fresh start runs the current firmware and the whole configuration.
         set_condition(self.cluster, status, "FirmwareUpToDate", "True", "FirmwareUpToDate", "")
         set_condition(self.cluster, status, "ConfigurationApplied", "True", "ConfigurationApplied", "")
+        # Until qemu-guest-agent answers (and for ever without it) DVP reports the agent as not ready.
+        set_condition(self.cluster, status, "AgentReady", "False", "AgentNotReady", AGENT_NOT_CONNECTED)
         status.pop("restartAwaitingChanges", None)
         if self.write_status(vm, status) is None:
             return
         self.event(vm, "Started", f"The virtual machine is running on {status.get('nodeName')}")
-        if cloudinit.has_guest_agent(cloudinit.parse(cloudinit.user_data_of(self.cluster, vm))):
-            boots = state.boots
-            await self.sleep(AGENT_SECONDS)
-            vm = self.get(namespace, name)
-            if vm is None or state.boots != boots or (vm.get("status") or {}).get("phase") != "Running":
-                return
-            status = status_of(vm)
-            status["guestOSInfo"] = dict(GUEST_OS_INFO)
-            set_condition(self.cluster, status, "AgentReady", "True", "AgentReady", "")
-            self.write_status(vm, status)
-            self.event(vm, "AgentReady", "The guest agent is connected")
+        await self.connect_agent(namespace, name, state)
+
+    def has_agent(self, vm) -> bool:
+        """qemu-guest-agent is in the guest: installed by its cloud-init, or by hand in its shell."""
+        return cloudinit.has_guest_agent(cloudinit.parse(cloudinit.user_data_of(self.cluster, vm))) or \
+            power.of(self.cluster, vm).agent_installed
+
+    async def connect_agent(self, namespace, name, state):
+        """The agent starts with the guest OS and connects a moment after boot; then guestOSInfo appears."""
+        vm = self.get(namespace, name)
+        if vm is None or not self.has_agent(vm):
+            return
+        boots, reboots = state.boots, state.reboots
+        await self.sleep(AGENT_SECONDS)
+        vm = self.get(namespace, name)
+        if vm is None or state.boots != boots or state.reboots != reboots or \
+                (vm.get("status") or {}).get("phase") != "Running":
+            return
+        status = status_of(vm)
+        status["guestOSInfo"] = dict(GUEST_OS_INFO)
+        set_condition(self.cluster, status, "AgentReady", "True", "AgentReady", "")
+        self.write_status(vm, status)
+        self.event(vm, "AgentReady", "The guest agent is connected")
 
     def _schedule(self, vm):
         nodes = self.cluster.store.list(kinds.get("Node"))
@@ -395,6 +492,7 @@ class VirtualMachineController(Controller):
     # ---- stopping -----------------------------------------------------------------------------
 
     async def _stop(self, vm, status, state, then):
+        state.fault = state.paused = ""  # a stop ends the failed or paused instance
         self._set_phase(vm, status, "Stopping")
         self._not_running(status, "The virtual machine is stopping.", reason="PodTerminating")
         if self.write_status(vm, status) is None:
@@ -413,6 +511,8 @@ class VirtualMachineController(Controller):
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = False
         self._set_phase(vm, status, then)
+        if then == "Stopped":
+            status["resources"] = _spec_resources(vm)
         self._not_running(status, {"Stopped": "The virtual machine is stopped.",
                                    "Terminating": "The virtual machine is being deleted."}.get(then, "Restarting."))
         if self.write_status(vm, status) is not None and then == "Stopped":
@@ -433,6 +533,49 @@ class VirtualMachineController(Controller):
         self.event(vm, "Terminating", "The virtual machine is deleted")
         self.set_finalizer(vm, False)
 
+    # ---- failures -----------------------------------------------------------------------------
+
+    async def _degrade(self, vm, status, state):
+        """An internal failure of the VM or its hypervisor: phase Degraded, the Running condition says why
+        (reason InternalVirtualMachineError, DVP's wording), a Warning Event. AlwaysOn and
+        AlwaysOnUnlessStoppedManually restore it after KubeVirt's back-off; Manual waits for a Stop or Restart."""
+        namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
+        message = f"Internal virtual machine error: {state.fault}"
+        self._set_phase(vm, status, "Degraded")
+        set_condition(self.cluster, status, "Running", "False", "InternalVirtualMachineError", message,
+                      vm["metadata"].get("generation"))
+        status.pop("guestOSInfo", None)
+        set_condition(self.cluster, status, "AgentReady", "False", "AgentNotReady", AGENT_NOT_CONNECTED)
+        if self.write_status(vm, status) is None:
+            return
+        self.event(vm, "InternalVirtualMachineError", message, "Warning")
+        if vm["spec"].get("runPolicy") not in ("AlwaysOn", "AlwaysOnUnlessStoppedManually"):
+            return
+        fault = state.fault
+        await self.sleep(CRASH_BACKOFF_SECONDS)
+        vm = self.get(namespace, name)
+        if vm is None or is_deleting(vm) or state.fault != fault or not state.on or state.restart or \
+                (vm.get("status") or {}).get("phase") != "Degraded":
+            return  # stopped, restarted or deleted meanwhile: the next reconcile does that
+        self.event(vm, "Starting", "The virtual machine is starting again after an internal error")
+        state.force = True
+        await self._stop(vm, status_of(vm), state, then="Starting")
+        self._dirty.add((namespace, name))
+
+    def _pause(self, vm, status, state):
+        self._set_phase(vm, status, "Pause")
+        message = PAUSED_IO_ERROR if state.paused == "IOError" else f"VMI was paused: {state.paused}"
+        set_condition(self.cluster, status, "Running", "False", "GuestNotRunning", message,
+                      vm["metadata"].get("generation"))
+        if self.write_status(vm, status) is not None:
+            self.event(vm, "Paused", f"The virtual machine is paused: {message}", "Warning")
+
+    def _resume(self, vm, status):
+        self._set_phase(vm, status, "Running")
+        set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
+        if self.write_status(vm, status) is not None:
+            self.event(vm, "Resumed", "The virtual machine is running again")
+
     # ---- status helpers -----------------------------------------------------------------------
 
     def _set_phase(self, vm, status, phase):
@@ -446,6 +589,19 @@ class VirtualMachineController(Controller):
 
     def _not_running(self, status, message, reason="NotRunning"):
         set_condition(self.cluster, status, "Running", "False", reason, message)
+
+
+def _provisioning_secrets(vm) -> set:
+    provisioning = vm.get("spec", {}).get("provisioning") or {}
+    return {(provisioning.get(key) or {}).get("name") for key in ("userDataRef", "sysprepRef")} - {None}
+
+
+def _spec_resources(vm) -> dict:
+    """`status.resources` of a VM without an instance: what its spec asks for (statistic handler, kvvmi == nil)."""
+    cores = int(vm["spec"]["cpu"]["cores"])
+    return {"cpu": {"cores": cores, "coreFraction": vm["spec"]["cpu"].get("coreFraction", "100%"),
+                    "topology": topology(cores)},
+            "memory": {"size": vm["spec"]["memory"]["size"]}}
 
 
 def _ip_address_name(vm) -> str:

@@ -34,6 +34,9 @@ def guest_for(cluster, vm: dict) -> GuestSession:
         current = (boots, GuestSession(facts, cloudinit.users(config)))
         namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         current[1].on_power_off = lambda: guest_power.powered_off(cluster, namespace, name)
+        current[1].on_reboot = lambda: guest_power.rebooted(cluster, namespace, name)
+        current[1].on_crash = lambda detail: guest_power.crashed(cluster, namespace, name, detail)
+        current[1].on_agent = lambda: guest_power.agent_started(cluster, namespace, name)
         sessions[uid] = current
     else:
         current[1].facts = facts
@@ -66,6 +69,7 @@ def facts_of(cluster, vm: dict, config: dict) -> GuestFacts:
         memory_bytes=quantity.parse_bytes(memory),
         ip_address=status.get("ipAddress", ""),
         block_devices=devices,
+        agent_installed=cloudinit.has_guest_agent(config) or power.of(cluster, vm).agent_installed,
     )
 
 
@@ -80,9 +84,18 @@ async def serve_console(cluster, vm: dict, ws, username: str):
     try:
         async for message in ws:
             if message.type == WSMsgType.BINARY:
+                if _phase(cluster, vm) == "Pause":
+                    continue  # a paused guest takes no input; the line stays open
                 output = guest.feed(message.data)
                 if output:
                     await ws.send_bytes(output)
+                if guest.hang_up:
+                    # A reboot inside the guest drops the serial connection: the client sees 1006
+                    # (dvp-api-notes.md §5.3: "Guest reboot / network loss shows up as 1006").
+                    guest.hang_up = False
+                    await _drained(ws)
+                    _abort(ws)
+                    break
                 if guest.flood and (flood is None or flood.done()):
                     flood = loop.create_task(_flood(guest, ws))
             elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
@@ -113,11 +126,28 @@ async def _drop_when_vm_goes_down(cluster, vm, boot, ws):
             if kind.kind != "VirtualMachine" or obj["metadata"].get("uid") != uid:
                 continue
             phase = (obj.get("status") or {}).get("phase")
+            if phase == "Pause" and event_type != "DELETED" and power.of(cluster, obj).boots == boot:
+                continue  # paused, not gone: the connection stays
             if event_type == "DELETED" or phase not in CONSOLE_PHASES or power.of(cluster, obj).boots != boot:
                 _abort(ws)
                 return
     finally:
         await subscription.aclose()
+
+
+async def _drained(ws):
+    """Let the last output (the reboot messages) reach the socket before the line drops."""
+    writer = getattr(ws, "_writer", None)
+    transport = getattr(writer, "transport", None)
+    for _ in range(100):
+        if transport is None or transport.get_write_buffer_size() == 0:
+            return
+        await asyncio.sleep(0.01)
+
+
+def _phase(cluster, vm) -> str:
+    fresh = cluster.store.get(kinds.get("VirtualMachine"), vm["metadata"]["namespace"], vm["metadata"]["name"])
+    return ((fresh or {}).get("status") or {}).get("phase", "")
 
 
 def _abort(ws):

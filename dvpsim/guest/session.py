@@ -37,6 +37,7 @@ class GuestFacts:
     os_version: str = "24.04.1 LTS (Noble Numbat)"
     os_version_id: str = "24.04"
     kernel: str = "6.8.0-45-generic"
+    agent_installed: bool = False  # qemu-guest-agent is on the disk (cloud-init or installed by hand)
 
 
 class GuestSession:
@@ -54,12 +55,19 @@ class GuestSession:
         self.flood: str | None = None  # set by `yes`: the console streams it until Ctrl+C
         self._sudo = False
         self.on_power_off = None    # called when the guest powers itself off (set by whoever runs the VM)
+        self.on_reboot = None       # called when the guest reboots itself (the VM instance stays)
+        self.on_crash = None        # called with a detail when the guest kernel panics
+        self.on_agent = None        # called when qemu-guest-agent is started in the guest
+        self.hang_up = False        # the serial line drops after this output (a reboot); whoever serves it resets it
+        self.crashed = False        # a panicked kernel answers nothing
 
     # ---- what the terminal shows without typing -------------------------------------------
 
     def connect(self) -> bytes:
         """Output for a freshly attached console: boot log the first time, then the current prompt."""
         text = ""
+        if self.crashed:
+            return b""
         if not self._booted:
             self._booted = True
             text += self.boot_log()
@@ -97,6 +105,8 @@ class GuestSession:
     # ---- keystrokes ------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> bytes:
+        if self.crashed:
+            return b""
         out = []
         for ch in data.decode("utf-8", errors="replace"):
             out.append(self._key(ch))
@@ -153,6 +163,8 @@ class GuestSession:
         output = self.run(line)
         if self.flood:
             return "\r\n"  # the prompt comes back after Ctrl+C
+        if self.state != "shell" or self.crashed:
+            return "\r\n" + output  # rebooting or panicked: no prompt
         return "\r\n" + output + self.prompt()
 
     def _authenticate(self, name: str, password: str) -> str:
@@ -204,6 +216,8 @@ class GuestSession:
         words = line.split()
         if not words:
             return ""
+        if "/proc/sysrq-trigger" in line:
+            return _sysrq(self, line)
         cmd, args = words[0], words[1:]
         handler = _COMMANDS.get(cmd)
         if handler is None:
@@ -353,6 +367,103 @@ def _power_off(s: GuestSession, args):
     return "Powering off..."
 
 
+def _privileged(s: GuestSession) -> bool:
+    return s.user == "root" or s._sudo
+
+
+def _reboot(s: GuestSession, args):
+    """A reboot from inside: systemd goes down, the kernel restarts the machine, the serial line drops."""
+    if not _privileged(s):
+        return "Call to Reboot failed: Access denied"
+    lines = ["[  OK  ] Stopped target multi-user.target - Multi-User System.",
+             "[  OK  ] Reached target shutdown.target - System Shutdown.",
+             "[  OK  ] Finished systemd-reboot.service - System Reboot.",
+             "[  152.204716] reboot: Restarting system"]
+    s.state, s.user, s._line = "login", None, ""
+    s._booted = False  # whoever attaches next sees the boot log and a fresh login prompt
+    s.hang_up = True
+    if s.on_reboot is not None:
+        s.on_reboot()
+    return "\n".join(lines)
+
+
+def _shutdown(s: GuestSession, args):
+    if "-c" in args:
+        return "" if _privileged(s) else "Failed to cancel shutdown: Access denied"
+    if "-r" in args or "--reboot" in args:
+        return _reboot(s, args)
+    return _power_off(s, args)  # -h, -P, --poweroff, now, +0: the machine powers off
+
+
+def _systemctl(s: GuestSession, args):
+    verbs = [a for a in args if not a.startswith("-")]
+    if not verbs:
+        return "systemctl: missing verb"
+    verb, units = verbs[0], [u.removesuffix(".service") for u in verbs[1:]]
+    if verb == "poweroff":
+        return _power_off(s, args)
+    if verb == "reboot":
+        return _reboot(s, args)
+    if verb in ("start", "enable", "restart", "daemon-reload", "status", "is-active"):
+        if verb == "daemon-reload":
+            return "" if _privileged(s) else "Failed to reload daemon: Access denied"
+        agent = "qemu-guest-agent" in units
+        if agent and not s.facts.agent_installed:
+            return "Unit qemu-guest-agent.service could not be found." if verb in ("status", "is-active") else \
+                f"Failed to {verb} qemu-guest-agent.service: Unit qemu-guest-agent.service not found."
+        if verb in ("status", "is-active"):
+            return "active" if verb == "is-active" else "● qemu-guest-agent.service - QEMU Guest Agent\n" \
+                "     Active: active (running)"
+        if not _privileged(s):
+            return f"Failed to {verb} {' '.join(verbs[1:])}: Access denied"
+        if agent and (verb != "enable" or "--now" in args) and s.on_agent is not None:
+            s.on_agent()
+        return ""
+    return f'Unknown command verb "{verb}".' if verb not in ("stop", "disable") else ""
+
+
+def _install(s: GuestSession, args):
+    """`apt install` / `apt-get install` / `yum install` / `dnf install`: only qemu-guest-agent matters here."""
+    if not args or args[0] != "install":
+        return ""
+    if not _privileged(s):
+        return "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)"
+    packages = [a for a in args[1:] if not a.startswith("-")]
+    out = []
+    for package in packages:
+        out.append(f"Setting up {package} ...")
+        if package == "qemu-guest-agent":
+            s.facts.agent_installed = True
+    return "\n".join(out)
+
+
+def _sysrq(s: GuestSession, line: str) -> str:
+    """Magic SysRq: `echo c > /proc/sysrq-trigger` panics the kernel, `b` reboots, `o` powers off."""
+    privileged = _privileged(s) or "sudo tee" in line or line.lstrip().startswith("sudo ")
+    if not privileged:
+        return "-bash: /proc/sysrq-trigger: Permission denied"
+    key = line.split("echo", 1)[1].strip()[:1] if "echo" in line else ""
+    if key == "b":
+        return _reboot(s, [])
+    if key == "o":
+        s._sudo = True
+        try:
+            return _power_off(s, [])
+        finally:
+            s._sudo = False
+    if key != "c":
+        return ""
+    s.crashed = True
+    if s.on_crash is not None:
+        s.on_crash("the guest kernel panicked: sysrq triggered crash")
+    return "\n".join([
+        "[  152.204716] sysrq: Trigger a crash",
+        "[  152.204790] Kernel panic - not syncing: sysrq triggered crash",
+        f"[  152.204857] CPU: 0 PID: 1312 Comm: bash Not tainted {s.facts.kernel} #45-Ubuntu",
+        "[  152.205113] ---[ end Kernel panic - not syncing: sysrq triggered crash ]---",
+    ])
+
+
 def _sudo(s: GuestSession, args):
     if not args:
         return "usage: sudo command"
@@ -384,4 +495,11 @@ _COMMANDS = {
     "true": lambda s, a: "",
     "poweroff": _power_off,
     "sudo": _sudo,
+    "reboot": _reboot,
+    "shutdown": _shutdown,
+    "systemctl": _systemctl,
+    "apt": _install,
+    "apt-get": _install,
+    "yum": _install,
+    "dnf": _install,
 }
