@@ -291,10 +291,23 @@ def _admit_virtual_machine(cluster, operation, obj, old, checks):
     networks = spec.get("networks") or []
     if any(n.get("type") != "Main" for n in networks if isinstance(n, dict)) and not _sdn_enabled(cluster):
         checks.deny("additional networks require the sdn module to be enabled")
+    _check_cluster_networks(cluster, checks, networks, _get(old or {}, "spec", "networks", default=None) or [])
     _check_cpu_topology(checks, spec["cpu"]["cores"])
     # A VM that no longer matches a changed class keeps running, but its spec cannot change until it does.
     if operation == "CREATE" or spec != (old or {}).get("spec"):
         _check_sizing_policy(cluster, checks, spec)
+
+
+def _check_cluster_networks(cluster, checks, networks, old_networks):
+    """dvp-api-notes §4.5: a referenced ClusterNetwork must exist (checked for entries the request adds). The notes
+    say nothing of that kind for project Networks: a VM may name a Network that is created later."""
+    kind = kinds.get("ClusterNetwork")
+    for index, network in enumerate(networks):
+        if not isinstance(network, dict) or network.get("type") != "ClusterNetwork" or network in old_networks:
+            continue
+        name = network.get("name") or ""
+        if cluster.store.get(kind, None, name) is None:
+            checks.deny(f'the ClusterNetwork "{name}" referenced in spec.networks[{index}] does not exist')
 
 
 def _sdn_enabled(cluster):
@@ -657,8 +670,21 @@ def _admit_vm_class(cluster, operation, obj, old, checks):
                        "The default core fraction must be a number from 1 to 100, or 'Auto'.")
 
 
+def _admit_secret(cluster, operation, obj, old, checks):
+    """kube-apiserver's Secret strategy: `stringData` is merged into `data` (base64, over the same keys) and never
+    stored or returned."""
+    import base64
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
+
+
 _ADMITTERS = {
     "Service": services.admit,
+    "Secret": _admit_secret,
     "VirtualMachineClass": _admit_vm_class,
     "VirtualImage": _admit_virtual_image,
     "ClusterVirtualImage": _admit_cluster_virtual_image,

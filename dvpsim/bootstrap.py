@@ -52,10 +52,14 @@ def cluster_roles():
         # Shared catalogue every project member needs for create forms.
         _cluster_role("d8:use:cluster-read", [
             {"apiGroups": [DVP], "resources": ["virtualmachineclasses", "clustervirtualimages"], "verbs": READ},
-            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": READ}]),
+            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": READ},
+            {"apiGroups": [kinds.SDN], "resources": ["clusternetworks"], "verbs": READ}]),
         _capability("virtualization:view_resources", "viewer", [
             {"apiGroups": [DVP], "resources": NAMESPACED_DVP, "verbs": READ},
             {"apiGroups": [SUB], "resources": ["virtualmachines"], "verbs": ["get"]}]),
+        # The sdn module's project networks, which VMs of the project may join (spec.networks).
+        _capability("sdn:view_networks", "viewer", [
+            {"apiGroups": [kinds.SDN], "resources": ["networks"], "verbs": READ}]),
         _capability("kubernetes:view_basic", "viewer", [
             {"apiGroups": [""], "resources": ["events", "persistentvolumeclaims", "configmaps", "services",
                                               "endpoints", "serviceaccounts"], "verbs": READ},

@@ -34,12 +34,16 @@ def seed(cluster):
         _create(cluster, "StorageClass", sc)
     _create(cluster, "VirtualMachineClass", generic_class(cluster.clock.timestamp()))
     _create(cluster, "ModuleConfig", module_config())
+    # The sdn module, for the guide's additional networks: the project network user-net and the cluster network corp-net.
+    _create(cluster, "ModuleConfig", {"metadata": {"name": "sdn"}, "spec": {"enabled": True, "version": 1}})
+    _create(cluster, "ClusterNetwork", {"metadata": {"name": "corp-net"}, "spec": {}})
     for project in ("project-a", "project-b"):
         _create(cluster, "Namespace", {"metadata": {"name": project, "labels": {
             "projects.deckhouse.io/project": project, "projects.deckhouse.io/project-template": "default"}}})
         _create(cluster, "Project", {"metadata": {"name": project},
                                      "spec": {"description": f"Demo project {project[-1].upper()}",
                                               "projectTemplateName": "default", "parameters": {}}})
+    _create(cluster, "Network", {"metadata": {"name": "user-net", "namespace": "project-a"}, "spec": {}})
     for user, (namespace, role) in USERS.items():
         cluster.add_user(user)
         _bind(cluster, user, namespace, role)
@@ -80,7 +84,10 @@ def storage_classes():
     return [
         sc("i-sds-replicated-thin-r1", replicated, "Immediate", default=True),
         sc("i-sds-replicated-thin-r2", replicated, "Immediate"),
+        sc("i-sds-replicated-thin-r3", replicated, "Immediate"),
         sc("sds-replicated-thin-r1", replicated, "WaitForFirstConsumer"),
+        sc("sds-replicated-thin-r2", replicated, "WaitForFirstConsumer"),
+        sc("sds-replicated-thin-r3", replicated, "WaitForFirstConsumer"),
         sc("nfs-4-1-wffc", "nfs.csi.k8s.io", "WaitForFirstConsumer"),
     ]
 

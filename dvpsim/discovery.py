@@ -14,9 +14,15 @@ def _hash(text):
     return hashlib.sha256(text.encode()).hexdigest()[:11]
 
 
-def _resources(group, version):
+def enabled_modules(cluster):
+    """Names of the Deckhouse modules whose ModuleConfig is enabled (optional kinds are served only with them)."""
+    return {m["metadata"]["name"] for m in cluster.store.iter(kinds.get("ModuleConfig"))
+            if (m.get("spec") or {}).get("enabled")}
+
+
+def _resources(group, version, modules=None):
     out = []
-    for k in kinds.served_in(group, version):
+    for k in kinds.served_in(group, version, modules):
         entry = {
             "name": k.plural, "singularName": k.singular_name, "namespaced": k.namespaced, "kind": k.kind,
             "verbs": list(k.verbs),
@@ -37,29 +43,30 @@ def _resources(group, version):
     return out
 
 
-def resource_list(group, version):
+def resource_list(group, version, modules=None):
     gv = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": _resources(group, version)}
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
+            "resources": _resources(group, version, modules)}
 
 
-def all_groups():
-    groups = kinds.groups()
+def all_groups(modules=None):
+    groups = kinds.groups(modules)
     groups[kinds.SUBRESOURCES_GROUP] = [kinds.SUBRESOURCES_VERSION]
     return groups
 
 
-def api_group(group):
-    versions = all_groups().get(group)
+def api_group(group, modules=None):
+    versions = all_groups(modules).get(group)
     if not versions:
         return None
     vs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
     return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": vs, "preferredVersion": vs[0]}
 
 
-def group_list():
+def group_list(modules=None):
     return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [{k: v for k, v in api_group(g).items() if k not in ("kind", "apiVersion")}
-                       for g in all_groups()]}
+            "groups": [{k: v for k, v in api_group(g, modules).items() if k not in ("kind", "apiVersion")}
+                       for g in all_groups(modules)]}
 
 
 def api_versions(host):
@@ -67,5 +74,5 @@ def api_versions(host):
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]}
 
 
-def has_version(group, version):
-    return version in all_groups().get(group, []) if group else version == "v1"
+def has_version(group, version, modules=None):
+    return version in all_groups(modules).get(group, []) if group else version == "v1"

@@ -37,6 +37,7 @@ class Kind:
     verbs: tuple = ALL_VERBS
     singular: str = ""
     view_of: str = ""  # another API's view of a stored kind (events.k8s.io Event of core Event): its name
+    module: str = ""  # the Deckhouse module that serves the kind: served only while its ModuleConfig is enabled
 
     @property
     def stored(self):
@@ -277,6 +278,17 @@ KINDS = [
         _c("Namespace", ".spec.assignedNamespace"), CRD_AGE)),
 ]
 
+# network.deckhouse.io: the sdn module's networks that VMs list in spec.networks (dvp-api-notes §4.5). We have no
+# CRDs of the sdn module, so dvpsim keeps no schema for them: spec and status are stored as sent (unknown fields
+# preserved, nothing required); a minimal controller (dvpsim.controllers.networks) reports them Ready.
+SDN = "network.deckhouse.io"
+_SDN = dict(group=SDN, versions=("v1alpha1",), subresources=("status",), module="sdn")
+_NETWORK_COLUMNS = (_c("Phase", ".status.phase"), _c("Ready", ".status.conditions[?(@.type=='Ready')].status"), CRD_AGE)
+KINDS += [
+    Kind("Network", "networks", **_SDN, columns=_NETWORK_COLUMNS),
+    Kind("ClusterNetwork", "clusternetworks", **dict(_SDN, namespaced=False), columns=_NETWORK_COLUMNS),
+]
+
 # events.k8s.io/v1 Event: a second view of the stored core/v1 Events, converted as kube-apiserver
 # does (dvpsim.conversion); not in KINDS, which lists what is stored.
 VIEWS = [
@@ -311,11 +323,16 @@ def for_api_version(api_version, kind_name):
     return k
 
 
-def groups():
+def is_served(kind, modules=None):
+    """Whether `kind` is served with the set of enabled optional modules (None: don't filter)."""
+    return modules is None or not kind.module or kind.module in modules
+
+
+def groups(modules=None):
     """{group: [versions sorted by Kubernetes version priority]} for every served group but the core one."""
     out = {}
     for k in KINDS + VIEWS:
-        if k.group:
+        if k.group and is_served(k, modules):
             out.setdefault(k.group, set()).update(k.versions)
     return {g: sorted(v, key=version_priority, reverse=True) for g, v in out.items()}
 
@@ -331,8 +348,8 @@ def version_priority(version):
     return (rank, major, minor, "")
 
 
-def served_in(group, version):
-    return [k for k in KINDS + VIEWS if k.group == group and version in k.versions]
+def served_in(group, version, modules=None):
+    return [k for k in KINDS + VIEWS if k.group == group and version in k.versions and is_served(k, modules)]
 
 
 # The aggregated subresources group: discovery only lists it; routes live in dvpsim.server.

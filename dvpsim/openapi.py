@@ -10,9 +10,9 @@ def _gv_path(group, version):
     return f"apis/{group}/{version}" if group else "api/v1"
 
 
-def root():
+def root(modules=None):
     paths = {}
-    gvs = [("", "v1")] + [(g, v) for g, vs in kinds.groups().items() for v in vs]
+    gvs = [("", "v1")] + [(g, v) for g, vs in kinds.groups(modules).items() for v in vs]
     for group, version in gvs:
         p = _gv_path(group, version)
         digest = hashlib.sha256(p.encode()).hexdigest()[:16].upper()
@@ -20,12 +20,12 @@ def root():
     return {"paths": paths}
 
 
-def group_version(group, version):
+def group_version(group, version, modules=None):
     """The document for one group/version, or None."""
-    if not discovery.has_version(group, version):
+    if not discovery.has_version(group, version, modules):
         return None
     paths = {}
-    for k in kinds.served_in(group, version):
+    for k in kinds.served_in(group, version, modules):
         if not k.stored:
             continue
         base = f"/{_gv_path(group, version)}"

@@ -52,8 +52,9 @@ def _flag(value):
     return str(value).lower() in ("1", "true", "yes")
 
 
-def parse_target(path):
-    """Resolve a resource URL to a Target, or None if it is not a resource URL."""
+def parse_target(path, modules=None):
+    """Resolve a resource URL to a Target, or None if it is not a resource URL; kinds of disabled modules
+    (`modules`: the enabled ones, None = all) are not found."""
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
         group, version, rest = "", "v1", parts[2:]
@@ -72,7 +73,7 @@ def parse_target(path):
     if len(rest) > 3:
         raise NotFound("the server could not find the requested resource")
     kind = kinds.find(group, plural)
-    if kind is None or version not in kind.versions:
+    if kind is None or version not in kind.versions or not kinds.is_served(kind, modules):
         raise NotFound("the server could not find the requested resource")
     if kind.namespaced and namespace is None and name is not None:
         raise NotFound("the server could not find the requested resource")
@@ -125,15 +126,16 @@ class Api:
             return json_response(discovery.VERSION) if path == "/version" else web.Response(text="ok")
         user = authenticate(self.cluster, request)
         request["user"] = user
+        modules = discovery.enabled_modules(self.cluster)
         if path == "/openapi/v3":
-            return json_response(openapi.root())
+            return json_response(openapi.root(modules))
         if path.startswith("/openapi/v3/"):
             p = path[len("/openapi/v3/"):].split("/")
             doc = None
             if p[0] == "api" and p[1:] == ["v1"]:
                 doc = openapi.group_version("", "v1")
             elif p[0] == "apis" and len(p) == 3:
-                doc = openapi.group_version(p[1], p[2])
+                doc = openapi.group_version(p[1], p[2], modules)
             if doc is None:
                 raise NotFound("the server could not find the requested resource")
             return json_response(doc)
@@ -144,21 +146,21 @@ class Api:
         if path == "/api/v1":
             return json_response(discovery.resource_list("", "v1"))
         if path == "/apis":
-            return json_response(discovery.group_list())
+            return json_response(discovery.group_list(modules))
         parts = path.split("/")[1:]
         if parts[0] == "apis" and len(parts) == 2:
-            group = discovery.api_group(parts[1])
+            group = discovery.api_group(parts[1], modules)
             if group is None:
                 raise NotFound("the server could not find the requested resource")
             return json_response(group)
         if parts[0] == "apis" and len(parts) == 3:
-            if not discovery.has_version(parts[1], parts[2]):
+            if not discovery.has_version(parts[1], parts[2], modules):
                 raise NotFound("the server could not find the requested resource")
-            return json_response(discovery.resource_list(parts[1], parts[2]))
+            return json_response(discovery.resource_list(parts[1], parts[2], modules))
         if parts[0] == "apis" and len(parts) > 3 and parts[1] == kinds.SUBRESOURCES_GROUP:
             from .consoles import handle_subresource
             return await handle_subresource(self.cluster, request, user, parts[2:])
-        target = parse_target(path)
+        target = parse_target(path, modules)
         if target is None:
             raise NotFound("the server could not find the requested resource")
         verb = _verb(request, target)

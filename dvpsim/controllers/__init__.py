@@ -4,6 +4,7 @@ from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentCo
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
 from dvpsim.controllers.macs import VirtualMachineMACAddressController
+from dvpsim.controllers.networks import ClusterNetworkController, NetworkController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
@@ -30,4 +31,6 @@ CONTROLLERS = [
     VirtualMachineSnapshotController,
     VirtualMachineSnapshotOperationController,
     ServiceEndpointsController,
+    NetworkController,
+    ClusterNetworkController,
 ]

@@ -64,6 +64,7 @@ class VirtualMachineMACAddressController(Controller):
     def _ensure_for_vm(self, vm):
         if vm["metadata"].get("deletionTimestamp"):
             return
+        self._delete_unused(vm)
         have = assigned(self.cluster, vm)
         meta = vm["metadata"]
         for network in vm["spec"].get("networks") or []:
@@ -79,6 +80,24 @@ class VirtualMachineMACAddressController(Controller):
                                                       "name": meta["name"], "uid": meta["uid"]}]},
                     "spec": {}})
             except AlreadyExists:
+                pass
+
+    def _delete_unused(self, vm):
+        """The guide: when a network is removed from the VM configuration its MAC address is released, and the vmmac
+        created for it (and so its lease) is deleted. A vmmac the user named and created himself stays."""
+        meta = vm["metadata"]
+        ids = {str(n.get("id")) for n in vm["spec"].get("networks") or [] if n.get("type") in ADDITIONAL_TYPES
+               and not n.get("virtualMachineMACAddressName")}
+        kind = kinds.get("VirtualMachineMACAddress")
+        for vmmac in list(self.cluster.store.iter(kind, meta["namespace"])):
+            vm_meta = vmmac["metadata"]
+            network_id = (vm_meta.get("annotations") or {}).get(NETWORK_ANNOTATION)
+            owned = any(ref.get("uid") == meta["uid"] for ref in vm_meta.get("ownerReferences") or [])
+            if network_id is None or not owned or network_id in ids or vm_meta.get("deletionTimestamp"):
+                continue
+            try:
+                self.cluster.delete(kind, meta["namespace"], vm_meta["name"])
+            except NotFound:
                 pass
 
     async def reconcile(self, namespace, name):

@@ -81,21 +81,22 @@ class VirtualMachineSnapshotController(Controller):
         vm_status = (vm or {}).get("status") or {}
         if vm is None or vm_status.get("phase") not in READY_VM_PHASES:
             return "WaitingForTheVirtualMachine", f'Waiting for the virtual machine "{vm_name}" to be ready for snapshotting.'
+        disks = [(d, (self.get(vm["metadata"]["namespace"], d, kinds.get("VirtualDisk")) or {}).get("status") or {})
+                 for d in _disk_names(vm)]
+        for disk_name, disk_status in disks:  # the more telling reason first: a resizing disk is not ready either
+            if disk_status.get("phase") == "Resizing":
+                return "BlockDevicesNotReady", \
+                    f'Virtual disk is in the process of resizing: waiting for the virtual disk "{disk_name}" to be resized.'
         if (condition(vm_status, "BlockDevicesReady") or {}).get("status") != "True":
             return "BlockDevicesNotReady", \
                 f'Block devices not ready: waiting for the block devices of the virtual machine "{vm_name}" to be ready.'
-        for disk_name in _disk_names(vm):
-            disk = self.get(vm["metadata"]["namespace"], disk_name, kinds.get("VirtualDisk")) or {}
-            disk_phase = (disk.get("status") or {}).get("phase")
-            if disk_phase == "Resizing":
-                return "BlockDevicesNotReady", \
-                    f'Virtual disk is in the process of resizing: waiting for the virtual disk "{disk_name}" to be resized.'
+        for disk_name, disk_status in disks:
+            disk_phase = disk_status.get("phase")
             if disk_phase != "Ready":
                 return "BlockDevicesNotReady", \
                     f'Virtual disk not ready: waiting for the virtual disk "{disk_name}" to be Ready.'
-        if vm_status.get("restartAwaitingChanges"):
-            return "RestartAwaitingChanges", ("Waiting for the restart and approval of changes to virtual machine "
-                                              f'"{vm_name}" before taking the snapshot.')
+        # Pending changes that await a restart do not hold the snapshot back: it saves the updated spec (the guide;
+        # dvp-api-notes §4.11 lists no such reason of VirtualMachineSnapshotReady).
         if _needs_freeze(vm, snapshot) and not _can_freeze(vm):
             return "PotentiallyInconsistent", (
                 f'The snapshotting of virtual machine "{vm_name}" might result in an inconsistent snapshot: virtual '

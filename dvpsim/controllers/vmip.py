@@ -74,7 +74,7 @@ class VirtualMachineIPAddressController(Controller):
                 return self._bound(vmip, status, ipam.address_of_lease(lease["metadata"]["name"]))
         if vmip["spec"].get("type") == "Static":
             address = vmip["spec"].get("staticIP", "")
-            if not ipam.in_cidrs(address, cidrs):
+            if not ipam.assignable(address, cidrs):
                 set_condition(self.cluster, status, "Bound", "False", "VirtualMachineIPAddressIsOutOfTheValidRange",
                               f"The requested address {address} is out of the valid range {cidrs}.", generation)
                 return None

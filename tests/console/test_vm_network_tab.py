@@ -15,8 +15,9 @@ def test_it_shows_the_main_network_and_the_ip_address(owner, sim, unique):
     page = owner.get(tab_url(name, "network")).content.decode()
     assert "<td>1</td><td>Main network</td>" in page
     assert f"<dd>{vm['status']['ipAddress']}</dd>" in page
-    assert "need the SDN module (<code>sdn</code>), which is not enabled in this cluster" in page
-    assert 'name="network_name"' not in page
+    # The demo cluster runs the sdn module (network.deckhouse.io is in discovery): the "Add network" form shows.
+    assert "which is not enabled in this cluster" not in page
+    assert 'name="network_name"' in page and '<option value="ClusterNetwork"' in page
 
 
 def test_it_requests_a_static_ip_and_points_the_vm_at_it(owner, sim, unique):
@@ -61,11 +62,36 @@ def test_it_keeps_the_ip_address_after_the_vm_is_deleted(owner, sim, unique):
     assert get_dvp(sim, "virtualmachineipaddresses", PROJECT_A, ip_name) is not None
 
 
+def sdn_module(sim, enabled):
+    from kubernetes import client
+    client.CustomObjectsApi(sim.api("admin")).patch_cluster_custom_object(
+        "deckhouse.io", "v1alpha1", "moduleconfigs", "sdn", {"spec": {"enabled": enabled}})
+
+
 def test_it_refuses_additional_networks_without_the_sdn_module(owner, sim, unique):
+    name = unique("net")
+    make_vm(sim, PROJECT_A, name, f"{name}-root")
+    sdn_module(sim, False)  # the demo enables sdn: without it network.deckhouse.io leaves discovery
+    try:
+        page = owner.get(tab_url(name, "network")).content.decode()
+        assert "need the SDN module (<code>sdn</code>), which is not enabled in this cluster" in page
+        assert 'name="network_name"' not in page
+        response = owner.post(tab_url(name, "network"), {"action": "add_network", "network_type": "Network",
+                                                         "network_name": "user-net"})
+    finally:
+        sdn_module(sim, True)
+    assert response.status_code == 422
+    assert "Additional networks need the SDN module" in response.content.decode()
+    assert "networks" not in get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+
+
+def test_it_adds_the_project_network_last_and_waits_for_a_restart(owner, sim, unique):
     name = unique("net")
     make_vm(sim, PROJECT_A, name, f"{name}-root")
     response = owner.post(tab_url(name, "network"), {"action": "add_network", "network_type": "Network",
                                                      "network_name": "user-net"})
-    assert response.status_code == 422
-    assert "Additional networks need the SDN module" in response.content.decode()
-    assert "networks" not in get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]
+    assert response.status_code == 302
+    networks = get_dvp(sim, "virtualmachines", PROJECT_A, name)["spec"]["networks"]
+    assert [(n["type"], n.get("name")) for n in networks] == [("Main", None), ("Network", "user-net")]
+    wait_for(lambda: any(c["path"] == "networks" for c in get_dvp(sim, "virtualmachines", PROJECT_A, name)
+                         ["status"].get("restartAwaitingChanges") or []))

@@ -81,14 +81,14 @@ def test_it_lets_the_namespace_reclaim_its_released_address(dvp):
 
 
 def test_it_gives_each_additional_network_a_mac_address_with_a_lease():
-    sim = start_sim()  # its own cluster: the sdn module is enabled here
+    sim = start_sim()  # its own cluster: it gets a ClusterNetwork (the demo enables the sdn module)
     try:
         from kubernetes import client
 
         client.CustomObjectsApi(sim.api("admin")).create_cluster_custom_object(
-            "deckhouse.io", "v1alpha1", "moduleconfigs", {
-                "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
-                "spec": {"enabled": True, "version": 1}})
+            "network.deckhouse.io", "v1alpha1", "clusternetworks", {
+                "apiVersion": "network.deckhouse.io/v1alpha1", "kind": "ClusterNetwork", "metadata": {"name": "wan"},
+                "spec": {}})
         dvp = Dvp(sim, fresh_namespace(sim, "mac"))
         dvp.create("virtualmachinemacaddresses", {"metadata": {"name": "fixed"}, "spec": {"address": "AA:BB:CC:00:11:22"}})
         fixed = dvp.wait_phase("virtualmachinemacaddresses", "fixed", "Bound")

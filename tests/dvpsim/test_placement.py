@@ -17,16 +17,18 @@ def vm(name, cores=1, memory="1Gi", node_name=None, **spec):
     return obj
 
 
-def test_it_allocates_the_first_free_address_after_the_gateway():
-    cidrs = ["10.66.10.0/30", "10.66.20.0/24"]
-    assert ipam.allocate(cidrs, set()) == "10.66.10.2"
-    assert ipam.allocate(cidrs, {"10.66.10.2"}) == "10.66.20.2"
+def test_it_allocates_a_random_free_address_but_never_the_network_or_broadcast_one():
+    cidrs = ["10.66.10.0/30", "10.66.20.0/24"]  # the guide: every address but the first and the last of a subnet
+    assert {ipam.allocate(cidrs, set()) for _ in range(200)} == {"10.66.10.1", "10.66.10.2"}  # the first subnet first
+    full = {"10.66.10.1", "10.66.10.2"}
+    assert len({ipam.allocate(cidrs, full) for _ in range(200)}) > 100  # random among 10.66.20.1-254
+    assert ipam.allocate(cidrs, full | {f"10.66.20.{i}" for i in range(2, 255)}) == "10.66.20.1"
     assert ipam.lease_name("10.66.10.2") == "ip-10-66-10-2"
     assert ipam.address_of_lease("ip-10-66-10-2") == "10.66.10.2"
 
 
 def test_it_returns_none_when_the_subnets_are_full():
-    assert ipam.allocate(["10.0.0.0/30"], {"10.0.0.2"}) is None
+    assert ipam.allocate(["10.0.0.0/30"], {"10.0.0.1", "10.0.0.2"}) is None
 
 
 def test_it_places_a_vm_on_the_least_loaded_node_that_fits():

@@ -195,13 +195,13 @@ def test_it_restores_the_mac_address_of_an_additional_network():
 
     from tests.conftest import start_sim, stop_sim
 
-    sim = start_sim()  # its own cluster: the sdn module is enabled here
+    sim = start_sim()  # its own cluster (the demo enables the sdn module)
     try:
-        client.CustomObjectsApi(sim.api("admin")).create_cluster_custom_object(
-            "deckhouse.io", "v1alpha1", "moduleconfigs", {
-                "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
-                "spec": {"enabled": True, "version": 1}})
         dvp = Dvp(sim, fresh_namespace(sim, "macrestore"))
+        client.CustomObjectsApi(sim.api("admin")).create_namespaced_custom_object(
+            "network.deckhouse.io", "v1alpha1", dvp.namespace, "networks", {
+                "apiVersion": "network.deckhouse.io/v1alpha1", "kind": "Network", "metadata": {"name": "lan"},
+                "spec": {}})
         stopped_vm(dvp, "netvm", networks=[{"type": "Main"}, {"type": "Network", "name": "lan"}])
         lan = dvp.wait("virtualmachines", "netvm", lambda o: (o["status"].get("networks") or [{}, {}])[1]
                        .get("macAddress"))["status"]["networks"][1]

@@ -165,25 +165,24 @@ def test_it_keeps_the_spec_of_an_attachment_immutable(dvp):
     assert "specification changes are not available" in refused.value.body
 
 
-def test_it_refuses_additional_networks_without_the_sdn_module(dvp):
+def test_it_refuses_additional_networks_without_the_sdn_module(sim, dvp):
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
-    with pytest.raises(ApiException) as refused:
-        dvp.create("virtualmachines", vm_body("netted", networks=[{"type": "Main"},
-                                                                 {"type": "Network", "name": "user-net"}]))
+    modules = client.CustomObjectsApi(sim.api("admin"))  # the demo enables sdn: disable it for a moment
+    modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn", {"spec": {"enabled": False}})
+    try:
+        with pytest.raises(ApiException) as refused:
+            dvp.create("virtualmachines", vm_body("netted", networks=[{"type": "Main"},
+                                                                     {"type": "Network", "name": "user-net"}]))
+    finally:
+        modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn",
+                                            {"spec": {"enabled": True}})
     assert refused.value.status == 403 and "sdn module" in refused.value.body
 
 
 def test_it_reports_the_networks_with_mac_addresses(sim, dvp):
-    from kubernetes import client
-    modules = client.CustomObjectsApi(sim.api("admin"))
-    modules.create_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", {
-        "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig", "metadata": {"name": "sdn"},
-        "spec": {"enabled": True, "version": 1}})
-    try:
-        vm = running_vm(dvp, "netted", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"},
-                                                 {"type": "Network", "name": "user-net"}])
-    finally:
-        modules.delete_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn")
+    vm = running_vm(dvp, "netted", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"},
+                                             {"type": "Network", "name": "user-net"}])
     main, first, second = vm["status"]["networks"]
     assert main == {"type": "Main", "id": 1}
     assert first["name"] == second["name"] == "user-net" and (first["id"], second["id"]) == (2, 3)
