@@ -154,6 +154,28 @@ def credentials_from_secret(secret: dict, registry: str) -> tuple[str, str] | No
     return None
 
 
+class SecretNotFound(Exception):
+    """DVP's source.ErrSecretNotFound: the imagePullSecret names a Secret that does not exist."""
+
+
+def pull_credentials(cluster, namespace, container_image: dict) -> tuple[str, str] | None:
+    """The credentials of `containerImage.imagePullSecret` for the image's registry (None: anonymous).
+
+    `namespace` is where the Secret lives: the object's own for VirtualImage and VirtualDisk,
+    `imagePullSecret.namespace` for ClusterVirtualImage (dvp-api-notes.md §3.1)."""
+    name = (container_image.get("imagePullSecret") or {}).get("name")
+    if not name:
+        return None
+    from dvpsim import kinds
+    secret = cluster.store.get(kinds.get("Secret"), namespace, name) if namespace else None
+    if secret is None:
+        raise SecretNotFound("container registry secret not found")
+    try:
+        return credentials_from_secret(secret, parse_reference(container_image.get("image", "")).registry)
+    except PullFailed:
+        return None  # pulling reports the bad reference
+
+
 # ---- pulling ---------------------------------------------------------------------------------
 
 def _registry_error(response_text: str) -> str | None:

@@ -230,19 +230,14 @@ class _ImageController(UploadSink, Controller):
 
     async def _import_container_image(self, image, container_image):
         reference = container_image.get("image", "")
-        credentials = None
-        pull_secret = container_image.get("imagePullSecret") or {}
-        if pull_secret.get("name"):
-            # VI: the Secret is in the image's namespace; CVI names its namespace (dvp-api-notes.md §3.1).
-            namespace = image["metadata"]["namespace"] if self.kind.namespaced else pull_secret.get("namespace")
-            secret = self.get(namespace, pull_secret["name"], kinds.get("Secret")) if namespace else None
-            if secret is None:
-                self._wait_for_pull_secret(image)
-                return
-            try:
-                credentials = registry.credentials_from_secret(secret, registry.parse_reference(reference).registry)
-            except registry.PullFailed:
-                credentials = None  # the pull below reports the bad reference
+        # VI: the Secret is in the image's namespace; CVI names its namespace (dvp-api-notes.md §3.1).
+        namespace = image["metadata"]["namespace"] if self.kind.namespaced else \
+            (container_image.get("imagePullSecret") or {}).get("namespace")
+        try:
+            credentials = registry.pull_credentials(self.cluster, namespace, container_image)
+        except registry.SecretNotFound:
+            self._wait_for_pull_secret(image)
+            return
         status = self._provisioning_status(image)
         if self.write_status(image, status) is None:
             return
