@@ -1,8 +1,9 @@
 """VirtualDisk: blank or from an image, WaitForFirstConsumer, resize, attachment bookkeeping."""
 
+import asyncio
 import time
 
-from dvpsim import kinds, quantity
+from dvpsim import kinds, quantity, scheduling
 from dvpsim.controllers import importer, snapshots, storage
 from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
@@ -10,12 +11,31 @@ from dvpsim.controllers.usage import vms_using
 
 MOUNTED_PHASES = ("Starting", "Running", "Stopping", "Migrating", "Pause", "Degraded")
 IMAGE_KINDS = ("VirtualImage", "ClusterVirtualImage")
+# User guide, "Changing the disk StorageClass": a failed migration is retried after 5 s, 10 s, then doubling
+# up to 300 s (7th and later retries); the first attempt runs at once.
+MIGRATION_RETRY_FIRST_SECONDS = 5.0
+MIGRATION_RETRY_MAX_SECONDS = 300.0
+
+
+def migration_retry_delay(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failed attempt (1-based)."""
+    return min(MIGRATION_RETRY_FIRST_SECONDS * 2 ** (failures - 1), MIGRATION_RETRY_MAX_SECONDS)
 
 
 class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
     upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
     related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass")
+
+    async def run(self, cluster):
+        self._migration_attempts = {}  # (ns, name, uid, target SC) -> (failed attempts, next attempt due)
+        self._timers = set()
+        try:
+            await super().run(cluster)
+        finally:
+            for task in list(self._timers):
+                task.cancel()
+
 
     def on_related(self, event_type, kind, obj):
         if kind.kind == "VirtualMachine":
@@ -73,6 +93,7 @@ class VirtualDiskController(UploadSink, Controller):
         pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
         if pvc:
             storage.delete_pvc(self.cluster, disk["metadata"]["namespace"], pvc)
+        self._forget_migration(disk)
         self.set_finalizer(disk, False)
 
     def _track_attachments(self, status, users):
@@ -303,9 +324,14 @@ class VirtualDiskController(UploadSink, Controller):
                 storage.ensure_pvc(self.cluster, disk, pvc, status.get("storageClassName"), capacity)
             status["capacity"] = capacity
             self.event(disk, "Resized", f"The disk has been resized to {capacity}")
+        if any(c["type"] == "Migrating" for c in status.get("conditions", [])):
+            # The guide: returning the storage class to the original one cancels the migration.
+            self._forget_migration(disk)
+            self.event(disk, "MigrationCanceled",
+                       f'Volume migration canceled: the disk stays in StorageClass "{status.get("storageClassName")}"')
         status["phase"] = "Ready"
         status["observedGeneration"] = generation
-        status["conditions"] = [c for c in status.get("conditions", []) if c["type"] != "Resizing"]
+        status["conditions"] = [c for c in status.get("conditions", []) if c["type"] not in ("Resizing", "Migrating")]
         self.write_status(disk, status)
 
     # ---- storage class change: a volume migration ---------------------------------------------
@@ -329,6 +355,27 @@ class VirtualDiskController(UploadSink, Controller):
         meta = disk["metadata"]
         source_pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
         target_pvc = f"vd-{meta['name']}-{meta['uid'][:8]}-{generation}"
+        key = (meta["namespace"], meta["name"], meta["uid"], wanted_sc)
+        failures, due = self._migration_attempts.get(key, (0, True))
+        if not due:
+            return  # backing off; a timer marks the next attempt due and kicks the disk
+        started = self.cluster.clock.timestamp()
+        why = self._migration_blocker(meta["namespace"], mounted[0])
+        if why:
+            failures += 1
+            delay = migration_retry_delay(failures)
+            self._migration_attempts[key] = (failures, False)
+            message = (f'Volume migration to StorageClass "{wanted_sc}" failed (attempt {failures}): {why}; '
+                       f"next attempt in {delay:.0f}s.")
+            status["migrationState"] = {"sourcePVC": source_pvc, "targetPVC": target_pvc, "result": "Failed",
+                                        "message": message, "startTimestamp": started,
+                                        "endTimestamp": self.cluster.clock.timestamp()}
+            set_condition(self.cluster, status, "Migrating", "False", "WaitForTargetReady", message, generation)
+            if self.write_status(disk, status) is not None:
+                self.event(disk, "MigrationFailed", message, "Warning")
+            self._retry_later(key, delay)
+            return
+        self._migration_attempts.pop(key, None)
         status["phase"] = "Migrating"
         status["migrationState"] = {"sourcePVC": source_pvc, "targetPVC": target_pvc,
                                     "startTimestamp": self.cluster.clock.timestamp()}
@@ -349,3 +396,33 @@ class VirtualDiskController(UploadSink, Controller):
         status["conditions"] = [c for c in status.get("conditions", []) if c["type"] != "Migrating"]
         if self.write_status(disk, status) is not None:
             self.event(disk, "Migrated", f'The volume now lives in StorageClass "{wanted_sc}"')
+
+    def _migration_blocker(self, namespace, vm_name):
+        """Why the VM's live migration (which carries the volume) cannot run now, or None."""
+        vm = self.get(namespace, vm_name, kinds.get("VirtualMachine"))
+        if vm is None:
+            return f'VirtualMachine "{vm_name}" not found'
+        source = (vm.get("status") or {}).get("nodeName")
+        nodes = [n for n in self.cluster.store.list(kinds.get("Node")) if n["metadata"]["name"] != source]
+        placed = [v for v in self.cluster.store.list(kinds.get("VirtualMachine"))
+                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
+        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
+        if scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector")) is None:
+            return (f"no node other than {source} can take the virtual machine {vm_name} "
+                    "(insufficient cpu or memory, or node selector mismatch)")
+        return None
+
+    def _retry_later(self, key, seconds):
+        async def later():
+            await self.sleep(seconds)
+            if key in self._migration_attempts:
+                self._migration_attempts[key] = (self._migration_attempts[key][0], True)
+                self.kick(key[0], key[1])
+        task = asyncio.get_running_loop().create_task(later())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    def _forget_migration(self, disk):
+        meta = disk["metadata"]
+        for key in [k for k in self._migration_attempts if k[:3] == (meta["namespace"], meta["name"], meta["uid"])]:
+            del self._migration_attempts[key]

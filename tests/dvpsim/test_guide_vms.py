@@ -315,6 +315,16 @@ async def test_it_pauses_a_vm_on_an_io_error_until_it_is_resumed_or_restarted(si
     dvp.delete("virtualmachines", "stalled")
 
 
+def test_it_releases_a_deleted_vm_but_keeps_its_disk(dvp):
+    """Terminating: "All resources associated with the VM are released, but are not automatically deleted"."""
+    running_vm(dvp, "gone")
+    dvp.delete("virtualmachines", "gone")  # its Terminating phase: test_run_policies.py
+    dvp.wait_gone("virtualmachines", "gone", timeout=30)
+    disk = dvp.wait("virtualdisks", "gone-root", lambda o: not any(
+        a.get("mounted") for a in o["status"].get("attachedToVirtualMachines") or []))
+    assert disk["status"]["phase"] == "Ready" and "deletionTimestamp" not in disk["metadata"]
+
+
 def test_it_refuses_to_fail_or_pause_a_vm_without_an_instance(sim, dvp):
     dvp.create("virtualmachines", vm_body("idle", disk="idle-none", runPolicy="AlwaysOff"))
     dvp.wait_phase("virtualmachines", "idle", "Stopped")
@@ -337,6 +347,25 @@ def test_it_guarantees_each_core_its_fraction(dvp):
     assert whole["spec"]["cpu"]["coreFraction"] == "100%"
     dvp.delete("virtualmachines", "shares")
     dvp.delete("virtualmachines", "whole")
+
+
+def test_it_places_a_vm_only_where_its_guaranteed_share_fits(dvp, open_class):
+    """18 whole cores fit on none of the 16-CPU nodes; the same 18 cores at 10% (1.8 CPU guaranteed) do."""
+    dvp.create("virtualdisks", blank_disk("greedy-root"))
+    greedy = vm_body("greedy", cores=18, virtualMachineClassName=open_class)
+    greedy["spec"]["cpu"] = {"cores": 18, "coreFraction": "100%"}
+    dvp.create("virtualmachines", greedy)
+    vm = dvp.wait("virtualmachines", "greedy",
+                  lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
+    assert "Insufficient cpu" in condition(vm, "Running")["message"] and not vm["status"].get("nodeName")
+    dvp.delete("virtualmachines", "greedy")
+    dvp.wait_gone("virtualmachines", "greedy", timeout=30)
+    greedy["spec"]["cpu"]["coreFraction"] = "10%"
+    dvp.create("virtualmachines", greedy)
+    vm = dvp.wait_phase("virtualmachines", "greedy", "Running", timeout=30)
+    assert vm["status"]["resources"]["cpu"]["requestedCores"] == "1800m"
+    assert vm["status"]["resources"]["cpu"]["topology"] == {"sockets": 2, "coresPerSocket": 9}
+    dvp.delete("virtualmachines", "greedy")
 
 
 # ---- Virtual machine resource configuration and sizing policy ------------------------------------
