@@ -151,14 +151,14 @@ class LiveConsumer(_UserConsumer):
         return self._render_rows()
 
     def _render_rows(self):
-        columns = tables.columns_of(self.table or {}, wide=self.wide)
+        columns = [c for c in tables.columns_of(self.table or {}, wide=self.wide) if c.name != "Name"]
         rows = listing.within(list(self.rows.values()), *self.page_bounds)
         rows = listing.filter_by_phase(tables.filter_rows(rows, self.filter), self.phase)
         rows = listing.decorate(self.user, self.project.name, self.resource,
-                                tables.sort_rows(rows, self.sort, self.descending))
+                                tables.sort_rows(rows, self.sort, self.descending), columns, self.can_update)
         return render_to_string("virtualization/list.html#rows", {
             "project": self.project, "resource": self.resource, "rows": rows, "oob": True,
-            "columns": [c for c in columns if c.name != "Name"], "can_delete": self.can_delete,
+            "columns": columns, "can_delete": self.can_delete,
             "can_update": self.can_update, "q": self.filter,
         })
 

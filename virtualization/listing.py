@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from portal.kube import KubeError
 from projects.access import kube_for
 
+from . import tables
+
 PAGE_SIZE = 500  # kubectl's chunk size; smaller pages on demand
 PAGE_SIZES = (20, 50, 100, 500)
 MAX_PAGE_SIZE = 500
@@ -85,8 +87,12 @@ def phases_of(rows, chosen=""):
     return sorted({r.phase or "Pending" for r in rows} | ({chosen} if chosen else set()))
 
 
-def decorate(user, project, resource, rows):
-    """Per-row extras a kind adds (the VM list's operations menu): resource.extra["row_context"]."""
+def decorate(user, project, resource, rows, columns, can_update):
+    """Each row's link and cells, and the extras a kind adds (the VM list's operations menu:
+    resource.extra["row_context"])."""
+    cells = tables.CellRenderer(project, resource, columns, can_update)
+    for row in rows:
+        cells.decorate(row)
     row_context = resource.extra.get("row_context")
     if row_context:
         row_context(user, project, rows)

@@ -1,6 +1,13 @@
 """Render the API server's Table responses (kubectl's columns) for the templates."""
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import quote
+
+from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+
+NAME_SLOT = "row-name-slot"  # reversed once per page, then filled per row
 
 
 @dataclass
@@ -104,3 +111,38 @@ def filter_rows(rows, query):
     if not query:
         return rows
     return [r for r in rows if query in r.name.lower() or any(query in str(v).lower() for v in r.cells.values())]
+
+
+class CellRenderer:
+    """The <td> cells of a list's rows, built here rather than in the template: a page renders hundreds of
+    cells, and per-cell template tags and URL reversing cost ten times the API call."""
+
+    def __init__(self, project, resource, columns, can_update):
+        self.resource, self.columns = resource, columns
+        self.detail_url = reverse("virtualization:detail", args=[project, resource.slug, NAME_SLOT])
+        edits = resource.extra.get("inline_edit") or {} if can_update else {}
+        back = reverse("virtualization:list", args=[project, resource.slug])
+        self.edit_urls = {column: reverse(f"virtualization:{url_name}", args=[project, NAME_SLOT]) + f"?next={back}"
+                          for column, url_name in edits.items()}
+
+    def decorate(self, row):
+        name = quote(row.name)
+        row.url = self.detail_url.replace(NAME_SLOT, name)
+        row.cells_html = mark_safe("".join(format_html('<td data-column="{}">{}</td>', column.name,
+                                                       self._cell(row, column, name)) for column in self.columns))
+
+    def _cell(self, row, column, name):
+        value = row.cells.get(column.name, "")
+        if column.name == self.resource.phase_column:
+            phase = value or "Pending"
+            return format_html('<span class="phase phase-{}" data-phase="{}">{}</span>', phase.lower(), phase, phase)
+        if column.name in self.edit_urls:
+            url = self.edit_urls[column.name].replace(NAME_SLOT, name)
+            return format_html(
+                '{} <a href="{}" class="inline-edit" hx-get="{}" hx-target="#inline-edit-body" '
+                'data-open-dialog="resize-dialog" aria-label="Change {} of {}" title="Change {}">✎</a>',
+                value, url, url, column.name, row.name, column.name.lower())
+        if column.name == self.resource.progress_column and value:
+            return format_html('<span class="progress-cell"><progress value="{}" max="100" aria-label="Progress {}">'
+                               '</progress> {}</span>', value.replace("%", ""), value, value)
+        return conditional_escape(value)

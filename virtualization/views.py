@@ -26,11 +26,14 @@ def list_context(request, project, resource: Resource):
     rows = page.filter_rows(tables.filter_rows(rows, request.GET.get("q")))
     sort = request.GET.get("sort") or "Name"
     descending = request.GET.get("dir") == "desc"
-    rows = listing.decorate(request.user, project.name, resource, tables.sort_rows(rows, sort, descending))
+    can_update = can(request.user, "patch", resource.kind, namespace_of(project, resource))
+    columns = [c for c in columns if c.name != "Name"]
+    rows = listing.decorate(request.user, project.name, resource, tables.sort_rows(rows, sort, descending), columns,
+                            can_update)
     view_params = {"q": request.GET.get("q", ""), "wide": "1" if wide else "", **page.params()}
     order = {"sort": sort, "dir": "desc" if descending else "asc"}
     return {
-        "project": project, "resource": resource, "columns": [c for c in columns if c.name != "Name"],
+        "project": project, "resource": resource, "columns": columns,
         "rows": rows, "wide": wide, "sort": sort, "descending": descending, "q": request.GET.get("q", ""),
         "page": page, "phases": phases, "page_sizes": listing.PAGE_SIZES,
         "bulk_blocked": resource.extra["bulk_blocked"](request.user, project.name)
@@ -42,7 +45,7 @@ def list_context(request, project, resource: Resource):
                               {**view_params, "continue": page.token}.items() if v),
         "can_create": can(request.user, "create", resource.kind, namespace_of(project, resource)),
         "can_delete": can(request.user, "delete", resource.kind, namespace_of(project, resource)),
-        "can_update": can(request.user, "patch", resource.kind, namespace_of(project, resource)),
+        "can_update": can_update,
     }
 
 

@@ -1,6 +1,8 @@
 """VM operations: the menu of what applies (and why not), the confirmation, Migrate and its cancel,
 bulk actions from the list, and the Events tab's timeline of events and operations.
 """
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
-from .. import registry
+from .. import registry, tables
 from .. import views as generic
 
 VM = kinds.get("VirtualMachine")
@@ -96,8 +98,15 @@ def vm_timeline(request, project, obj, events):
 def vm_row_context(user, project, rows):
     """The list's per-row menu: which operations apply to each VM now, and why not."""
     can_operate = can(user, "create", VMOP, project)
+    back = reverse("virtualization:list", args=[project, "vms"])
+    operate = reverse("virtualization:vm-operation", args=[project, tables.NAME_SLOT]) + "?type={}&next=" + back
+    delete = reverse("virtualization:delete", args=[project, "vms", tables.NAME_SLOT])
     for row in rows:
+        name = quote(row.name)
         row.operations = operation_choices(row.object, can_operate)
+        for op in row.operations:
+            op["url"] = operate.replace(tables.NAME_SLOT, name).format(op["type"])
+        row.delete_url = delete.replace(tables.NAME_SLOT, name)
 
 
 def bulk_blocked(user, project):
