@@ -3,7 +3,7 @@
 from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
 from dvpsim.controllers import power, restore
-from dvpsim.controllers.base import Controller, condition, set_condition, status_of
+from dvpsim.controllers.base import Controller, condition, remove_condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
     "Start": ("Stopped", "Stopping"),
@@ -21,7 +21,15 @@ APPLICABLE_POLICIES = {
 }
 IN_PROGRESS_REASON = {"Start": "StartInProgress", "Stop": "StopInProgress", "Restart": "RestartInProgress",
                       "Migrate": "MigrationInProgress", "Evict": "MigrationInProgress"}
-MIGRATION_STEPS = 10           # progress reported in steps of 100/MIGRATION_STEPS %
+# The VMOP's Completed condition through a live migration (reason, progress %, message), as the vmop migration
+# lifecycle handler reports the KubeVirt migration; each stage lasts MIGRATION_STEP_SECONDS.
+MIGRATION_STAGES = (
+    ("TargetScheduling", 2, "Target pod is being scheduled"),
+    ("TargetPreparing", 3, "Target pod is being prepared"),
+    *(("Syncing", percent, "Syncing source and target") for percent in (10, 30, 50, 70, 90)),
+    ("SourceSuspended", 91, "Source VM suspended"),
+    ("TargetResumed", 92, "Target VM resumed"),
+)
 MIGRATION_STEP_SECONDS = 2.0  # a live migration takes 20 simulated seconds
 MIGRATION_TYPES = ("Migrate", "Evict")
 
@@ -128,11 +136,9 @@ class VirtualMachineOperationController(Controller):
             # vmop lifecycle canExecute: a VM whose Migratable condition is not True fails the operation.
             return self._fail(op, status, "OperationFailed", "VirtualMachine is not migratable, cannot be processed.")
         source = vm["status"].get("nodeName")
-        target = self._pick_target(vm, source)
+        target, why = self._pick_target(vm, source)
         if target is None:
-            return self._fail(op, status, "MigrationFailed",
-                              f"No node other than {source} can take the virtual machine {vm_name}: "
-                              "insufficient cpu or memory, or node selector mismatch.")
+            return self._fail(op, status, "TargetUnschedulable", f"Migration failed: target pod is unschedulable: {why}")
         policy = vm["spec"].get("liveMigrationPolicy", "PreferSafe")
         force = op["spec"].get("force")
         # livemigration.CalculateEffectivePolicy: `force` overrides AutoConverge only under the Prefer* policies;
@@ -149,47 +155,50 @@ class VirtualMachineOperationController(Controller):
         self.cluster.record_event(vm, "Normal", "Evicted" if op["spec"]["type"] == "Evict" else "Migrated",
                                   f"{op['spec']['type']} initiated with VirtualMachineOperation")
         status["phase"] = "InProgress"
-        status["progress"] = "0%"
-        set_condition(self.cluster, status, "SignalSent", "True", "SignalSent", "")
-        set_condition(self.cluster, status, "Completed", "False", "MigrationInProgress",
-                      f"Migrating from {source} to {target}" + (" with AutoConverge." if auto_converge else "."))
-        op = self.write_status(op, status)
+        set_condition(self.cluster, status, "SignalSent", "True", "SignalSentSuccess", "")
+        op = self._migration_stage(op, status, *MIGRATION_STAGES[0])
         if op is None:
             return
-        self.event(op, "MigrationInProgress", f"Migration of the virtual machine {vm_name} to {target} started")
+        self.event(op, "VirtualMachineOperationInProgress", f'Sent signal "{op["spec"]["type"]}" to VM without errors.')
         started = self.cluster.clock.timestamp()
         self._set_vm_migration(vm, "Migrating", {"startTimestamp": started, "source": {"node": source},
                                                  "target": {"node": target}, "result": ""},
-                               migrating=("True", "MigrationInProgress", f"Migrating to {target}."))
+                               migrating=("True", "InProgress", ""))
         self.cluster.record_event(vm, "Normal", "Migrating", f"Live migration from {source} to {target} started")
-        for step in range(1, MIGRATION_STEPS + 1):
+        for stage in MIGRATION_STAGES[1:] + (None,):
             await self.sleep(MIGRATION_STEP_SECONDS)
             vm = self.get(namespace, vm_name, kinds.get("VirtualMachine"))
             op = self.get(namespace, op["metadata"]["name"])
             if vm is None or (vm.get("status") or {}).get("phase") != "Migrating":
                 if op is not None and (op.get("status") or {}).get("phase") not in VMOP_FINISHED:
-                    self._fail(op, status_of(op), "MigrationFailed", "The virtual machine left the Migrating phase.")
+                    self._fail(op, status_of(op), "OperationFailed",
+                               "Migration failed because the virtual machine is currently not running.")
                 return
             if op is None or op["metadata"].get("deletionTimestamp") or \
                     (op.get("status") or {}).get("phase") in VMOP_FINISHED:
                 self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Failed",
                                                        "endTimestamp": self.cluster.clock.timestamp()},
-                                       migrating=("False", "MigrationCanceled", "The migration was canceled."))
+                                       migrating=None)
                 self.cluster.record_event(vm, "Warning", "MigrationCanceled",
                                           f"Live migration to {target} was canceled; the VM stays on {source}")
                 return
-            status = status_of(op)
-            status["progress"] = f"{step * 100 // MIGRATION_STEPS}%"
-            if step < MIGRATION_STEPS:
-                self.write_status(op, status)
+            if stage is not None:
+                self._migration_stage(op, status_of(op), *stage)
         self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Succeeded",
                                                "endTimestamp": self.cluster.clock.timestamp()},
-                               migrating=("False", "MigrationCompleted", ""), node=target)
+                               migrating=None, node=target)
         self.cluster.record_event(vm, "Normal", "Migrated", f"Live migration from {source} to {target} completed")
+        status = status_of(op)
         status["phase"] = "Completed"
-        set_condition(self.cluster, status, "Completed", "True", "OperationCompleted", "")
+        status["progress"] = "100%"
+        set_condition(self.cluster, status, "Completed", "True", "Completed", "")
         if self.write_status(op, status) is not None:
-            self.event(op, "OperationCompleted", f"Migration of the virtual machine {vm_name} to {target} completed")
+            self.event(op, "VirtualMachineOperationSucceeded", "VirtualMachineOperation succeeded")
+
+    def _migration_stage(self, op, status, reason, progress, message):
+        status["progress"] = f"{progress}%"
+        set_condition(self.cluster, status, "Completed", "False", reason, message)
+        return self.write_status(op, status)
 
     def _pick_target(self, vm, source):
         vm_kind = kinds.get("VirtualMachine")
@@ -197,8 +206,9 @@ class VirtualMachineOperationController(Controller):
         placed = [v for v in self.cluster.store.list(vm_kind)
                   if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
         vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        return scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"),
-                                    (vmclass.get("spec") or {}).get("tolerations") or ())
+        # The target pod cannot land on the source node (virt-launcher pods of one VM repel each other).
+        return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"),
+                                (vmclass.get("spec") or {}).get("tolerations") or ())
 
     def _set_vm_migration(self, vm, phase, migration_state, migrating, node=None):
         vm_kind = kinds.get("VirtualMachine")
@@ -214,7 +224,10 @@ class VirtualMachineOperationController(Controller):
             pod = status.get("virtualMachinePods") or [{"name": f"virt-launcher-{vm['metadata']['name']}"}]
             status["virtualMachinePods"] = [{"name": pod[0]["name"].rsplit("-", 1)[0] + "-" + node[-5:],
                                              "active": True}]
-        set_condition(self.cluster, status, "Migrating", *migrating)
+        if migrating:
+            set_condition(self.cluster, status, "Migrating", *migrating)
+        else:  # the migrating handler drops the condition once no migration is in progress
+            remove_condition(status, "Migrating")
         self.write_status(vm, status, vm_kind)
 
     def _check_done(self, op, status, vm):

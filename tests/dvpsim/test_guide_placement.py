@@ -379,8 +379,10 @@ spec:
 """)
     dvp.wait_phase("virtualmachineblockdeviceattachments", "attach-ubuntu-iso", "Attached")
     wide = k(dvp, "get", "vmbda", "attach-ubuntu-iso", "-o", "wide").stdout.splitlines()
-    assert wide[0].split()[-4:] == ["BLOCKDEVICE", "KIND", "BLOCKDEVICE", "NAME"]
-    assert wide[1].split()[-2:] == ["VirtualImage", "ubuntu-iso"]
+    # The CRD's order: PHASE, BLOCKDEVICE KIND, BLOCKDEVICE NAME (wide), VIRTUALMACHINE, AGE.
+    assert re.split(r"\s{2,}", wide[0].strip()) == ["NAME", "PHASE", "BLOCKDEVICE KIND", "BLOCKDEVICE NAME",
+                                                    "VIRTUALMACHINE", "AGE"]
+    assert wide[1].split()[:5] == ["attach-ubuntu-iso", "Attached", "VirtualImage", "ubuntu-iso", "linux-vm"]
     dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
     rows = lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
     assert rows["sr0"][2] == "1" and rows["sr0"][-1] == "rom"            # removable, read-only medium
@@ -515,3 +517,151 @@ spec:
         time.sleep(0.1)
     k(dvp, "delete", "ingress", "linux-vm")
     k(dvp, "delete", "svc", "http", "linux-vm-nginx-nodeport", "linux-vm-nginx-lb", "linux-vm-nginx")
+
+
+# ---- Live virtual machine migration -----------------------------------------------------------------------------
+
+GUIDE_EVICT = """apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualMachineOperation
+metadata:
+  generateName: evict-linux-vm-
+spec:
+  # virtual machine name
+  virtualMachineName: linux-vm
+  # operation to evict
+  type: Evict
+"""
+
+
+def vmop_events(dvp, name):
+    return [(e.reason, e.message) for e in dvp.events_about(name) if e.involved_object.kind == "VirtualMachineOperation"]
+
+
+def test_it_live_migrates_the_vm_to_another_node_as_the_guide_narrates(dvp, psim):
+    before = dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    source, ip = before["status"]["nodeName"], before["status"]["ipAddress"]
+    table = k(dvp, "get", "vm").stdout.splitlines()
+    # dvp-api-notes §2 / the CRD: an Uptime column the guide's older output does not show yet.
+    assert table[0].split() == ["NAME", "PHASE", "UPTIME", "NODE", "IPADDRESS", "AGE"]
+    row = next(line.split() for line in table[1:] if line.split()[0] == "linux-vm")
+    assert row[1] == "Running" and row[3] == source and row[4] == ip
+
+    watcher = subprocess.Popen([KUBECTL, "--kubeconfig", psim.kubeconfig, "-n", dvp.namespace, "get", "vm", "linux-vm",
+                                "-w"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)  # the watch prints the current row first
+        rv = list_rv(dvp, "virtualmachineoperations")
+        created = k(dvp, "create", "-f", "-", stdin=GUIDE_EVICT).stdout.strip()
+        match = re.fullmatch(r"virtualmachineoperation\.virtualization\.deckhouse\.io/(evict-linux-vm-\w{5}) created",
+                             created)
+        assert match, created
+        op = match.group(1)
+        migrating = dvp.wait("virtualmachines", "linux-vm", lambda o: o["status"]["phase"] == "Migrating")
+        assert condition(migrating, "Migrating")["status"] == "True"
+        assert condition(migrating, "Migrating")["reason"] == "InProgress"
+        assert migrating["status"]["migrationState"]["source"]["node"] == source
+        progressing = dvp.wait("virtualmachineoperations", op, lambda o: condition(o, "Completed")["reason"] == "Syncing")
+        assert progressing["status"]["phase"] == "InProgress"
+        assert condition(progressing, "Completed")["message"] == "Syncing source and target"
+        phases = phases_since(dvp, "virtualmachineoperations", op, rv, ("Completed", "Failed"))
+        assert phases == ["Pending", "InProgress", "Completed"], phases
+        after = dvp.wait("virtualmachines", "linux-vm", lambda o: o["status"]["phase"] == "Running")
+        time.sleep(0.5)
+    finally:
+        watcher.terminate()
+        watched, _ = watcher.communicate(timeout=10)
+    target = after["status"]["nodeName"]
+    assert target != source and after["status"]["ipAddress"] == ip  # same IP on the new node
+    assert after["status"]["migrationState"]["result"] == "Succeeded"
+    assert after["status"]["migrationState"]["target"]["node"] == target
+    assert condition(after, "Migrating") is None
+
+    # `d8 k get vm -w`: Running on the source, Migrating (still on the source), Running on the target, same IP.
+    rows = [line.split() for line in watched.splitlines() if line.startswith("linux-vm ")]
+    seen = [(r[1], r[3], r[4]) for r in rows]
+    collapsed = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    assert collapsed == [("Running", source, ip), ("Migrating", source, ip), ("Running", target, ip)], watched
+
+    vmop_table = k(dvp, "get", "vmop").stdout.splitlines()
+    assert vmop_table[0].split() == ["NAME", "PHASE", "PROGRESS", "TYPE", "VIRTUALMACHINE", "AGE"]
+    assert next(line.split() for line in vmop_table[1:] if line.startswith(op))[1:5] == \
+        ["Completed", "100%", "Evict", "linux-vm"]
+    done = dvp.get("virtualmachineoperations", op)
+    assert condition(done, "Completed")["status"] == "True" and condition(done, "SignalSent")["status"] == "True"
+    events = vmop_events(dvp, op)
+    assert ("VirtualMachineOperationStarted",
+            "Migration settings for operation type Evict: liveMigrationPolicy PreferSafe, autoConverge false") in events
+    assert ("VirtualMachineOperationSucceeded", "VirtualMachineOperation succeeded") in events
+    assert ("Evicted", "Evict initiated with VirtualMachineOperation") in \
+        [(e.reason, e.message) for e in dvp.events_about("linux-vm")]
+
+
+@pytest.mark.parametrize("policy, force, auto_converge", [
+    ("AlwaysSafe", None, False), ("AlwaysSafe", True, None),
+    ("PreferSafe", None, False), ("PreferSafe", True, True),
+    ("AlwaysForced", None, True), ("AlwaysForced", False, None),
+    ("PreferForced", None, True), ("PreferForced", False, False),
+])
+def test_it_uses_auto_converge_as_the_live_migration_policy_and_force_say(dvp, policy, force, auto_converge):
+    """AlwaysSafe never slows the CPU, AlwaysForced always does; under the Prefer* policies an Evict's `force`
+    switches AutoConverge on or off; against an Always* policy the contrary `force` fails the operation."""
+    k(dvp, "patch", "vm", "linux-vm", "--type", "merge", "-p", json.dumps({"spec": {"liveMigrationPolicy": policy}}))
+    dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    spec = {"type": "Evict", "virtualMachineName": "linux-vm", **({} if force is None else {"force": force})}
+    op = dvp.create("virtualmachineoperations", {"metadata": {"generateName": "evict-linux-vm-"},
+                                                 "spec": spec})["metadata"]["name"]
+    done = dvp.wait("virtualmachineoperations", op, lambda o: (o.get("status") or {}).get("phase") in (
+        "Completed", "Failed"), timeout=30)
+    if auto_converge is None:
+        assert done["status"]["phase"] == "Failed"
+        assert condition(done, "Completed")["reason"] == "NotApplicableForLiveMigrationPolicy"
+        assert condition(done, "Completed")["message"] == \
+            f"Operation is invalid: force={str(force).lower()} is not applicable for VM liveMigrationPolicy {policy}"
+        assert dvp.get("virtualmachines", "linux-vm")["status"]["phase"] == "Running"
+    else:
+        assert done["status"]["phase"] == "Completed"
+        assert ("VirtualMachineOperationStarted", f"Migration settings for operation type Evict: liveMigrationPolicy "
+                f"{policy}, autoConverge {str(auto_converge).lower()}") in vmop_events(dvp, op)
+    dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+
+
+def test_it_interrupts_a_migration_when_its_operation_is_deleted(dvp):
+    source = dvp.wait_phase("virtualmachines", "linux-vm", "Running")["status"]["nodeName"]
+    op = k(dvp, "create", "-f", "-", stdin=GUIDE_EVICT).stdout.split()[0].split("/")[1]
+    dvp.wait("virtualmachines", "linux-vm", lambda o: o["status"]["phase"] == "Migrating")
+    k(dvp, "delete", "vmop", op)
+    vm = dvp.wait("virtualmachines", "linux-vm", lambda o: o["status"]["phase"] == "Running"
+                  and o["status"]["migrationState"]["result"] == "Failed")
+    assert vm["status"]["nodeName"] == source and condition(vm, "Migrating") is None
+
+
+def test_it_does_not_migrate_a_vm_whose_disks_are_on_local_storage(dvp, psim):
+    """Live migration needs ReadWriteMany disks; a disk on a node-local StorageClass (sds-local-volume) is
+    ReadWriteOnce, so the VM is not Migratable and an Evict fails (the Community Edition has no volume migration)."""
+    storage = client.StorageV1Api(psim.api("admin"))
+    storage.create_storage_class({"metadata": {"name": "local-thin"}, "provisioner": "local.csi.storage.deckhouse.io",
+                                  "volumeBindingMode": "Immediate", "reclaimPolicy": "Delete"})
+    try:
+        dvp.create("virtualdisks", blank_disk("local-root", storage_class="local-thin"))
+        dvp.create("virtualmachines", vm_body("local-vm", disk="local-root", cpu=SMALL_CPU))
+        vm = dvp.wait_phase("virtualmachines", "local-vm", "Running", timeout=30)
+        assert condition(vm, "Migratable") == {**condition(vm, "Migratable"), "status": "False",
+                                               "reason": "VirtualMachineDisksNotMigratable"}
+        assert condition(vm, "Migratable")["message"] == (
+            "Live migration requires all disks to use ReadWriteMany (shared) storage. "
+            "Make sure the StorageClass supports the ReadWriteMany access mode.")
+        wide = k(dvp, "get", "vm", "local-vm", "-o", "wide").stdout.splitlines()
+        header = re.split(r"\s{2,}", wide[0].strip())
+        assert re.split(r"\s{2,}", wide[1].strip())[header.index("MIGRATABLE")] == "False"
+        assert condition(dvp.get("virtualmachines", "linux-vm"), "Migratable")["status"] == "True"  # replicated
+
+        op = dvp.create("virtualmachineoperations", {"metadata": {"generateName": "evict-local-vm-"},
+                                                     "spec": {"type": "Evict", "virtualMachineName": "local-vm"}})
+        failed = dvp.wait_phase("virtualmachineoperations", op["metadata"]["name"], "Failed")
+        assert condition(failed, "Completed")["reason"] == "OperationFailed"
+        assert condition(failed, "Completed")["message"] == "VirtualMachine is not migratable, cannot be processed."
+        assert dvp.get("virtualmachines", "local-vm")["status"]["nodeName"] == vm["status"]["nodeName"]
+        remove_vms(dvp, "local-vm")
+    finally:
+        dvp.delete("virtualdisks", "local-root")
+        storage.delete_storage_class("local-thin")
