@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from dvpsim import kinds, quantity, scheduling
+from dvpsim import kinds, quantity, registry, scheduling
 from dvpsim.controllers import importer, snapshots, storage
 from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
@@ -25,7 +25,7 @@ def migration_retry_delay(failures: int) -> float:
 class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
     upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
-    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass")
+    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass", "Secret")
 
     async def run(self, cluster):
         self._migration_attempts = {}  # (ns, name, uid, target SC) -> (failed attempts, next attempt due)
@@ -35,7 +35,6 @@ class VirtualDiskController(UploadSink, Controller):
         finally:
             for task in list(self._timers):
                 task.cancel()
-
 
     def on_related(self, event_type, kind, obj):
         if kind.kind == "VirtualMachine":
@@ -49,6 +48,12 @@ class VirtualDiskController(UploadSink, Controller):
             return
         if kind.kind == "StorageClass":
             self.kick_all()
+            return
+        if kind.kind == "Secret":  # a disk pulled with this imagePullSecret may be waiting for it
+            for disk in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
+                source = (disk.get("spec", {}).get("dataSource") or {}).get("containerImage") or {}
+                if (source.get("imagePullSecret") or {}).get("name") == obj["metadata"]["name"]:
+                    self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
             return
         scope = obj["metadata"].get("namespace") if kind.namespaced else None
         for disk in self.cluster.store.iter(self.kind, scope):
@@ -155,8 +160,8 @@ class VirtualDiskController(UploadSink, Controller):
         if self.write_status(disk, status) is None:
             return
         self.event(disk, "Provisioning", "Provisioning of the disk started")
-        if source and source.get("type") == "HTTP":
-            unpacked = await self._download(disk, status, source["http"])
+        if source and source.get("type") in ("HTTP", "ContainerImage"):
+            unpacked = await self._download(disk, status, source)
             if unpacked is None:
                 return
         else:
@@ -200,7 +205,22 @@ class VirtualDiskController(UploadSink, Controller):
         """The source image once Ready; otherwise records why the disk waits and returns None."""
         generation = disk["metadata"].get("generation", 1)
         type_ = source.get("type")
-        if type_ == "HTTP":
+        if type_ == "ContainerImage":
+            try:
+                registry.pull_credentials(self.cluster, disk["metadata"]["namespace"], source.get("containerImage") or {})
+            except registry.SecretNotFound:
+                before = (status.get("phase"), [c.get("reason") for c in status.get("conditions") or []])
+                status["phase"] = "Pending"
+                # DVP's VirtualDisk DatasourceReady handler: this reason, message and a Normal event.
+                set_condition(self.cluster, status, "DatasourceReady", "False", "ContainerRegistrySecretNotFound",
+                              "Container registry secret not found.", generation)
+                set_condition(self.cluster, status, "Ready", "False", "DatasourceIsNotReady",
+                              "Container registry secret not found.", generation)
+                if self.write_status(disk, status) is not None and \
+                        before != (status["phase"], [c.get("reason") for c in status["conditions"]]):
+                    self.event(disk, "VirtualDiskContainerRegistrySecretNotFound", "Container registry secret not found")
+                return None
+        if type_ in ("HTTP", "ContainerImage"):
             set_condition(self.cluster, status, "DatasourceReady", "True", "DatasourceReady", "", generation)
             return {}
         ref = source.get("objectRef") or {}
@@ -263,7 +283,7 @@ class VirtualDiskController(UploadSink, Controller):
         size = snapshots.restore_size(snapshot)
         return {"metadata": snapshot["metadata"], "status": {"size": {"unpackedBytes": str(size)}}}
 
-    async def _download(self, disk, status, http):
+    async def _download(self, disk, status, source):
         last = time.monotonic()
 
         async def on_progress(progress):
@@ -274,11 +294,17 @@ class VirtualDiskController(UploadSink, Controller):
                 self.write_status(disk, status)
 
         try:
-            info, _ = await importer.download(http, on_progress)
-        except importer.ImportFailed as exc:
+            if source.get("type") == "ContainerImage":
+                image = source.get("containerImage") or {}
+                credentials = registry.pull_credentials(self.cluster, disk["metadata"]["namespace"], image)
+                info, _ = await registry.pull(image.get("image", ""), credentials, image.get("caBundle"), on_progress)
+            else:
+                info, _ = await importer.download(source["http"], on_progress)
+        except (importer.ImportFailed, registry.PullFailed, registry.SecretNotFound) as exc:
             generation = disk["metadata"].get("generation", 1)
             status["phase"] = "Failed"
-            message = f"Failed to download the image: {exc}"
+            verb = "pull" if source.get("type") == "ContainerImage" else "download"
+            message = f"Failed to {verb} the image: {exc}"
             set_condition(self.cluster, status, "Ready", "False", "ProvisioningFailed", message, generation)
             if self.write_status(disk, status):
                 self.event(disk, "ProvisioningFailed", message, "Warning")
@@ -347,9 +373,21 @@ class VirtualDiskController(UploadSink, Controller):
             return
         mounted = [a["name"] for a in status.get("attachedToVirtualMachines") or [] if a.get("mounted")]
         if not mounted:
-            set_condition(self.cluster, status, "Migrating", "False", "WaitForTargetReady",
-                          f'The change to StorageClass "{wanted_sc}" is a volume migration: it starts when a '
-                          "running virtual machine mounts the disk.", generation)
+            hotplugged = [a for a in self.cluster.store.iter(kinds.get("VirtualMachineBlockDeviceAttachment"),
+                                                             disk["metadata"]["namespace"])
+                          if (a.get("spec") or {}).get("blockDeviceRef") == {"kind": "VirtualDisk",
+                                                                              "name": disk["metadata"]["name"]}
+                          and (a.get("status") or {}).get("phase") == "Attached"]
+            if hotplugged:
+                # User guide: only disks connected statically via .spec.blockDeviceRefs can change storage class.
+                message = (f'Storage class migration is only available for disks connected statically via '
+                           f'.spec.blockDeviceRefs: the disk is attached to VirtualMachine '
+                           f'"{hotplugged[0]["spec"].get("virtualMachineName")}" by VirtualMachineBlockDeviceAttachment '
+                           f'"{hotplugged[0]["metadata"]["name"]}"; reattach it statically to migrate it.')
+            else:
+                message = (f'The change to StorageClass "{wanted_sc}" is a volume migration: it starts when a '
+                           "running virtual machine mounts the disk.")
+            set_condition(self.cluster, status, "Migrating", "False", "WaitForTargetReady", message, generation)
             self.write_status(disk, status)
             return
         meta = disk["metadata"]

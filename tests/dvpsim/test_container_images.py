@@ -58,8 +58,13 @@ def cluster_image(name, image, **extra):
             "spec": {"dataSource": {"type": "ContainerImage", "containerImage": {"image": image, **extra}}}}
 
 
-def pull_secret(dvp, name, registry, user, password, namespace=None):
-    config = {"auths": {registry: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}
+def pull_secret(dvp, name, registry, user, password, namespace=None, spelled_out=False):
+    """A kubernetes.io/dockerconfigjson Secret, as `kubectl create secret docker-registry` writes it
+    (`auth`), or with username/password and the registry as a URL, as other tools do."""
+    if spelled_out:
+        config = {"auths": {f"https://{registry}/v1/": {"username": user, "password": password}}}
+    else:
+        config = {"auths": {registry: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}
     dvp.core.create_namespaced_secret(namespace or dvp.namespace, {
         "metadata": {"name": name}, "type": "kubernetes.io/dockerconfigjson",
         "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}})
@@ -214,7 +219,7 @@ def test_it_authenticates_with_the_image_pull_secret(dvp, sim, host, registry_au
 
 def test_it_uses_the_cluster_images_pull_secret_from_its_namespace(dvp, host, registry_auth):
     registry_auth("bearer")
-    pull_secret(dvp, "cvi-creds", host, "puller", "s3cret")
+    pull_secret(dvp, "cvi-creds", host, "puller", "s3cret", spelled_out=True)
     name = f"private-{uuid.uuid4().hex[:6]}"
     dvp.create("clustervirtualimages", cluster_image(name, f"{host}/samples/alpine-virt:latest",
                                                      imagePullSecret={"name": "cvi-creds", "namespace": dvp.namespace}))
@@ -249,6 +254,29 @@ def test_it_verifies_the_registry_certificate_with_the_ca_bundle(dvp, sim):
     assert dvp.wait_phase("virtualimages", "tls", "Ready")["status"]["format"] == "qcow2"
     assert f'Get "https://{tls_host}/v2/": tls: failed to verify certificate: self-signed certificate' in \
         failed(dvp, "virtualimages", "tls-unverified")
+
+
+def test_it_provisions_a_disk_straight_from_a_container_image(dvp, host, registry_auth):
+    registry_auth("bearer")
+    dvp.create("virtualdisks", {"metadata": {"name": "pulled"}, "spec": {"dataSource": {
+        "type": "ContainerImage", "containerImage": {"image": f"{host}/samples/alpine-virt:latest",
+                                                     "imagePullSecret": {"name": "disk-creds"}}}}})
+    disk = dvp.wait_phase("virtualdisks", "pulled", "Pending")
+    datasource = condition(disk, "DatasourceReady")
+    assert (datasource["reason"], datasource["message"]) == ("ContainerRegistrySecretNotFound",
+                                                             "Container registry secret not found.")
+    assert ("Normal", "VirtualDiskContainerRegistrySecretNotFound") in \
+        [(e.type, e.reason) for e in dvp.events_about("pulled")]
+    pull_secret(dvp, "disk-creds", host, "puller", "s3cret")
+    disk = dvp.wait_phase("virtualdisks", "pulled", "Ready")
+    assert disk["status"]["capacity"] == "200Mi"  # the qcow2's virtual size
+    dvp.create("virtualdisks", {"metadata": {"name": "unpulled"}, "spec": {"dataSource": {
+        "type": "ContainerImage", "containerImage": {"image": f"{host}/samples/alpine-virt:latest"}}}})
+    ready = condition(dvp.wait_phase("virtualdisks", "unpulled", "Failed"), "Ready")
+    assert ready["reason"] == "ProvisioningFailed"
+    assert ready["message"].startswith("Failed to pull the image: GET ")
+    assert "UNAUTHORIZED: authentication required" in ready["message"]
+    assert ("Warning", "ProvisioningFailed") in [(e.type, e.reason) for e in dvp.events_about("unpulled")]
 
 
 # ---- malformed images, from a tiny registry of this module -----------------------------------------
