@@ -312,6 +312,11 @@ async def test_it_pauses_a_vm_on_an_io_error_until_it_is_resumed_or_restarted(si
     restart = operation(dvp, "stalled", "Restart")  # dvp-api-notes.md §8.1: Restart applies to Pause
     dvp.wait_phase("virtualmachineoperations", restart, "Completed", timeout=30)
     assert phases(dvp.get("virtualmachines", "stalled"))[-4:] == ["Pause", "Stopping", "Starting", "Running"]
+    assert control(sim, dvp, "stalled", "pause")[0] == 202
+    dvp.wait_phase("virtualmachines", "stalled", "Pause")
+    stop = operation(dvp, "stalled", "Stop")  # and Stop applies to Pause too
+    dvp.wait_phase("virtualmachineoperations", stop, "Completed", timeout=30)
+    assert phases(dvp.get("virtualmachines", "stalled"))[-3:] == ["Pause", "Stopping", "Stopped"]
     dvp.delete("virtualmachines", "stalled")
 
 
