@@ -260,6 +260,14 @@ def test_it_serves_the_sdn_modules_networks(sim, dvp):
     assert header == ["NAME", "PHASE", "READY", "AGE"] and rows[0][:3] == ["user-net", "Ready", "True"]
     header, rows = table(kubectl(sim, "get", "clusternetworks", "corp-net").stdout)  # the demo's cluster network
     assert rows[0][:3] == ["corp-net", "Ready", "True"]
+    apply(sim, dvp.namespace, "apiVersion: network.deckhouse.io/v1alpha1\nkind: Network\n"
+                              "metadata:\n  name: scratch-net\nspec: {}\n")
+    kubectl(sim, "patch", "network", "scratch-net", "-n", dvp.namespace, "--type=merge",
+            "-p", '{"metadata":{"labels":{"tier":"lab"}}}')
+    described = kubectl(sim, "describe", "network", "scratch-net", "-n", dvp.namespace).stdout
+    assert "tier=lab" in described and "Kind:         Network" in described
+    kubectl(sim, "delete", "network", "scratch-net", "-n", dvp.namespace)
+    assert kubectl(sim, "get", "network", "scratch-net", "-n", dvp.namespace, check=False).returncode == 1
     assert "Ready" in [e.reason for e in dvp.events_about("user-net")]
     # Project members read their project's networks and the cluster networks (the console's "Add network" form).
     alice = client.CustomObjectsApi(sim.api("alice"))
@@ -516,6 +524,56 @@ def test_it_dry_runs_a_restore_and_reports_the_conflicts_in_status_resources(sim
         "mode": "DryRun", "virtualMachineSnapshotName": "origin-snap"})["metadata"]["name"])
     assert op["status"]["phase"] == "Completed"
     assert {r["status"] for r in op["status"]["resources"]} == {"Completed"}
+
+
+def test_it_reports_an_ip_address_of_the_snapshot_taken_by_another_vmip_as_a_conflict(dvp):
+    stopped_vm(dvp, "addressed")
+    snapshot_of(dvp, "addressed-snap", "addressed")  # keepIPAddress Always: vmip "addressed" is now Static
+    saved = dvp.get("virtualmachineipaddresses", "addressed")
+    assert saved["spec"]["type"] == "Static"
+    address = saved["spec"]["staticIP"]
+    # The VM moves to another address; its old one is taken by a new vmip of the project.
+    dvp.create("virtualmachineipaddresses", {"metadata": {"name": "addressed-new"}, "spec": {"type": "Auto"}})
+    dvp.wait_phase("virtualmachineipaddresses", "addressed-new", "Bound")
+    dvp.patch("virtualmachines", "addressed", {"spec": {"virtualMachineIPAddressName": "addressed-new"}})
+    dvp.delete("virtualmachineipaddresses", "addressed")
+    dvp.wait_gone("virtualmachineipaddresses", "addressed")
+    dvp.create("virtualmachineipaddresses", {"metadata": {"name": "grabber"},
+                                             "spec": {"type": "Static", "staticIP": address}})
+    dvp.wait_phase("virtualmachineipaddresses", "grabber", "Bound")
+
+    op = finished(dvp, operation(dvp, "addressed-dry", "Restore", "addressed", restore={
+        "mode": "DryRun", "virtualMachineSnapshotName": "addressed-snap"})["metadata"]["name"])
+    conflict = resources_of(op)[("VirtualMachineIPAddress", "addressed")]
+    assert conflict["status"] == "Failed"
+    assert conflict["message"] == (f'The IP address {address} is in use by the virtual machine IP address '
+                                   f'"{dvp.namespace}/grabber".')
+    op = finished(dvp, operation(dvp, "addressed-strict", "Restore", "addressed", restore={
+        "mode": "Strict", "virtualMachineSnapshotName": "addressed-snap"})["metadata"]["name"])
+    assert op["status"]["phase"] == "Failed" and condition(op, "Completed")["reason"] == "OperationFailed"
+    assert dvp.get("virtualmachines", "addressed")["spec"]["virtualMachineIPAddressName"] == "addressed-new"
+
+
+def test_it_reports_a_mac_address_of_the_snapshot_used_by_another_vm_as_a_conflict(dvp):
+    project_network(dvp)
+    dvp.create("virtualmachinemacaddresses", {"metadata": {"name": "shared-mac"}, "spec": {}})
+    stopped_vm(dvp, "nic-owner", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net",
+                                                              "virtualMachineMACAddressName": "shared-mac"}])
+    dvp.wait("virtualmachines", "nic-owner", lambda o: o["status"]["networks"][1].get("macAddress"))
+    snapshot_of(dvp, "nic-owner-snap", "nic-owner", keepIPAddress="Never")
+    dvp.patch("virtualmachines", "nic-owner", {"spec": {"networks": [{"type": "Main"}]}})
+    dvp.create("virtualdisks", blank_disk("nic-taker-root"))
+    dvp.create("virtualmachines", small_vm("nic-taker", runPolicy="AlwaysOff", networks=[
+        {"type": "Main"}, {"type": "Network", "name": "user-net", "virtualMachineMACAddressName": "shared-mac"}]))
+    dvp.wait("virtualmachinemacaddresses", "shared-mac",
+             lambda o: (o.get("status") or {}).get("virtualMachineName") == "nic-taker")
+
+    op = finished(dvp, operation(dvp, "nic-owner-dry", "Restore", "nic-owner", restore={
+        "mode": "DryRun", "virtualMachineSnapshotName": "nic-owner-snap"})["metadata"]["name"])
+    conflict = resources_of(op)[("VirtualMachineMACAddress", "shared-mac")]
+    assert conflict["status"] == "Failed"
+    assert conflict["message"] == \
+        'The virtual machine MAC address "shared-mac" is in use by the virtual machine "nic-taker".'
 
 
 def test_it_refuses_to_restore_a_vm_that_is_not_the_one_of_the_snapshot(dvp):
