@@ -36,6 +36,7 @@ class Kind:
     subresources: tuple = ()
     verbs: tuple = ALL_VERBS
     singular: str = ""
+    deprecated: tuple = ()  # (version, the CRD's deprecationWarning) pairs
     view_of: str = ""  # another API's view of a stored kind (events.k8s.io Event of core Event): its name
     module: str = ""  # the Deckhouse module that serves the kind: served only while its ModuleConfig is enabled
 
@@ -216,7 +217,9 @@ KINDS = [
              _c("IPAddress", ".status.ipAddress", description="The IP address of the virtual machine."),
              _created("Time of resource creation."))),
     Kind("VirtualMachineClass", "virtualmachineclasses", short_names=("vmc", "vmclass"),
-         **dict(_DVP_CLUSTER, versions=("v1alpha2", "v1alpha3")), columns=(
+         **dict(_DVP_CLUSTER, versions=("v1alpha2", "v1alpha3")),
+         deprecated=(("v1alpha2", "v1alpha2.VirtualMachineClass is deprecated; use v1alpha3.VirtualMachineClass"),),
+         columns=(
              _c("Phase", ".status.phase", description="VirtualMachineClass phase."),
              _c("IsDefault",
                 ".metadata.annotations.virtualmachineclass\\.virtualization\\.deckhouse\\.io\\/is-default-class",
@@ -270,7 +273,8 @@ KINDS = [
         _c("Manufacturer", ".status.attributes.manufacturer"), _c("Product", ".status.attributes.product"),
         _c("Serial", ".status.attributes.serial", priority=1),
         _c("Attached", '.status.conditions[?(@.type=="Attached")].status'), CRD_AGE)),
-    Kind("NodeUSBDevice", "nodeusbdevices", short_names=("nusb",), **_DVP_CLUSTER, columns=(
+    Kind("NodeUSBDevice", "nodeusbdevices", short_names=("nusb",),  # cluster-scoped, yet in the namespaced category
+         **dict(_DVP_CLUSTER, categories=("virtualization",)), columns=(
         _c("Node", ".status.nodeName"),
         _c("Ready", '.status.conditions[?(@.type=="Ready")].status'),
         _c("Assigned", '.status.conditions[?(@.type=="Assigned")].status'),

@@ -163,6 +163,7 @@ class Api:
         target = parse_target(path, modules)
         if target is None:
             raise NotFound("the server could not find the requested resource")
+        request["warnings"] = [text for version, text in target.kind.deprecated if version == target.version]
         verb = _verb(request, target)
         if verb not in target.kind.verbs and not (target.subresource and verb in ("get", "update", "patch")):
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
@@ -573,5 +574,12 @@ def build_app(cluster):
     app.add_routes(registry.routes(cluster))  # the OCI distribution API (/v2/) serving the samples as container disks
     app.add_routes(upload.routes(cluster))
     app.router.add_route("*", "/{tail:.*}", api.handle)
+    app.on_response_prepare.append(_add_warnings)
     app["cluster"] = cluster
     return app
+
+
+async def _add_warnings(request, response):
+    """kube-apiserver's Warning headers (RFC 7234 style, code 299), e.g. for a deprecated version; kubectl prints them."""
+    for text in request.get("warnings") or ():
+        response.headers.add("Warning", '299 - "%s"' % text.replace("\\", "\\\\").replace('"', '\\"'))
