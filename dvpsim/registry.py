@@ -12,7 +12,6 @@ image whose tar holds `disk/<file>`. `--registry-auth user:password` (or POST
 /dvpsim/registry/auth) makes it demand credentials, with the Bearer token flow or plain Basic.
 """
 
-import asyncio
 import base64
 import functools
 import gzip
@@ -46,7 +45,7 @@ DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-MANIFEST_ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
+MANIFEST_ACCEPT = f"{OCI_MANIFEST}, {OCI_INDEX}, {DOCKER_MANIFEST}, {DOCKER_LIST}"
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 
 DOCKER_HUB = "docker.io"
@@ -196,7 +195,7 @@ async def _status_error(method: str, url: str, response: aiohttp.ClientResponse)
 
 def _parse_challenge(header: str) -> tuple[str, dict]:
     scheme, _, rest = header.strip().partition(" ")
-    params = dict((k.lower(), v) for k, v in re.findall(r'(\w+)="([^"]*)"', rest))
+    params = {k.lower(): v for k, v in re.findall(r'(\w+)="([^"]*)"', rest)}
     return scheme.lower(), params
 
 
@@ -479,7 +478,7 @@ async def pull(image: str, credentials, ca_bundle, on_progress) -> tuple[ImageIn
         raise
     except aiohttp.ClientConnectorError as exc:
         raise PullFailed(importer._dial_error(str(exc.host), exc)) from exc
-    except (aiohttp.ClientError, asyncio.TimeoutError, ssl.SSLError) as exc:
+    except (TimeoutError, aiohttp.ClientError, ssl.SSLError) as exc:
         raise PullFailed(f"{type(exc).__name__}: {exc}") from exc
     _path, sniffer = finder.disk()
     try:
