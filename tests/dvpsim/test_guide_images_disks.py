@@ -245,6 +245,18 @@ def test_it_changes_the_spec_before_ready_and_starts_over(sim, dvp):
     assert "data source cannot be changed if the VirtualImage has already been provisioned" in refused.stderr
 
 
+def test_it_makes_images_from_other_images(sim, dvp, ubuntu):
+    for kind, source in (("VirtualImage", "ubuntu-22-04"), ("ClusterVirtualImage", "alpine-virt")):
+        name = f"copy-of-{source}"
+        dvp.create("virtualimages", {"metadata": {"name": name}, "spec": {"storage": "ContainerRegistry",
+                   "dataSource": {"type": "ObjectRef", "objectRef": {"kind": kind, "name": source}}}})
+        copy = dvp.wait_phase("virtualimages", name, "Ready", timeout=30)["status"]
+        original = (dvp.get("virtualimages", source) if kind == "VirtualImage"
+                    else dvp.get("clustervirtualimages", source))["status"]
+        assert (copy["format"], copy["size"]) == (original["format"], original["size"])
+        assert copy["target"]["registryURL"] != original["target"]["registryURL"]
+
+
 # ---- Images: "Load an image from the command line" ------------------------------------------------
 
 def test_it_takes_the_guides_curl_upload_and_becomes_ready(sim, dvp, tmp_path):
@@ -459,6 +471,37 @@ def test_it_migrates_the_disk_of_a_running_vm_to_another_storage_class(sim, dvp)
     assert disk["status"]["target"]["persistentVolumeClaimName"] == state["targetPVC"]
     assert get_row(sim, dvp.namespace, "vd", "moving", "-o", "wide")["STORAGECLASS"] == "i-sds-replicated-thin-r3"
     dvp.delete("virtualmachines", "mover")
+
+
+def test_it_waits_to_migrate_the_storage_class_of_a_disk_until_a_running_vm_mounts_it(sim, dvp):
+    dvp.create("virtualdisks", blank_disk("idle", "100Mi", "i-sds-replicated-thin-r2"))
+    dvp.wait_phase("virtualdisks", "idle", "Ready")
+    kubectl(sim, "patch", "vd", "idle", "-n", dvp.namespace, "--type=merge", "--patch",
+            '{"spec":{"persistentVolumeClaim":{"storageClassName":"i-sds-replicated-thin-r3"}}}')
+    disk = dvp.wait("virtualdisks", "idle", lambda o: condition(o, "Migrating"))
+    migrating = condition(disk, "Migrating")
+    assert (migrating["status"], migrating["reason"]) == ("False", "WaitForTargetReady")
+    assert "running virtual machine" in migrating["message"]
+    assert (disk["status"]["phase"], disk["status"]["storageClassName"]) == ("Ready", "i-sds-replicated-thin-r2")
+
+
+def test_it_does_not_migrate_the_storage_class_of_a_hot_plugged_disk(sim, dvp):
+    dvp.create("virtualdisks", blank_disk("hotplug-root", "100Mi"))
+    dvp.create("virtualmachines", small_vm("hotplugger", "hotplug-root"))
+    dvp.create("virtualdisks", blank_disk("plugged", "100Mi", "i-sds-replicated-thin-r2"))
+    dvp.wait_phase("virtualmachines", "hotplugger", "Running", timeout=30)
+    dvp.create("virtualmachineblockdeviceattachments", {"metadata": {"name": "plug"}, "spec": {
+        "virtualMachineName": "hotplugger", "blockDeviceRef": {"kind": "VirtualDisk", "name": "plugged"}}})
+    dvp.wait_phase("virtualmachineblockdeviceattachments", "plug", "Attached", timeout=30)
+    kubectl(sim, "patch", "vd", "plugged", "-n", dvp.namespace, "--type=merge", "--patch",
+            '{"spec":{"persistentVolumeClaim":{"storageClassName":"i-sds-replicated-thin-r3"}}}')
+    disk = dvp.wait("virtualdisks", "plugged", lambda o: condition(o, "Migrating"))
+    message = condition(disk, "Migrating")["message"]
+    assert "connected statically via .spec.blockDeviceRefs" in message and '"plug"' in message
+    time.sleep(0.5)
+    disk = dvp.get("virtualdisks", "plugged")
+    assert (disk["status"]["phase"], disk["status"]["storageClassName"]) == ("Ready", "i-sds-replicated-thin-r2")
+    dvp.delete("virtualmachines", "hotplugger")
 
 
 @pytest.fixture
