@@ -300,15 +300,24 @@ def guide_vm(dvp, name="linux-vm"):
     return dvp.wait_phase("virtualmachines", name, "Running", timeout=30)
 
 
-def test_it_lists_static_devices_in_boot_order_and_waits_for_a_restart_to_reorder_them(dvp):
+async def test_it_lists_static_devices_in_boot_order_and_waits_for_a_restart_to_reorder_them(dvp, psim):
     for disk in ("boot-a", "boot-b"):
-        dvp.create("virtualdisks", blank_disk(disk))
-    refs = [{"kind": "VirtualDisk", "name": "boot-a"}, {"kind": "VirtualDisk", "name": "boot-b"}]
+        dvp.create("virtualdisks", blank_disk(disk, "2Gi"))
+    # A project image after the disks: connected read-only (the guide's table).
+    dvp.create("virtualimages", {"metadata": {"name": "static-image"}, "spec": {
+        "storage": "ContainerRegistry",
+        "dataSource": {"type": "HTTP", "http": {"url": sample_url(psim, "alpine-virt.qcow2")}}}})
+    refs = [{"kind": "VirtualDisk", "name": "boot-a"}, {"kind": "VirtualDisk", "name": "boot-b"},
+            {"kind": "VirtualImage", "name": "static-image"}]
     dvp.create("virtualmachines", vm_body("booter", cpu=SMALL_CPU, blockDeviceRefs=refs))
     vm = dvp.wait_phase("virtualmachines", "booter", "Running", timeout=30)
-    assert [d["name"] for d in vm["status"]["blockDeviceRefs"]] == ["boot-a", "boot-b"]
+    assert [d["name"] for d in vm["status"]["blockDeviceRefs"]] == ["boot-a", "boot-b", "static-image"]
+    rows = lsblk_rows(await lsblk(psim, dvp, "booter"))
+    assert (rows["sda"][3], rows["sda"][4]) == ("2G", "0") and (rows["sdb"][3], rows["sdb"][4]) == ("2G", "0")
+    assert (rows["sdc"][3], rows["sdc"][4], rows["sdc"][5]) == ("200M", "1", "disk")  # the image, read-only
+    assert rows["sdd"][3] == "1M"  # then cloud-init
     k(dvp, "patch", "vm", "booter", "--type", "merge",
-      "-p", json.dumps({"spec": {"blockDeviceRefs": list(reversed(refs))}}))
+      "-p", json.dumps({"spec": {"blockDeviceRefs": [refs[1], refs[0], refs[2]]}}))
     vm = dvp.wait("virtualmachines", "booter", lambda o: o["status"].get("restartAwaitingChanges"))
     assert [c["path"] for c in vm["status"]["restartAwaitingChanges"]] == ["blockDeviceRefs"]
     assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "True"
@@ -387,6 +396,16 @@ spec:
     rows = lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
     assert rows["sr0"][2] == "1" and rows["sr0"][-1] == "rom"            # removable, read-only medium
     k(dvp, "delete", "vmbda", "attach-ubuntu-iso")
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 1)
+
+    # "or ClusterVirtualImage": the demo's Alpine cluster image, a disk image, is attached read-only.
+    dvp.create("virtualmachineblockdeviceattachments", {"metadata": {"name": "attach-alpine"}, "spec": {
+        "blockDeviceRef": {"kind": "ClusterVirtualImage", "name": "alpine-virt"}, "virtualMachineName": "linux-vm"}})
+    dvp.wait_phase("virtualmachineblockdeviceattachments", "attach-alpine", "Attached")
+    dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 2)
+    rows = lsblk_rows(await lsblk(psim, dvp, "linux-vm"))
+    assert (rows["sdc"][3], rows["sdc"][4], rows["sdc"][5]) == ("200M", "1", "disk")
+    k(dvp, "delete", "vmbda", "attach-alpine")
     dvp.wait("virtualmachines", "linux-vm", lambda o: len(o["status"].get("blockDeviceRefs") or []) == 1)
 
 
