@@ -542,6 +542,9 @@ def _admit_operation(cluster, operation, obj, old, checks):
         checks.cel("spec", "object", "spec.migrate can only be set when spec.type is 'Migrate'")
     _check_clone_names(checks, spec.get("clone"), "spec.clone")
     checks.raise_if_any()
+    if operation == "CREATE" and type_ == "Migrate" and ((spec.get("migrate") or {}).get("nodeSelector")):
+        # dvpsim is the Community Edition: vmop_webhook.go refuses a target node selector (dvp-api-notes §4.10).
+        checks.deny("the `nodeSelector` field is not available in the Community Edition version")
     if operation == "CREATE":
         _check_one_operation_per_vm(cluster, obj, checks)
 

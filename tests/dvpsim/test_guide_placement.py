@@ -684,3 +684,24 @@ def test_it_does_not_migrate_a_vm_whose_disks_are_on_local_storage(dvp, psim):
     finally:
         dvp.delete("virtualdisks", "local-root")
         storage.delete_storage_class("local-thin")
+
+
+def test_it_migrates_with_a_migrate_operation_but_refuses_a_target_node_in_the_community_edition(dvp):
+    source = dvp.wait_phase("virtualmachines", "linux-vm", "Running")["status"]["nodeName"]
+    other = next(n for n in NODES if n != source)
+    refused = k(dvp, "create", "-f", "-", check=False, stdin=json.dumps({
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
+        "metadata": {"generateName": "migrate-linux-vm-"},
+        "spec": {"type": "Migrate", "virtualMachineName": "linux-vm",
+                 "migrate": {"nodeSelector": {"kubernetes.io/hostname": other}}}}))
+    assert refused.returncode != 0
+    assert 'admission webhook "vmop.virtualization-controller.validate.d8-virtualization" denied the request: ' \
+           "the `nodeSelector` field is not available in the Community Edition version" in refused.stderr, \
+        refused.stderr
+    op = dvp.create("virtualmachineoperations", {"metadata": {"generateName": "migrate-linux-vm-"},
+                                                 "spec": {"type": "Migrate", "virtualMachineName": "linux-vm"}})
+    dvp.wait_phase("virtualmachineoperations", op["metadata"]["name"], "Completed", timeout=30)
+    vm = dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    assert vm["status"]["nodeName"] != source
+    assert ("Migrated", "Migrate initiated with VirtualMachineOperation") in \
+        [(e.reason, e.message) for e in dvp.events_about("linux-vm")]
