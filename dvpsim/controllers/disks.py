@@ -25,7 +25,8 @@ def migration_retry_delay(failures: int) -> float:
 class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
     upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
-    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass", "Secret")
+    related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass", "Secret",
+               "PersistentVolumeClaim")
 
     async def run(self, cluster):
         self._migration_attempts = {}  # (ns, name, uid, target SC) -> (failed attempts, next attempt due)
@@ -48,6 +49,13 @@ class VirtualDiskController(UploadSink, Controller):
             return
         if kind.kind == "StorageClass":
             self.kick_all()
+            return
+        if kind.kind == "PersistentVolumeClaim":  # a lost PVC makes its disk PVCLost
+            if event_type == "DELETED":
+                for disk in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
+                    if ((disk.get("status") or {}).get("target") or {}).get("persistentVolumeClaimName") == \
+                            obj["metadata"]["name"]:
+                        self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
             return
         if kind.kind == "Secret":  # a disk pulled with this imagePullSecret may be waiting for it
             for disk in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
@@ -74,6 +82,9 @@ class VirtualDiskController(UploadSink, Controller):
         self._track_attachments(status, users)
         generation = disk["metadata"].get("generation", 1)
         phase = status.get("phase")
+        if phase == "PVCLost" or (phase in ("Ready", "Resizing") and self._pvc_lost(disk, status)):
+            self.write_status(disk, status)
+            return
         if phase in ("Ready", "Resizing") and status.get("observedGeneration") == generation and \
                 not self._storage_class_change(disk, status):
             self.write_status(disk, status)
@@ -85,6 +96,18 @@ class VirtualDiskController(UploadSink, Controller):
             self.write_status(disk, status)
             return
         await self._provision(disk, status, users)
+
+    def _pvc_lost(self, disk, status):
+        """The guide's PVCLost: the PVC holding the data of a provisioned disk is gone. Sets the phase."""
+        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+        if not pvc or self.cluster.store.get(kinds.get("PersistentVolumeClaim"), disk["metadata"]["namespace"], pvc):
+            return False
+        message = f'PersistentVolumeClaim "{pvc}" not found: the data of the disk is lost.'
+        status["phase"] = "PVCLost"
+        set_condition(self.cluster, status, "Ready", "False", "PVCLost", message,
+                      disk["metadata"].get("generation", 1))
+        self.event(disk, "PVCLost", message, "Warning")
+        return True
 
     def _finalize(self, disk, users):
         status = status_of(disk)

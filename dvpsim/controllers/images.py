@@ -48,9 +48,16 @@ class _ProgressReporter:
 
 
 class _ImageController(UploadSink, Controller):
-    related = ("VirtualMachine", "Secret", *SOURCE_KINDS)
+    related = ("VirtualMachine", "Secret", "PersistentVolumeClaim", *SOURCE_KINDS)
 
     def on_related(self, event_type, kind, obj):
+        if kind.kind == "PersistentVolumeClaim":  # a lost PVC makes its PVC-stored image PVCLost
+            if event_type == "DELETED" and self.kind.namespaced:
+                for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
+                    if ((image.get("status") or {}).get("target") or {}).get("persistentVolumeClaimName") == \
+                            obj["metadata"]["name"]:
+                        self.kick(image["metadata"]["namespace"], image["metadata"]["name"])
+            return
         if kind.kind == "Secret":
             # An image pulled with this imagePullSecret may be waiting for it.
             for image in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"] if self.kind.namespaced else None):
@@ -97,6 +104,9 @@ class _ImageController(UploadSink, Controller):
         image = self.set_finalizer(image, True)
         status = status_of(image)
         generation = image["metadata"].get("generation", 1)
+        if status.get("phase") == "PVCLost" or (status.get("phase") == "Ready" and self._pvc_lost(image, status)):
+            self._track_usage(image, status, users)
+            return
         if status.get("phase") in ("Ready", "Failed") and status.get("observedGeneration") == generation:
             self._track_usage(image, status, users)
             return
@@ -110,6 +120,19 @@ class _ImageController(UploadSink, Controller):
             await self._import_container_image(image, source["containerImage"])
         elif type_ == "Upload":
             self._wait_for_upload(image)
+
+    def _pvc_lost(self, image, status):
+        """The PVC of a PVC-stored VirtualImage is gone (dvp-api-notes §4.2: phase PVCLost). Sets the phase."""
+        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+        if not pvc or not self.kind.namespaced or \
+                self.cluster.store.get(kinds.get("PersistentVolumeClaim"), image["metadata"]["namespace"], pvc):
+            return False
+        message = f'PersistentVolumeClaim "{pvc}" not found: the data of the image is lost.'
+        status["phase"] = "PVCLost"
+        set_condition(self.cluster, status, "Ready", "False", "PVCLost", message,
+                      image["metadata"].get("generation", 1))
+        self.event(image, "PVCLost", message, "Warning")
+        return True
 
     async def _finalize(self, image, users):
         status = status_of(image)

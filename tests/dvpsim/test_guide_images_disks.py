@@ -212,6 +212,18 @@ def test_it_puts_a_pvc_image_without_a_class_on_the_default_one(sim, dvp):
     assert pvc.spec.storage_class_name == image["status"]["storageClassName"] == "i-sds-replicated-thin-r1"
 
 
+def test_it_reports_pvc_lost_when_the_pvc_of_an_image_is_gone(sim, dvp):
+    body = http_image(sim, "pvc-fragile", "alpine-virt.qcow2")
+    body["spec"]["storage"] = "PersistentVolumeClaim"
+    dvp.create("virtualimages", body)
+    pvc = dvp.wait_phase("virtualimages", "pvc-fragile", "Ready", timeout=30)["status"]["target"][
+        "persistentVolumeClaimName"]
+    dvp.core.delete_namespaced_persistent_volume_claim(pvc, dvp.namespace)
+    image = dvp.wait_phase("virtualimages", "pvc-fragile", "PVCLost")
+    assert (condition(image, "Ready")["status"], condition(image, "Ready")["reason"]) == ("False", "PVCLost")
+    assert get_row(sim, dvp.namespace, "vi", "pvc-fragile")["PHASE"] == "PVCLost"
+
+
 @pytest.mark.parametrize("file, fmt, cdrom, unpacked", [
     ("disk.vmdk", "vmdk", "false", "1Gi"),
     ("tiny-raw.img.xz", "raw", "false", "16Mi"),
@@ -373,6 +385,20 @@ def test_it_keeps_a_wait_for_first_consumer_disk_waiting_until_a_vm_uses_it(sim,
     row = get_row(sim, dvp.namespace, "vd", "wffc-disk")
     assert (row["PHASE"], row["CAPACITY"]) == ("Ready", "100Mi")
     dvp.delete("virtualmachines", "first-consumer")
+
+
+def test_it_reports_pvc_lost_when_the_pvc_of_a_disk_is_gone(sim, dvp):
+    dvp.create("virtualdisks", blank_disk("fragile", "100Mi"))
+    pvc = dvp.wait_phase("virtualdisks", "fragile", "Ready")["status"]["target"]["persistentVolumeClaimName"]
+    dvp.core.delete_namespaced_persistent_volume_claim(pvc, dvp.namespace)
+    disk = dvp.wait_phase("virtualdisks", "fragile", "PVCLost")
+    ready = condition(disk, "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "PVCLost")
+    assert pvc in ready["message"]
+    assert get_row(sim, dvp.namespace, "vd", "fragile")["PHASE"] == "PVCLost"
+    assert "PVCLost" in {e.reason for e in dvp.events_about("fragile")}
+    dvp.delete("virtualdisks", "fragile")
+    dvp.wait_gone("virtualdisks", "fragile")
 
 
 def test_it_changes_the_spec_of_a_disk_before_ready_and_starts_over(sim, dvp):
