@@ -1,4 +1,5 @@
 """'Create Image' with every source of the user guide, and the Configuration tab (.spec until Ready)."""
+from django.core.cache import cache
 from django.urls import reverse
 
 from .conftest import MEMBER, PROJECT_A
@@ -16,17 +17,36 @@ def test_the_create_menu_lists_every_source_of_the_guide(owner):
         assert label in page
 
 
-def test_it_creates_an_image_from_a_container_image(owner, sim, unique):
+def test_it_suggests_the_embedded_registry_and_pulls_the_chosen_container_image(owner, sim, unique, settings):
+    settings.DVP_SAMPLE_IMAGES_URL = f"{sim.url}/dvpsim/samples/index.json"
+    cache.delete("sample-images")
+    form = owner.get(create_url("container-image")).content.decode()
+    assert "Image in Container Registry" in form  # the guide's field label
+    reference = f"{sim.url.split('://', 1)[1]}/samples/noble-server-cloudimg-amd64:latest"
+    assert f'<option value="{reference}">' in form
     name = unique("ci")
     response = owner.post(create_url("container-image"), {
-        "name": name, "storage": "PersistentVolumeClaim", "storage_class": "", "image_pull_secret": "regcred",
-        "image": "registry.example.com/images/ubuntu:24.04"})
+        "name": name, "storage": "PersistentVolumeClaim", "storage_class": "", "image": reference})
     assert response.status_code == 302
     spec = get_dvp(sim, "virtualimages", PROJECT_A, name)["spec"]
     assert spec["storage"] == "PersistentVolumeClaim"
+    assert spec["dataSource"] == {"type": "ContainerImage", "containerImage": {"image": reference}}
+    image = wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")
+    assert image["status"]["format"] == "qcow2"
+
+
+def test_it_sends_the_pull_secret_and_shows_the_wait_for_it(owner, sim, unique):
+    name = unique("ci")
+    response = owner.post(create_url("container-image"), {
+        "name": name, "storage": "ContainerRegistry", "image_pull_secret": "regcred",
+        "image": "registry.example.com/images/ubuntu:24.04"})
+    assert response.status_code == 302
+    spec = get_dvp(sim, "virtualimages", PROJECT_A, name)["spec"]
     assert spec["dataSource"] == {"type": "ContainerImage", "containerImage": {
         "image": "registry.example.com/images/ubuntu:24.04", "imagePullSecret": {"name": "regcred"}}}
-    wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Ready")
+    wait_for_phase(sim, "virtualimages", PROJECT_A, name, "Pending")
+    page = owner.get(response["Location"]).content.decode()
+    assert 'data-phase="Pending"' in page and "Container registry secret not found." in page
 
 
 def test_it_keeps_a_bad_container_reference_with_its_message(owner, sim, unique):

@@ -56,8 +56,19 @@ def image_choice_label(image):
     return f"{image['metadata']['name']} ({extra})"
 
 
+# Which field of a sample the "Create Image" form of a source suggests.
+SAMPLE_FIELDS = {"http": "url", "container-image": "containerImage"}
+
+
+def sample_choices(source):
+    """[{value, description}] to suggest in the form of `source` (none for sources without a field)."""
+    key = SAMPLE_FIELDS.get(source)
+    return [{"value": s[key], "description": s.get("description") or s.get("name", "")}
+            for s in sample_images() if key and s.get(key)]
+
+
 def sample_images():
-    """Image URLs suggested in "Create Image" (the embedded dvpsim serves a few)."""
+    """Image URLs and container image references suggested in "Create Image" (the embedded dvpsim serves a few)."""
     url = settings.DVP_SAMPLE_IMAGES_URL
     if not url:
         return []
@@ -111,7 +122,7 @@ def create_views_by_source(resource, forms, labels, field_map, template="virtual
             project = get_project(request.user, project)
             form = forms[source](request.POST or None, user=request.user, project=project.name)
             return create_view(request, project, resource, form, template, field_map, source_label=labels[source],
-                               samples=sample_images() if source == "http" else ())
+                               samples=sample_choices(source))
         view.__name__ = f"create_{resource.slug.replace('-', '_')}_{source.replace('-', '_')}"
         return view
     return view_for

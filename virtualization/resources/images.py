@@ -86,10 +86,11 @@ class HTTPImageForm(ImageForm):
 
 class ContainerImageForm(ImageForm):
     image = forms.RegexField(
-        label="Image", max_length=512, regex=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+        label="Image in Container Registry", max_length=512, regex=r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
                                               r"(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
         error_messages={"invalid": "Give a container image reference: registry/path[:tag][@digest]."},
-        widget=forms.TextInput(attrs={"placeholder": "registry.example.com/images/ubuntu:24.04"}))
+        widget=forms.TextInput(attrs={"placeholder": "registry.example.com/images/ubuntu:24.04",
+                                      "list": "sample-images"}))
     image_pull_secret = forms.CharField(label="Image pull secret (optional)", required=False, max_length=253,
                                         help_text="A Secret in this project with the registry credentials.")
     ca_bundle = forms.CharField(label="CA bundle (optional, base64 PEM)", required=False,
