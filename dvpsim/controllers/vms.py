@@ -57,8 +57,11 @@ class VirtualMachineController(Controller):
         await super().run(cluster)
 
     def on_primary(self, event_type, obj):
-        if event_type == "DELETED" or (obj.get("status") or {}).get("phase") in ("Stopped", "Terminating"):
-            self._retry_unscheduled(obj)  # freed capacity or affinity: the scheduler retries its pending pods
+        obj_status = obj.get("status") or {}
+        if event_type == "DELETED" or obj_status.get("phase") in ("Stopped", "Terminating") or \
+                (obj_status.get("phase") == "Starting" and obj_status.get("nodeName")):
+            # Freed capacity, or a VM that others' affinity rules wait for: the scheduler retries its pending pods.
+            self._retry_unscheduled(obj)
         if event_type == "DELETED":
             power.forget(self.cluster, obj["metadata"]["uid"])
             self._applied.pop(obj["metadata"]["uid"], None)

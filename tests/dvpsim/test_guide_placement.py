@@ -154,6 +154,19 @@ def test_it_places_a_vm_next_to_the_database_vm(dvp):
     remove_vms(dvp, "near-strict", "near-soft")
 
 
+def test_it_waits_for_the_vm_its_strict_affinity_refers_to_and_starts_next_to_it(dvp):
+    """"Consider the order in which interdependent VMs are launched": a backend that must run next to its
+    database waits until the database runs, then lands on its node."""
+    term = {"labelSelector": {"matchLabels": {"server": "database-2"}}, "topologyKey": "kubernetes.io/hostname"}
+    vm_with_disk(dvp, "backend", wait=None, affinity={"virtualMachineAndPodAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [term]}})
+    assert condition(unplaced(dvp, "backend"), "Running")["message"] == \
+        "0/3 nodes are available: 3 node(s) didn't match pod affinity rules."
+    database = vm_with_disk(dvp, "database-2", labels={"server": "database-2"})["status"]["nodeName"]
+    assert dvp.wait_phase("virtualmachines", "backend", "Running", timeout=30)["status"]["nodeName"] == database
+    remove_vms(dvp, "backend", "database-2")
+
+
 def test_it_refuses_the_guides_vm_affinity_example_that_puts_a_weighted_term_under_required(dvp):
     """The guide's "soft rule" example lists `weight` + `podAffinityTerm` under `requiredDuring…`; the CRD's
     required items are plain terms with a required `topologyKey`, so the API server refuses it."""
