@@ -187,16 +187,17 @@ def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, me
     if not _labels_match(labels, (vm.get("spec") or {}).get("nodeSelector")) or \
             not selector_matches(labels, class_node_selector) or not _required_node_affinity_ok(node, vm):
         return SELECTOR
-    if not _required_vm_affinity_ok(node, vm, placed, nodes_by_name):
-        return VM_AFFINITY
-    if not _required_vm_anti_affinity_ok(node, vm, placed, nodes_by_name):
-        return VM_ANTI_AFFINITY
+    # The default profile filters NodeResourcesFit before InterPodAffinity: a full node reports its capacity.
     used_cpu, used_mem = _used(node["metadata"]["name"], placed)
     cpu_total, mem_total = _allocatable(node)
     short = [name for name, over in (("cpu", used_cpu + cpu > cpu_total), ("memory", used_mem + memory > mem_total))
              if over]
     if short:
         return ", ".join(f"Insufficient {name}" for name in short)  # one reason per resource, as NodeResourcesFit
+    if not _required_vm_affinity_ok(node, vm, placed, nodes_by_name):
+        return VM_AFFINITY
+    if not _required_vm_anti_affinity_ok(node, vm, placed, nodes_by_name):
+        return VM_ANTI_AFFINITY
     return None
 
 

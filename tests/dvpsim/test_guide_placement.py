@@ -192,6 +192,28 @@ def test_it_keeps_a_vm_off_the_node_of_the_database_vm_with_anti_affinity(dvp):
     remove_vms(dvp, *names)
 
 
+def test_it_words_the_reasons_as_kube_scheduler_orders_its_filters():
+    """TaintToleration, NodeAffinity and NodeResourcesFit run before InterPodAffinity; FitError sorts its counts."""
+    from dvpsim import scheduling
+
+    def node(name, **extra):
+        return {"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}}, **extra,
+                "status": {"allocatable": {"cpu": "2", "memory": "8Gi"}}}
+
+    def vm(name, cores, node_name=None, labels=None, **spec):
+        return {"metadata": {"name": name, "namespace": "p", "labels": labels or {}},
+                "spec": {"cpu": {"cores": cores, "coreFraction": "100%"}, "memory": {"size": "1Gi"}, **spec},
+                "status": {"nodeName": node_name} if node_name else {}}
+
+    nodes = [node("a"), node("b"), node("c", spec={"taints": [{"key": "k", "value": "v", "effect": "NoSchedule"}]})]
+    placed = [vm("db-a", 2, "a", {"server": "db"}), vm("db-b", 1, "b", {"server": "db"})]
+    anti = {"virtualMachineAndPodAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"server": "db"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    assert scheduling.place(vm("x", 1, affinity=anti), nodes, placed) == (None, (
+        "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod anti-affinity rules, "
+        "1 node(s) had untolerated taint {k: v}."))
+
+
 def test_it_applies_the_class_node_selector_together_with_the_vms_rules(dvp, psim):
     generic = dvp.get("virtualmachineclasses", "generic")
     name = f"ssd-only-{dvp.namespace}"
