@@ -63,6 +63,10 @@ class VirtualDiskController(UploadSink, Controller):
                 if (source.get("imagePullSecret") or {}).get("name") == obj["metadata"]["name"]:
                     self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
             return
+        if kind.kind in IMAGE_KINDS:  # an image made from a disk marks it InUse while it provisions
+            ref = (obj.get("spec", {}).get("dataSource") or {}).get("objectRef") or {}
+            if ref.get("kind") == "VirtualDisk" and (ref.get("namespace") or obj["metadata"].get("namespace")):
+                self.kick(ref.get("namespace") or obj["metadata"]["namespace"], ref.get("name"))
         scope = obj["metadata"].get("namespace") if kind.namespaced else None
         for disk in self.cluster.store.iter(self.kind, scope):
             ref = (disk.get("spec", {}).get("dataSource") or {}).get("objectRef") or {}
@@ -79,7 +83,7 @@ class VirtualDiskController(UploadSink, Controller):
             return
         disk = self.set_finalizer(disk, True)
         status = status_of(disk)
-        self._track_attachments(status, users)
+        self._track_attachments(status, users, disk)
         generation = disk["metadata"].get("generation", 1)
         phase = status.get("phase")
         if phase == "PVCLost" or (phase in ("Ready", "Resizing") and self._pvc_lost(disk, status)):
@@ -124,16 +128,35 @@ class VirtualDiskController(UploadSink, Controller):
         self._forget_migration(disk)
         self.set_finalizer(disk, False)
 
-    def _track_attachments(self, status, users):
+    def _track_attachments(self, status, users, disk=None):
         attached = [{"name": v["metadata"]["name"],
                      "mounted": (v.get("status") or {}).get("phase") in MOUNTED_PHASES} for v in users]
+        creating = self._images_in_creation(disk) if disk is not None and not attached else []
         if attached:
             status["attachedToVirtualMachines"] = attached
             set_condition(self.cluster, status, "InUse", "True", "AttachedToVirtualMachine",
                           "The disk is attached to a virtual machine.")
+        elif creating:
+            # dvp-api-notes §4.3: InUse reason UsedForImageCreation while an image is made from the disk.
+            status.pop("attachedToVirtualMachines", None)
+            set_condition(self.cluster, status, "InUse", "True", "UsedForImageCreation",
+                          f'The disk is used to create the {creating[0]["kind"]} "{creating[0]["metadata"]["name"]}".')
         else:
             status.pop("attachedToVirtualMachines", None)
             set_condition(self.cluster, status, "InUse", "False", "NotInUse", "")
+
+    def _images_in_creation(self, disk):
+        namespace, name = disk["metadata"]["namespace"], disk["metadata"]["name"]
+        found = []
+        for kind_name in IMAGE_KINDS:
+            kind = kinds.get(kind_name)
+            for image in self.cluster.store.iter(kind, namespace if kind.namespaced else None):
+                ref = (image.get("spec", {}).get("dataSource") or {}).get("objectRef") or {}
+                if ref.get("kind") == "VirtualDisk" and ref.get("name") == name and \
+                        (ref.get("namespace") or image["metadata"].get("namespace")) == namespace and \
+                        (image.get("status") or {}).get("phase") == "Provisioning":
+                    found.append(image)
+        return found
 
     # ---- provisioning -------------------------------------------------------------------------
 

@@ -332,6 +332,26 @@ def test_it_makes_an_image_from_a_disk_only_once_its_vm_is_off(sim, dvp):
     dvp.delete("virtualmachines", "disk-owner")
 
 
+def test_it_marks_a_disk_in_use_while_an_image_is_made_from_it(sim, dvp):
+    dvp.create("virtualdisks", blank_disk("image-source", "200Mi"))
+    dvp.wait_phase("virtualdisks", "image-source", "Ready")
+    watcher = Watcher(dvp, "virtualdisks", "image-source")
+    try:
+        dvp.create("virtualimages", {"metadata": {"name": "from-free-disk"}, "spec": {"storage": "ContainerRegistry",
+                   "dataSource": {"type": "ObjectRef", "objectRef": {"kind": "VirtualDisk", "name": "image-source"}}}})
+        dvp.wait_phase("virtualimages", "from-free-disk", "Ready", timeout=30)
+        disk = dvp.wait("virtualdisks", "image-source", lambda o: condition(o, "InUse")["reason"] == "NotInUse")
+        time.sleep(0.3)
+    finally:
+        watcher.stop()
+    reasons = [condition(o, "InUse")["reason"] for o in watcher.seen if condition(o, "InUse")]
+    assert "UsedForImageCreation" in reasons, reasons
+    in_use = next(condition(o, "InUse") for o in watcher.seen
+                  if (condition(o, "InUse") or {}).get("reason") == "UsedForImageCreation")
+    assert in_use["status"] == "True" and '"from-free-disk"' in in_use["message"]
+    assert condition(disk, "InUse")["status"] == "False"
+
+
 def test_it_makes_an_image_from_a_ready_disk_snapshot(sim, dvp):
     namespace = fresh_namespace(sim, "guide-vds")
     other = Dvp(sim, namespace)
@@ -532,10 +552,25 @@ def test_it_does_not_migrate_the_storage_class_of_a_hot_plugged_disk(sim, dvp):
 
 @pytest.fixture
 def own_sim():
-    """A private simulator: this test steps the clock by minutes, which must not touch the shared one."""
+    """A private simulator: for changes (clock steps, module settings) that must not touch the shared one."""
     sim = start_sim(speed=20)
     yield sim
     stop_sim(sim)
+
+
+def test_it_takes_the_default_storage_classes_from_the_module_settings(own_sim):
+    sim = own_sim
+    dvp = Dvp(sim, fresh_namespace(sim, "defaults"))
+    kubectl(sim, "patch", "moduleconfig", "virtualization", "--type", "merge", "-p", json.dumps(
+        {"spec": {"settings": {"virtualDisks": {"defaultStorageClassName": "i-sds-replicated-thin-r3"},
+                               "virtualImages": {"defaultStorageClassName": "i-sds-replicated-thin-r2"}}}}))
+    dvp.create("virtualdisks", blank_disk("plain", "100Mi"))
+    body = http_image(sim, "plain-pvc", "alpine-virt.qcow2")
+    body["spec"]["storage"] = "PersistentVolumeClaim"
+    dvp.create("virtualimages", body)
+    assert dvp.wait_phase("virtualdisks", "plain", "Ready")["status"]["storageClassName"] == "i-sds-replicated-thin-r3"
+    image = dvp.wait_phase("virtualimages", "plain-pvc", "Ready", timeout=30)
+    assert image["status"]["storageClassName"] == "i-sds-replicated-thin-r2"
 
 
 def test_it_retries_a_failed_storage_class_migration_with_the_guides_backoff_and_cancels_on_revert(own_sim):
