@@ -88,7 +88,10 @@ class Watcher:
         self._watch = watch.Watch()
         self._thread = threading.Thread(target=self._run, args=(dvp, plural, name), daemon=True)
         self._thread.start()
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not self.seen and time.monotonic() < deadline:  # the watch is open once the object's ADDED arrived
+            time.sleep(0.02)
+        assert self.seen, f"no watch event for {plural}/{name}"
 
     def _run(self, dvp, plural, name):
         try:
