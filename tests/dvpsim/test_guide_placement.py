@@ -154,6 +154,35 @@ def test_it_places_a_vm_next_to_the_database_vm(dvp):
     remove_vms(dvp, "near-strict", "near-soft")
 
 
+def test_it_places_vms_in_the_zone_of_the_database_vm(dvp, psim):
+    """The web interface's "In one zone" = topologyKey topology.kubernetes.io/zone."""
+    zones = {"virtlab-pt-1": "zone-a", "virtlab-pt-2": "zone-a", "virtlab-pt-3": "zone-b"}
+    for node, zone in zones.items():
+        kubectl(psim, "label", "node", node, f"topology.kubernetes.io/zone={zone}", "--overwrite", check=True)
+    try:
+        term = {"labelSelector": {"matchLabels": {"server": "zonal-db"}}, "topologyKey": "topology.kubernetes.io/zone"}
+        vm_with_disk(dvp, "zonal-db", labels={"server": "zonal-db"}, nodeSelector={"kubernetes.io/hostname": "virtlab-pt-3"})
+        names = ("zonal-1", "zonal-2")
+        placed = [vm_with_disk(dvp, name, affinity={"virtualMachineAndPodAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [term]}})["status"]["nodeName"] for name in names]
+        assert placed == ["virtlab-pt-3", "virtlab-pt-3"]  # zone-b has one node
+        dvp.patch("virtualmachines", "zonal-db", {"spec": {"nodeSelector": {"kubernetes.io/hostname": "virtlab-pt-1"}}})
+        remove_vms(dvp, *names)
+        k(dvp, "create", "-f", "-", stdin=json.dumps({
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachineOperation",
+            "metadata": {"generateName": "restart-zonal-db-"}, "spec": {"type": "Restart", "virtualMachineName": "zonal-db"}}))
+        dvp.wait("virtualmachines", "zonal-db", lambda o: o["status"].get("nodeName") == "virtlab-pt-1"
+                 and o["status"].get("phase") == "Running", timeout=30)
+        names = ("zonal-3", "zonal-4")
+        placed = {vm_with_disk(dvp, name, affinity={"virtualMachineAndPodAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [term]}})["status"]["nodeName"] for name in names}
+        assert placed <= {"virtlab-pt-1", "virtlab-pt-2"}  # zone-a, whichever node is emptier
+        remove_vms(dvp, "zonal-db", *names)
+    finally:
+        for node, zone in zip(NODES, ("zone-a", "zone-b", "zone-c")):  # the demo's zones
+            kubectl(psim, "label", "node", node, f"topology.kubernetes.io/zone={zone}", "--overwrite", check=True)
+
+
 def test_it_waits_for_the_vm_its_strict_affinity_refers_to_and_starts_next_to_it(dvp):
     """"Consider the order in which interdependent VMs are launched": a backend that must run next to its
     database waits until the database runs, then lands on its node."""
