@@ -397,6 +397,10 @@ def test_it_creates_the_guides_blank_disk_of_100mi(sim, dvp):
     assert (row["PHASE"], row["CAPACITY"], row["VIRTUALMACHINE"]) == ("Ready", "100Mi", "")
     wide = get_row(sim, dvp.namespace, "vd", "blank-disk", "-o", "wide")
     assert wide["STORAGECLASS"] == "i-sds-replicated-thin-r2"
+    # "Diagnosing problems … the .status.conditions block", and the controller's Events, as describe shows them.
+    described = kubectl(sim, "describe", "vd", "blank-disk", "-n", dvp.namespace).stdout
+    assert re.search(r"Type:\s+Ready", described) and re.search(r"Reason:\s+Ready", described)
+    assert re.search(r"Normal\s+Ready\s+.*The disk is ready: 100Mi", described), described
 
 
 def test_it_keeps_a_wait_for_first_consumer_disk_waiting_until_a_vm_uses_it(sim, dvp):
