@@ -272,7 +272,7 @@ VM_ENUMS = {
 
 def _admit_virtual_machine(cluster, operation, obj, old, checks):
     spec = obj.setdefault("spec", {})
-    _default_vm(cluster, spec)
+    _default_vm(cluster, spec, old)
     _check_name(checks, obj, max_length=253)
     _check_vm_schema(checks, spec)
     checks.raise_if_any()
@@ -379,7 +379,7 @@ def sizing_policy_problem(cluster, spec):
     return None
 
 
-def _default_vm(cluster, spec):
+def _default_vm(cluster, spec, old=None):
     if not spec.get("virtualMachineClassName"):
         default = _default_class(cluster)
         if default is not None:
@@ -394,14 +394,30 @@ def _default_vm(cluster, spec):
     spec.setdefault("liveMigrationPolicy", "PreferSafe")
     spec.setdefault("enableParavirtualization", True)
     spec.setdefault("terminationGracePeriodSeconds", 60)
+    # Network ids: Main = 1, the others from 2 (dvp-api-notes §4.5). A network the VM already had keeps its id (a
+    # re-applied list comes without ids); a new one gets the lowest id that neither the spec nor the running
+    # interfaces (status.networks) hold, so it does not take the id of one removed but still attached.
+    networks = [n for n in spec.get("networks") or [] if isinstance(n, dict)]
+    old_networks = [n for n in _get(old or {}, "spec", "networks", default=None) or [] if isinstance(n, dict)]
+    held = {n.get("id") for n in networks} | {n.get("id") for n in old_networks} | {
+        n.get("id") for n in _get(old or {}, "status", "networks", default=None) or [] if isinstance(n, dict)}
+    claimed = {n.get("id") for n in networks if "id" in n}
     next_id = 2
-    for network in spec.get("networks") or []:
-        if isinstance(network, dict) and "id" not in network:
-            if network.get("type") == "Main":
-                network["id"] = 1
-            else:
-                network["id"] = next_id
+    for network in networks:
+        if "id" in network:
+            continue
+        if network.get("type") == "Main":
+            network["id"] = 1
+            continue
+        same = next((o.get("id") for o in old_networks if (o.get("type"), o.get("name")) ==
+                     (network.get("type"), network.get("name")) and o.get("id") not in claimed), None)
+        if same is None:
+            while next_id in held:
                 next_id += 1
+            same = next_id
+        network["id"] = same
+        held.add(same)
+        claimed.add(same)
 
 
 def _default_class(cluster):

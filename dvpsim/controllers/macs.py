@@ -84,10 +84,13 @@ class VirtualMachineMACAddressController(Controller):
 
     def _delete_unused(self, vm):
         """The guide: when a network is removed from the VM configuration its MAC address is released, and the vmmac
-        created for it (and so its lease) is deleted. A vmmac the user named and created himself stays."""
+        created for it (and so its lease) is deleted — once the running instance no longer has the interface (DVP:
+        status.networks keeps the entry until then). A vmmac the user named and created himself stays."""
         meta = vm["metadata"]
         ids = {str(n.get("id")) for n in vm["spec"].get("networks") or [] if n.get("type") in ADDITIONAL_TYPES
                and not n.get("virtualMachineMACAddressName")}
+        ids |= {str(n.get("id")) for n in (vm.get("status") or {}).get("networks") or []
+                if n.get("type") in ADDITIONAL_TYPES and n.get("macAddress")}
         kind = kinds.get("VirtualMachineMACAddress")
         for vmmac in list(self.cluster.store.iter(kind, meta["namespace"])):
             vm_meta = vmmac["metadata"]

@@ -1,6 +1,5 @@
 """VirtualMachine life cycle: Pending → Starting → Running → Stopping → Stopped, on simulated nodes."""
 
-import hashlib
 import secrets
 
 from dvpsim import kinds, scheduling
@@ -48,7 +47,8 @@ def requested_cores(cores: int, core_fraction: str) -> str:
 class VirtualMachineController(Controller):
     primary = "VirtualMachine"
     related = ("VirtualDisk", "VirtualImage", "ClusterVirtualImage", "VirtualMachineIPAddress",
-               "VirtualMachineClass", "Node", "VirtualMachineBlockDeviceAttachment", "Secret")
+               "VirtualMachineClass", "Node", "VirtualMachineBlockDeviceAttachment", "Secret",
+               "Network", "ClusterNetwork", "ModuleConfig")
 
     async def run(self, cluster):
         self._applied = {}  # VM uid -> spec fields the running guest was started with
@@ -77,8 +77,14 @@ class VirtualMachineController(Controller):
                 self.kick(vm["metadata"]["namespace"], vm["metadata"]["name"])
 
     def on_related(self, event_type, kind, obj):
-        if kind.kind in ("VirtualMachineClass", "Node"):
+        if kind.kind in ("VirtualMachineClass", "Node", "ModuleConfig"):
             self.kick_all()
+            return
+        if kind.kind in ("Network", "ClusterNetwork"):  # condition NetworkReady of the VMs that name it
+            for vm in self.cluster.store.iter(self.kind, obj["metadata"].get("namespace") if kind.namespaced else None):
+                if any(n.get("type") == kind.kind and n.get("name") == obj["metadata"]["name"]
+                       for n in vm["spec"].get("networks") or []):
+                    self.kick(vm["metadata"]["namespace"], vm["metadata"]["name"])
             return
         namespace = obj["metadata"].get("namespace")
         if kind.kind == "VirtualMachineBlockDeviceAttachment":
@@ -269,10 +275,15 @@ class VirtualMachineController(Controller):
             devices.append(_block_device_status(ref, obj_status))
         devices.extend(self._hotplugged(vm))
         status["blockDeviceRefs"] = devices
-        status["networks"] = _network_status(vm, macs.assigned(self.cluster, vm))
-        waiting_macs = [n.get("name") or str(n.get("id")) for n in status["networks"]
-                        if n["type"] != "Main" and not n.get("macAddress")]
-        if any(n["type"] != "Main" for n in status["networks"]):
+        vmmacs = macs.assigned(self.cluster, vm)
+        running_with = self._applied.get(vm["metadata"]["uid"]) if status.get("phase") in RUNNING_PHASES else None
+        status["networks"] = _network_status(vm, vmmacs, None if running_with is None else
+                                             running_with.get("networks") or [], status.get("networks"))
+        waiting_macs = [n.get("name") or str(n.get("id")) for n in vm["spec"].get("networks") or []
+                        if n.get("type") in macs.ADDITIONAL_TYPES
+                        and not ((vmmacs.get(n.get("id")) or {}).get("status") or {}).get("address")]
+        _set_network_ready(self.cluster, vm, status, generation)
+        if any(n.get("type") in macs.ADDITIONAL_TYPES for n in vm["spec"].get("networks") or []):
             set_condition(self.cluster, status, "VirtualMachineMACAddressReady", "False" if waiting_macs else "True",
                           "VirtualMachineMACAddressNotReady" if waiting_macs else "VirtualMachineMACAddressReady",
                           f"Waiting for the MAC addresses of the networks {', '.join(waiting_macs)}."
@@ -650,25 +661,67 @@ def restart_changes(current, desired, prefix="", whole=False) -> list[dict]:
     return changes
 
 
-def _network_status(vm, vmmacs=None) -> list[dict]:
-    """`status.networks`: the Main network, then each additional one with a MAC address that stays the same
-    for the VM and its position (DVP reserves them through VirtualMachineMACAddress objects)."""
+def _network_status(vm, vmmacs=None, running=None, previous=None) -> list[dict]:
+    """`status.networks` as DVP's NetworkInterfaceHandler writes it: the Main network (id 1), then each additional one
+    of the spec with its vmmac and the MAC address the instance has. `running`: the networks the running instance was
+    started with (None when it is not running) — a network added since shows no MAC address until the restart, and one
+    removed since stays listed (with its MAC) until then; the guide: "changes … take effect only after the VM is
+    rebooted"."""
+    def same(a, b):
+        return (a.get("type"), a.get("name"), a.get("id")) == (b.get("type"), b.get("name"), b.get("id"))
+
     networks = []
-    for index, net in enumerate(vm["spec"].get("networks") or [{"type": "Main"}]):
+    for net in vm["spec"].get("networks") or [{"type": "Main"}]:
         entry = {"type": net.get("type", "Main")}
+        if entry["type"] == "Main":
+            entry["id"] = net.get("id", 1)
+            networks.append(entry)
+            continue
         for key in ("id", "name"):
             if key in net:
                 entry[key] = net[key]
         vmmac = (vmmacs or {}).get(net.get("id"))
         if vmmac is not None:
             entry["virtualMachineMACAddressName"] = vmmac["metadata"]["name"]
-            if (vmmac.get("status") or {}).get("address"):
-                entry["macAddress"] = vmmac["status"]["address"]
-        elif entry["type"] != "Main":
-            digest = hashlib.sha256(f'{vm["metadata"]["uid"]}/{index}'.encode()).digest()
-            entry["macAddress"] = ":".join(f"{b:02x}" for b in (0x02 | (digest[0] & 0xf0), *digest[1:6]))
+            address = (vmmac.get("status") or {}).get("address")
+            if address and (running is None or any(same(net, r) for r in running)):
+                entry["macAddress"] = address
         networks.append(entry)
+    for net in running or []:
+        if net.get("type") == "Main" or any(same(net, n) for n in vm["spec"].get("networks") or []):
+            continue
+        kept = next((p for p in previous or [] if same(net, p) and p.get("macAddress")), None)
+        if kept is not None:
+            networks.append(kept)
     return networks
+
+
+def _set_network_ready(cluster, vm, status, generation):
+    """Condition NetworkReady (DVP's NetworkInterfaceHandler): only for VMs with additional networks; False while the
+    sdn module is off, while a referenced Network/ClusterNetwork is missing or not Ready, or while there is no pod."""
+    additional = [n for n in vm["spec"].get("networks") or [] if n.get("type") in macs.ADDITIONAL_TYPES]
+    if not additional:
+        remove_condition(status, "NetworkReady")
+        return
+    config = cluster.store.get(kinds.get("ModuleConfig"), None, "sdn") or {}
+    if not (config.get("spec") or {}).get("enabled"):
+        set_condition(cluster, status, "NetworkReady", "False", "SDNModuleDisabled",
+                      "For additional network interfaces, please enable SDN module", generation)
+        return
+    pending = []
+    for net in additional:
+        kind = kinds.get(net["type"])
+        obj = cluster.store.get(kind, vm["metadata"]["namespace"] if kind.namespaced else None, net.get("name", ""))
+        if (condition((obj or {}).get("status") or {}, "Ready") or {}).get("status") != "True":
+            pending.append(f'{net["type"]}/{net.get("name", "")}')
+    if pending:
+        set_condition(cluster, status, "NetworkReady", "False", "NetworkNotReady",
+                      "Waiting for the following networks to become Ready: " + ", ".join(pending), generation)
+    elif status.get("phase") not in RUNNING_PHASES:
+        set_condition(cluster, status, "NetworkReady", "False", "NetworkNotReady", "Waiting for the pod to be created.",
+                      generation)
+    else:
+        set_condition(cluster, status, "NetworkReady", "True", "NetworkReady", "", generation)
 
 
 def _pod_suffix() -> str:

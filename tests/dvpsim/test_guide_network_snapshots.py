@@ -309,6 +309,8 @@ def test_it_connects_the_guides_networks_with_a_mac_address_each(sim, dvp):
                 {"type": "ClusterNetwork", "name": "corp-net"}]  # the guide's last example
     running_vm(dvp, "vm-01", networks=networks)
     vm = dvp.wait("virtualmachines", "vm-01", lambda o: all(n.get("macAddress") for n in o["status"]["networks"][1:]))
+    assert condition(vm, "NetworkReady")["status"] == "True" and condition(vm, "NetworkReady")["reason"] == "NetworkReady"
+    assert vm["status"]["networks"][0] == {"type": "Main", "id": 1}
     reported = vm["status"]["networks"]
     assert [(n["type"], n.get("name")) for n in reported] == [(n["type"], n.get("name")) for n in networks]
     assert "macAddress" not in reported[0]
@@ -336,30 +338,58 @@ def test_it_connects_the_guides_networks_with_a_mac_address_each(sim, dvp):
         assert row[1:3] == [json.dumps({"name": name, "namespace": dvp.namespace}, separators=(",", ":")), "Bound"]
 
 
-def test_it_changes_the_networks_of_a_running_vm_after_a_restart_and_releases_a_removed_ones_mac(sim, dvp):
+def test_it_changes_the_networks_of_a_running_vm_only_after_a_restart_and_then_releases_a_removed_ones_mac(dvp):
     vm = dvp.find("virtualmachines", "vm-01") or pytest.fail("needs the VM of the previous test")
-    dropped = vm["status"]["networks"][3]  # corp-net
-    kept = vm["status"]["networks"][1]
-    networks = [n for n in vm["spec"]["networks"] if n["type"] != "ClusterNetwork"]
-    dvp.patch("virtualmachines", "vm-01", {"spec": {"networks": networks}})
-    waiting = dvp.wait("virtualmachines", "vm-01", lambda o: o["status"].get("restartAwaitingChanges"))
-    assert [c["path"] for c in waiting["status"]["restartAwaitingChanges"]] == ["networks"]
+    main, first, second, corp = vm["status"]["networks"]
+    project_network(dvp, "lab-net")
+    # The list as `kubectl apply` sends it, without ids: corp-net removed, lab-net added last.
+    dvp.patch("virtualmachines", "vm-01", {"spec": {"networks": [
+        {"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "user-net"},
+        {"type": "Network", "name": "lab-net"}]}})
+    spec = dvp.get("virtualmachines", "vm-01")["spec"]["networks"]
+    assert [n["id"] for n in spec] == [1, 2, 3, 5]  # kept ids; the new one does not take corp-net's 4
+    waiting = dvp.wait("virtualmachines", "vm-01", lambda o: len(o["status"]["networks"]) == 5)
+    assert [c["path"] for c in waiting["status"].get("restartAwaitingChanges") or []] == ["networks"]
     assert condition(waiting, "AwaitingRestartToApplyConfiguration")["status"] == "True"
-    # The removed network's MAC address is released: its vmmac and lease go.
-    dvp.wait_gone("virtualmachinemacaddresses", dropped["virtualMachineMACAddressName"])
-    dvp.wait_gone("virtualmachinemacaddressleases", "mac-" + dropped["macAddress"].replace(":", "-"))
-    assert dvp.get("virtualmachinemacaddresses", kept["virtualMachineMACAddressName"])["status"]["address"] == \
-        kept["macAddress"]
+    lab, retained = waiting["status"]["networks"][3:]
+    assert waiting["status"]["networks"][:3] == [main, first, second]
+    assert (lab["type"], lab["name"], lab.get("macAddress")) == ("Network", "lab-net", None)  # not attached yet
+    assert retained == corp  # still attached until the restart, its MAC address still reserved
+    assert dvp.get("virtualmachinemacaddresses", corp["virtualMachineMACAddressName"])
+    reserved = dvp.wait("virtualmachinemacaddresses", lab["virtualMachineMACAddressName"],
+                        lambda o: (o.get("status") or {}).get("address"))["status"]["address"]
 
     operation(dvp, "vm-01-restart", "Restart", "vm-01")
     assert finished(dvp, "vm-01-restart")["status"]["phase"] == "Completed"
     restarted = dvp.wait("virtualmachines", "vm-01", lambda o: o["status"]["phase"] == "Running"
-                         and not o["status"].get("restartAwaitingChanges"), timeout=30)
-    assert [(n["type"], n.get("macAddress")) for n in restarted["status"]["networks"]] == [
-        ("Main", None), ("Network", kept["macAddress"]), ("Network", vm["status"]["networks"][2]["macAddress"])]
+                         and len(o["status"]["networks"]) == 4 and o["status"]["networks"][3].get("macAddress"),
+                         timeout=30)
+    assert not restarted["status"].get("restartAwaitingChanges")
+    assert [(n["type"], n.get("name"), n.get("macAddress")) for n in restarted["status"]["networks"]] == [
+        ("Main", None, None), ("Network", "user-net", first["macAddress"]),
+        ("Network", "user-net", second["macAddress"]), ("Network", "lab-net", reserved)]
+    # The removed network's MAC address is released: its vmmac and lease go.
+    dvp.wait_gone("virtualmachinemacaddresses", corp["virtualMachineMACAddressName"])
+    dvp.wait_gone("virtualmachinemacaddressleases", "mac-" + corp["macAddress"].replace(":", "-"))
     dvp.delete("virtualmachines", "vm-01")
     for n in restarted["status"]["networks"][1:]:  # the VM's own vmmacs go with it
         dvp.wait_gone("virtualmachinemacaddresses", n["virtualMachineMACAddressName"], timeout=30)
+
+
+def test_it_says_which_networks_a_vm_waits_for(dvp):
+    dvp.create("virtualdisks", blank_disk("waits-root"))
+    dvp.create("virtualmachines", small_vm("waits", runPolicy="AlwaysOff", networks=[
+        {"type": "Main"}, {"type": "Network", "name": "later-net"}, {"type": "ClusterNetwork", "name": "corp-net"}]))
+    waiting = dvp.wait("virtualmachines", "waits", lambda o: condition(o, "NetworkReady") is not None)
+    assert condition(waiting, "NetworkReady")["status"] == "False"
+    assert condition(waiting, "NetworkReady")["reason"] == "NetworkNotReady"
+    assert condition(waiting, "NetworkReady")["message"] == \
+        "Waiting for the following networks to become Ready: Network/later-net"
+    project_network(dvp, "later-net")
+    stopped = dvp.wait("virtualmachines", "waits", lambda o: (condition(o, "NetworkReady") or {}).get("message")
+                       == "Waiting for the pod to be created.")  # the networks are Ready; a stopped VM has no pod
+    assert condition(stopped, "NetworkReady")["reason"] == "NetworkNotReady"
+    assert condition(dvp.find("virtualmachines", "linux-vm") or {"status": {}}, "NetworkReady") is None  # Main only
 
 
 # ---- Disk snapshots -------------------------------------------------------------------------------------------------
