@@ -125,7 +125,7 @@ async def _stream(cluster, request, user, vm, sub, drop_after=0.0):
         if serve is None:
             await ws.close(code=1011, message=f"{sub} is not available in dvpsim".encode())
         else:
-            await serve(cluster, vm, ws, user.name)
+            await serve(cluster, vm, ws, user.name, *((request.query,) if sub == "portforward" else ()))
     except Exception:
         log.exception("%s stream of %s/%s failed", sub, ns, name)
     finally:

@@ -11,10 +11,12 @@ import base64
 import json
 import re
 import shutil
+import socket
 import subprocess
 import urllib.error
 
 import aiohttp
+import asyncssh
 import pytest
 import yaml
 from kubernetes import client, watch
@@ -166,6 +168,60 @@ class Guest:
         await self.session.close()
 
 
+def tcp_pair():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        a = socket.create_connection(listener.getsockname())
+        b, _ = listener.accept()
+    return a, b
+
+
+class PortForward:
+    """`d8 v port-forward`: the VM's TCP port through the portforward subresource WebSocket, as a local socket."""
+
+    def __init__(self, sim, dvp, name, port=22):
+        self.url = console_url(sim, dvp, name).replace("/console", f"/portforward?port={port}&protocol=tcp")
+        self.token = sim.token("admin")
+
+    async def __aenter__(self):
+        self.session = aiohttp.ClientSession()
+        self.ws = await self.session.ws_connect(self.url, protocols=("plain.kubevirt.io",),
+                                                headers={"Authorization": f"Bearer {self.token}"})
+        self.ours, self.sock = tcp_pair()
+        self.ours.setblocking(False)
+        loop = asyncio.get_running_loop()
+        self.pumps = [loop.create_task(self._up(loop)), loop.create_task(self._down(loop))]
+        return self.sock
+
+    async def _up(self, loop):
+        while data := await loop.sock_recv(self.ours, 65536):
+            await self.ws.send_bytes(data)
+        await self.ws.close()
+
+    async def _down(self, loop):
+        async for message in self.ws:
+            if message.type != aiohttp.WSMsgType.BINARY:
+                break
+            await loop.sock_sendall(self.ours, message.data)
+        self.ours.shutdown(socket.SHUT_WR)  # the far end closed: EOF to whoever reads the local socket
+
+    async def __aexit__(self, *exc):
+        for pump in self.pumps:
+            pump.cancel()
+        await asyncio.gather(*self.pumps, return_exceptions=True)
+        self.ours.close()
+        await self.ws.close()
+        await self.session.close()
+        self.sock.close()  # a no-op when an SSH connection took it and closed it already
+
+
+async def ssh(sim, dvp, name, command, username="cloud", password="cloud"):
+    """`d8 v ssh <user>@<vm> --local-ssh --command <command>`: its output."""
+    async with PortForward(sim, dvp, name) as sock:
+        async with asyncssh.run_client(sock, username=username, password=password, known_hosts=None) as conn:
+            result = await conn.run(command)
+            return result.stdout
+
+
 # ---- Creating a virtual machine -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -254,7 +310,8 @@ def test_it_marks_a_failed_vm_degraded_and_its_run_policy_restores_it(sim, dvp):
     after = seen[-1]
     assert phases(after)[-4:] == ["Degraded", "Stopping", "Starting", "Running"]
     assert condition(after, "Running")["status"] == "True"
-    assert after["status"]["stats"]["lastStartTime"] > before["status"]["stats"]["lastStartTime"]
+    # a new instance: KubeVirt starts a fresh virt-launcher pod
+    assert after["status"]["virtualMachinePods"][0]["name"] != before["status"]["virtualMachinePods"][0]["name"]
     dvp.delete("virtualmachines", "crashy")
 
 
@@ -502,6 +559,40 @@ async def test_it_connects_an_agent_installed_in_the_guest_by_hand(sim, dvp):
     dvp.delete("virtualmachines", "bare")
 
 
+# ---- Connecting to a virtual machine ------------------------------------------------------------
+
+async def test_it_lets_the_cloud_init_user_in_over_ssh_through_port_forwarding(sim, dvp, linux_vm):
+    assert await ssh(sim, dvp, "linux-vm", "hostname") == "linux-vm\n"
+    with pytest.raises(asyncssh.PermissionDenied):
+        await ssh(sim, dvp, "linux-vm", "hostname", password="wrong")
+    async with PortForward(sim, dvp, "linux-vm", port=8080) as sock:  # nothing listens there
+        sock.settimeout(10)
+        assert await asyncio.get_running_loop().run_in_executor(None, sock.recv, 1) == b""
+    # an interactive shell, like `d8 v ssh cloud@linux-vm --local-ssh`
+    async with PortForward(sim, dvp, "linux-vm") as sock:
+        async with asyncssh.run_client(sock, username="cloud", password="cloud", known_hosts=None) as conn:
+            process = await conn.create_process(term_type="xterm")
+            assert await process.stdout.readuntil("cloud@linux-vm:~$ ")
+            process.stdin.write("whoami\r")
+            assert "cloud" in await process.stdout.readuntil("cloud@linux-vm:~$ ")
+            process.stdin.write("exit\r")
+            await process.wait_closed()
+
+
+def test_it_refuses_port_forwarding_to_a_stopped_vm(sim, dvp):
+    dvp.create("virtualmachines", vm_body("unreachable", disk="unreachable-none", runPolicy="AlwaysOff"))
+    dvp.wait_phase("virtualmachines", "unreachable", "Stopped")
+
+    async def attempt():
+        async with aiohttp.ClientSession() as session:
+            url = console_url(sim, dvp, "unreachable").replace("/console", "/portforward?port=22")
+            with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                await session.ws_connect(url, headers={"Authorization": f"Bearer {sim.token('admin')}"})
+            return info.value.status
+    assert asyncio.run(attempt()) == 500  # dvp-api-notes.md §5: "VirtualMachine is not Running or Migrating"
+    dvp.delete("virtualmachines", "unreachable")
+
+
 # ---- Virtual machine startup policy and state management -----------------------------------------
 
 def test_it_keeps_an_always_off_vm_off_whatever_operation_asks(dvp):
@@ -575,13 +666,14 @@ def test_it_takes_a_stopped_vms_changes_at_its_next_start(dvp):
 async def test_it_narrates_the_cores_change_of_the_guide(sim, dvp, linux_vm):
     """nproc 1 → patch cores 2 → still 1, restartAwaitingChanges, NEED RESTART True → a reboot inside the guest
     changes nothing (KubeVirt keeps the instance) → the guide's Restart operation → nproc 2, nothing pending."""
+    assert await ssh(sim, dvp, "linux-vm", "nproc") == "1\n"
     async with Guest(sim, dvp, "linux-vm") as guest:
         await guest.login()
         assert "\r\n1\r\n" in await guest.run("nproc")
         patched = kubectl(sim, dvp, "patch", "vm", "linux-vm", "--type", "merge", "-p", '{"spec":{"cpu":{"cores":2}}}')
         assert "virtualmachine.virtualization.deckhouse.io/linux-vm patched" in patched.stdout, patched.stderr
         vm = dvp.wait("virtualmachines", "linux-vm", lambda o: o["status"].get("restartAwaitingChanges"))
-        assert "\r\n1\r\n" in await guest.run("nproc")
+        assert await ssh(sim, dvp, "linux-vm", "nproc") == "1\n"
         changes = json.loads(kubectl(sim, dvp, "get", "vm", "linux-vm", "-o",
                                      "jsonpath={.status.restartAwaitingChanges}").stdout)
         assert changes == [{"currentValue": 1, "desiredValue": 2, "operation": "replace", "path": "cpu.cores"}]
@@ -589,7 +681,7 @@ async def test_it_narrates_the_cores_change_of_the_guide(sim, dvp, linux_vm):
         assert wide_columns(sim, dvp, "linux-vm")["NEED RESTART"] == "True"
 
         # A reboot from inside the guest: the serial line shows it and drops (1006); the VM stays Running.
-        started = vm["status"]["stats"]["lastStartTime"]
+        started, pods = vm["status"]["stats"]["lastStartTime"], vm["status"]["virtualMachinePods"]
         await guest.console.type("sudo reboot\r")
         shown = await guest.dropped()
         assert "reboot: Restarting system" in shown
@@ -599,6 +691,7 @@ async def test_it_narrates_the_cores_change_of_the_guide(sim, dvp, linux_vm):
         assert "Linux version" in booted  # a fresh boot log and login prompt
         vm = dvp.get("virtualmachines", "linux-vm")
         assert vm["status"]["phase"] == "Running" and vm["status"]["stats"]["lastStartTime"] == started
+        assert vm["status"]["virtualMachinePods"] == pods  # the same instance, the same virt-launcher pod
         assert vm["status"]["restartAwaitingChanges"] == changes  # not applied by an in-guest reboot
         await console.type("cloud\rcloud\r")
         await console.expect(guest.prompt)
@@ -616,9 +709,7 @@ async def test_it_narrates_the_cores_change_of_the_guide(sim, dvp, linux_vm):
     vm = dvp.get("virtualmachines", "linux-vm")
     assert not vm["status"].get("restartAwaitingChanges")
     assert condition(vm, "AwaitingRestartToApplyConfiguration")["status"] == "False"
-    async with Guest(sim, dvp, "linux-vm") as guest:
-        await guest.login()
-        assert "\r\n2\r\n" in await guest.run("nproc")
+    assert await ssh(sim, dvp, "linux-vm", "nproc") == "2\n"
 
 
 # ---- Initialization scripts ---------------------------------------------------------------------
