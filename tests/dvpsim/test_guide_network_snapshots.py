@@ -656,8 +656,9 @@ def test_it_restores_with_best_effort_without_a_missing_image_and_strictly_with_
 # ---- Creating a VM clone --------------------------------------------------------------------------------------------
 
 def test_it_clones_a_stopped_vm_with_the_crds_spellings_and_new_addresses(sim, dvp):
-    stopped_vm(dvp, "parent", runPolicy="AlwaysOff")
-    parent = dvp.get("virtualmachines", "parent")
+    project_network(dvp)
+    stopped_vm(dvp, "parent", runPolicy="AlwaysOff", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"}])
+    parent = dvp.wait("virtualmachines", "parent", lambda o: o["status"]["networks"][1].get("macAddress"))
     text = ("apiVersion: virtualization.deckhouse.io/v1alpha2\nkind: VirtualMachineOperation\n"
             "metadata:\n  name: clone-dry\nspec:\n  type: Clone\n  virtualMachineName: parent\n  clone:\n"
             "    mode: DryRun\n    nameReplacement:\n      - from:\n          kind: VirtualDisk\n"
@@ -676,8 +677,11 @@ def test_it_clones_a_stopped_vm_with_the_crds_spellings_and_new_addresses(sim, d
     assert child["spec"]["runPolicy"] == "AlwaysOff"  # the clone inherits the parent's behaviour
     assert child["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": "c-child-disk"}]
     assert dvp.wait_phase("virtualdisks", "c-child-disk", "Ready")
-    child = dvp.wait("virtualmachines", "c-parent", lambda o: o["status"].get("ipAddress"))
+    child = dvp.wait("virtualmachines", "c-parent", lambda o: o["status"].get("ipAddress")
+                     and o["status"]["networks"][1].get("macAddress"))
     assert child["status"]["ipAddress"] != parent["status"]["ipAddress"]  # a new IP address
+    assert child["status"]["networks"][1]["macAddress"] != parent["status"]["networks"][1]["macAddress"]  # and MAC
+    assert child["status"]["networks"][1]["virtualMachineMACAddressName"].startswith("c-parent-")
     assert dvp.get("virtualmachines", "parent")["status"]["phase"] == "Stopped"
 
 
@@ -695,3 +699,9 @@ def test_it_refuses_the_guides_plural_name_replacements(sim, dvp):
         "At least one of customization.namePrefix, customization.nameSuffix, or nameReplacement must be set" \
         in refused.stderr
     assert dvp.find("virtualmachineoperations", "clone-guide-spelling") is None
+    british = guide_spelling.replace("nameReplacements:\n      - from:\n          kind: VirtualDisk\n"
+                                     "          name: parent-root\n      - to:\n          name: child\n",
+                                     "customisation:\n      namePrefix: c-\n")
+    assert "customisation" in british
+    refused = kubectl(sim, "apply", "--validate=false", "-n", dvp.namespace, "-f", "-", stdin=british, check=False)
+    assert "At least one of customization.namePrefix" in refused.stderr  # only the CRD's "customization" counts
