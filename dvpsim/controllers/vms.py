@@ -299,7 +299,9 @@ class VirtualMachineController(Controller):
                           "Waiting for the WaitForFirstConsumer disks to be provisioned on the VM's node.", generation)
         else:
             set_condition(self.cluster, status, "BlockDevicesReady", "True", "BlockDevicesReady", "", generation)
-        return class_ok and ip_ok and not waiting and not provisioning_problem
+        # As DVP's checkVirtualMachineConfiguration: no start without the MAC addresses, nor while the sdn module is off.
+        network_ok = not waiting_macs and (condition(status, "NetworkReady") or {}).get("reason") != "SDNModuleDisabled"
+        return class_ok and ip_ok and not waiting and not provisioning_problem and network_ok
 
     def _provisioning_problem(self, vm) -> str:
         """Why the initialization script cannot be used yet (the ProvisioningReady condition's message), or ""."""
@@ -492,8 +494,9 @@ class VirtualMachineController(Controller):
             status["restartAwaitingChanges"] = changes
             set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "True", "ChangesPendingRestart",
                           "Restart the virtual machine to apply the configuration changes.")
-            set_condition(self.cluster, status, "ConfigurationApplied", "False", "RestartRequired",
-                          f"{len(changes)} configuration change(s) are not applied to the running virtual machine.")
+            # DVP's sync_kvvm handler: reason ConfigurationNotApplied, "Waiting for restart from user."
+            set_condition(self.cluster, status, "ConfigurationApplied", "False", "ConfigurationNotApplied",
+                          "Waiting for restart from user.")
             if (vm["spec"].get("disruptions") or {}).get("restartApprovalMode") == "Automatic":
                 state.restart = True
                 self._dirty.add((vm["metadata"]["namespace"], vm["metadata"]["name"]))

@@ -278,9 +278,17 @@ def test_it_serves_the_sdn_modules_networks(sim, dvp):
 
 
 def test_it_hides_the_networks_while_the_sdn_module_is_disabled(sim, dvp):
+    project_network(dvp)
+    stopped_vm(dvp, "sdn-user", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"}])
     modules = client.CustomObjectsApi(sim.api("admin"))
     modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn", {"spec": {"enabled": False}})
     try:
+        off = dvp.wait("virtualmachines", "sdn-user",
+                       lambda o: (condition(o, "NetworkReady") or {}).get("reason") == "SDNModuleDisabled")
+        assert condition(off, "NetworkReady")["message"] == "For additional network interfaces, please enable SDN module"
+        operation(dvp, "sdn-user-start", "Start", "sdn-user")
+        held = dvp.wait_phase("virtualmachines", "sdn-user", "Pending")  # it cannot start without the module
+        assert condition(held, "Running")["message"] == "Waiting for the dependent resources to be ready."
         assert SDN[0] not in api_groups(sim)
         with pytest.raises(client.ApiException) as missing:
             dvp.custom.list_cluster_custom_object(*SDN, "clusternetworks")
@@ -293,6 +301,9 @@ def test_it_hides_the_networks_while_the_sdn_module_is_disabled(sim, dvp):
         modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn",
                                             {"spec": {"enabled": True}})
     assert SDN[0] in api_groups(sim)
+    assert condition(dvp.wait_phase("virtualmachines", "sdn-user", "Running", timeout=30), "NetworkReady")["status"] \
+        == "True"
+    dvp.delete("virtualmachines", "sdn-user")
 
 
 def test_it_refuses_a_cluster_network_that_does_not_exist(dvp):
