@@ -203,7 +203,8 @@ class Cluster:
                 base = copy.deepcopy(old)
                 base["metadata"].pop("managedFields", None)
             entries = managed_fields.record_update(kind, base, new, manager, api_version or kind.api_version,
-                                                   self.clock.timestamp(), "status" if status_only else None)
+                                                   self.clock.timestamp(), "status" if status_only else None,
+                                                   entries=managed_fields.requested(request_obj))
         else:
             entries = old["metadata"].get("managedFields")
         if managed is None and manager and managed_fields.reset_requested(request_obj):

@@ -258,16 +258,18 @@ def _replace_entry(entries, key, entry):
     return out
 
 
-def record_update(kind, old, new, manager, api_version, time, subresource=None):
+def record_update(kind, old, new, manager, api_version, time, subresource=None, entries=None):
     """The managedFields after an Update operation by `manager` turning `old` (None on create)
-    into `new`. Another manager's fields the write changed or removed pass to this manager."""
+    into `new`. Another manager's fields the write changed or removed pass to this manager.
+    `entries`: the managedFields to start from (default: old's)."""
     has_status = kind.has_status
     o = tracked(old, subresource, has_status) if old is not None else {}
     n = tracked(new, subresource, has_status)
     diff, removed = changed(o, n, kind.kind)
     added_maps, removed_maps = _added_maps(o, n, kind)
     diff, removed = diff | added_maps, removed | removed_maps
-    entries = _entries(old) if old is not None else []
+    if entries is None:
+        entries = _entries(old) if old is not None else []
     out = []
     for e in entries:
         if _entry_key(e) == (manager, UPDATE, subresource or ""):
@@ -290,6 +292,18 @@ def record_update(kind, old, new, manager, api_version, time, subresource=None):
         return out
     return _replace_entry(out, (manager, UPDATE, subresource or ""),
                           _make(manager, UPDATE, api_version, time, after, subresource) if after else None)
+
+
+def requested(obj):
+    """managedFields a request sets itself (kube takes them as the starting point when they decode
+    and are not empty; `[{}]` resets), or None."""
+    mf = (obj.get("metadata") or {}).get("managedFields")
+    if not isinstance(mf, list) or not mf or reset_requested(obj):
+        return None
+    if not all(isinstance(e, dict) and e.get("manager") is not None and e.get("operation") in (APPLY, UPDATE)
+               and isinstance(e.get("fieldsV1", {}), dict) for e in mf):
+        return None
+    return copy.deepcopy(mf)
 
 
 def reset_requested(obj):
@@ -388,7 +402,11 @@ def apply(kind, live, config, manager, api_version, time, force=False, subresour
     for e in others:
         owned_by_others |= decode(e.get("fieldsV1"))
     merged = merge(base, _mergeable(config, subresource, has_status), kind.kind)
-    gone = previous - applied_set - owned_by_others
+    # Fields this manager applied before and no longer does are removed unless someone still owns them
+    # or something under them (kube's prune adds back owned items and their parents).
+    kept = applied_set | owned_by_others
+    kept_prefixes = {p[:i] for p in kept for i in range(1, len(p) + 1)}
+    gone = {p for p in previous - kept if p not in kept_prefixes}
     if gone:
         remove_paths(merged, gone, kind.kind)
     diff, removed = changed(tracked(base, subresource, has_status), tracked(merged, subresource, has_status),
@@ -398,6 +416,12 @@ def apply(kind, live, config, manager, api_version, time, force=False, subresour
         clash = decode(e.get("fieldsV1")) & diff
         for path in sorted(clash):
             conflicts.append((e, path))
+    if conflicts and not force and manager == "kubectl":
+        # kube's lastAppliedManager: `kubectl apply --server-side` after client-side applies takes over
+        # the fields of the last-applied-configuration annotation that still hold their applied value.
+        allowed = _allowed_from_last_applied(live, kind, subresource)
+        conflicts = [(e, p) for e, p in conflicts if p not in allowed]
+        force = not conflicts
     if conflicts and not force:
         raise _conflict_error(conflicts)
     entry = _make(manager, APPLY, api_version, time, applied_set, subresource)
@@ -420,6 +444,25 @@ def apply(kind, live, config, manager, api_version, time, force=False, subresour
     if mine is None and applied_set:
         out.append(entry)
     return merged, out
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _allowed_from_last_applied(live, kind, subresource):
+    text = ((live or {}).get("metadata") or {}).get("annotations", {}).get(LAST_APPLIED)
+    if not text:
+        return set()
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(last, dict):
+        return set()
+    last_t = tracked(last, subresource, kind.has_status)
+    live_t = tracked(live, subresource, kind.has_status)
+    return {p for p in field_set(last_t, kind.kind)
+            if value_at(last_t, p, kind.kind) == value_at(live_t, p, kind.kind)}
 
 
 def _mergeable(config, subresource, has_status):

@@ -54,6 +54,15 @@ def test_it_offers_the_object_without_status_or_server_fields(owner, sim, unique
     assert edit_url("disks", disk) in yaml_tab
 
 
+def test_it_hides_the_managed_fields_dvpsim_stores_like_kubectl_does(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    assert get_dvp(sim, "virtualdisks", PROJECT_A, disk)["metadata"]["managedFields"]  # stored, as in kube
+    yaml_tab = owner.get(reverse("virtualization:detail-tab", args=[PROJECT_A, "disks", disk, "yaml"])).content.decode()
+    assert disk in yaml_tab and "managedFields" not in yaml_tab and "fieldsV1" not in yaml_tab
+    page = owner.get(edit_url("disks", disk)).content.decode()
+    assert "managedFields" not in text_of(page) and "managedFields" not in base_of(page)
+
+
 def test_it_reviews_with_a_dry_run_then_saves(owner, sim, unique):
     disk = make_disk(sim, unique)
     page = owner.get(edit_url("disks", disk)).content.decode()

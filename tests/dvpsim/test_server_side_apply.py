@@ -171,3 +171,16 @@ def test_it_applies_dvp_kinds_server_side(sim, ns):
     entry = managers(obj)[("kubectl", "Apply")]
     assert entry == {"f:metadata": {"f:labels": {"f:a": {}}}, "f:spec": {"f:type": {}}}
     kubectl(sim, "delete", "vmip", "ip-ssa", "-n", ns)
+
+
+def test_it_takes_managed_fields_a_client_writes_so_kubectl_can_move_from_client_side_apply(sim, ns):
+    kubectl(sim, "apply", "-n", ns, "-f", "-", stdin=config_map("seven", a="1"))
+    assert ("kubectl-client-side-apply", "Update") in managers(get(sim, ns, "configmap", "seven"))
+    # kubectl hands the client-side-apply fields to its server-side manager (a JSON patch of
+    # metadata.managedFields) before applying, so changing a's value is no conflict.
+    out = kubectl(sim, "apply", "--server-side", "-n", ns, "-f", "-", stdin=config_map("seven", a="2")).stdout
+    assert "serverside-applied" in out
+    obj = get(sim, ns, "configmap", "seven")
+    assert obj["data"] == {"a": "2"}
+    assert managers(obj)[("kubectl", "Apply")] == {"f:data": {"f:a": {}}}
+    assert "f:a" not in json.dumps(managers(obj).get(("kubectl-client-side-apply", "Update"), {}))
