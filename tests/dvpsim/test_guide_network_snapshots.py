@@ -617,6 +617,25 @@ def test_it_reports_a_mac_address_of_the_snapshot_used_by_another_vm_as_a_confli
         'The virtual machine MAC address "shared-mac" is in use by the virtual machine "nic-taker".'
 
 
+def test_it_dry_runs_a_vm_from_a_snapshot_and_reports_names_already_taken(dvp):
+    stopped_vm(dvp, "source")
+    snapshot_of(dvp, "source-snap", "source")
+    dvp.create("virtualdisks", blank_disk("taken-disk"))
+    dvp.create("virtualmachinesnapshotoperations", {"metadata": {"name": "source-dry"}, "spec": {
+        "type": "CreateVirtualMachine", "virtualMachineSnapshotName": "source-snap",
+        "createVirtualMachine": {"mode": "DryRun", "nameReplacement": [
+            {"from": {"kind": "VirtualDisk", "name": "source-root"}, "to": "taken-disk"},
+            {"from": {"kind": "VirtualMachine", "name": "source"}, "to": "copy"}]}}})
+    done = dvp.wait("virtualmachinesnapshotoperations", "source-dry",
+                    lambda o: (o.get("status") or {}).get("phase") in ("Completed", "Failed"), timeout=30)
+    resources = resources_of(done)
+    assert resources[("VirtualMachine", "copy")]["status"] == "Completed"
+    assert resources[("VirtualDisk", "taken-disk")]["status"] == "Failed"
+    assert resources[("VirtualDisk", "taken-disk")]["message"] == \
+        'The VirtualDisk "taken-disk" (the clone of "source-root") already exists.'
+    assert dvp.find("virtualmachines", "copy") is None  # a dry run creates nothing
+
+
 def test_it_refuses_to_restore_a_vm_that_is_not_the_one_of_the_snapshot(dvp):
     stopped_vm(dvp, "twin")
     snapshot_of(dvp, "twin-snap", "twin")
