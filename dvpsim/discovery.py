@@ -35,6 +35,10 @@ def _resources(group, version, modules=None):
             entry["storageVersionHash"] = _hash(f"{group}/{version}/{k.plural}")
         out.append(entry)
         for sub in k.subresources:
+            if sub == "eviction":  # kubectl drain looks for pods/eviction of kind Eviction with its group/version
+                out.append({"name": f"{k.plural}/eviction", "singularName": "", "namespaced": True, "group": "policy",
+                            "version": "v1", "kind": "Eviction", "verbs": ["create"]})
+                continue
             out.append({"name": f"{k.plural}/{sub}", "singularName": "", "namespaced": k.namespaced,
                         "kind": "TokenRequest" if sub == "token" else k.kind,
                         "verbs": ["create"] if sub == "token" else ["get", "patch", "update"]})

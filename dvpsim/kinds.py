@@ -126,6 +126,12 @@ KINDS = [
         _c("OS-Image", ".status.nodeInfo.osImage", priority=1),
         _c("Kernel-Version", ".status.nodeInfo.kernelVersion", priority=1),
         _c("Container-Runtime", ".status.nodeInfo.containerRuntimeVersion", priority=1))),
+    # virt-launcher Pods of running VMs (dvpsim.controllers.launchers); `pods/eviction` is how kubectl drain evicts
+    Kind("Pod", "pods", short_names=("po",), categories=("all",), subresources=("status", "eviction"), columns=(
+        Column("Ready", cell="pod_ready"), _c("Status", ".status.phase"), Column("Restarts", cell="pod_restarts"), AGE,
+        _c("IP", ".status.podIP", priority=1), _c("Node", ".spec.nodeName", priority=1),
+        _c("Nominated Node", ".status.nominatedNodeName", priority=1),
+        Column("Readiness Gates", priority=1, cell="pod_readiness_gates"))),
     Kind("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",), columns=(
         _c("Type", ".spec.type"), _c("Cluster-IP", ".spec.clusterIP"),
         Column("External-IP", cell="service_external_ip"),

@@ -306,6 +306,11 @@ class Api:
     async def create(self, request, target, user):
         if target.subresource == "token":
             return self._token_request(target)
+        if target.subresource == "eviction":
+            from dvpsim.controllers import launchers
+            launchers.evict(self.cluster, target.namespace, target.name)  # virt-launcher Pods answer 429
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                  "code": 201}, 201)
         if target.subresource:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         raw_body = await self._body(request)
@@ -372,6 +377,7 @@ class Api:
                 body = json.loads(raw or b"null")
         except ValueError as e:
             raise BadRequest(f"the request body is not valid: {e}")
+        managed_fields.validate_patch_options(request.query, ctype == APPLY)
         current = self.cluster.store.get(target.kind, target.namespace, target.name)
         dry = self._dry_run(request)
         if ctype == APPLY:

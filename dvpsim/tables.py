@@ -180,6 +180,20 @@ def _ingress_hosts(obj, now):
     return ",".join(hosts) or "*"
 
 
+def _pod_ready(obj, now):
+    statuses = (obj.get("status") or {}).get("containerStatuses") or []
+    total = len((obj.get("spec") or {}).get("containers") or [])
+    return f"{sum(1 for c in statuses if c.get('ready'))}/{total}"
+
+
+def _pod_restarts(obj, now):
+    return str(sum(c.get("restartCount", 0) for c in (obj.get("status") or {}).get("containerStatuses") or []))
+
+
+def _pod_readiness_gates(obj, now):
+    return "<none>"
+
+
 def _ingress_class(obj, now):
     return (obj.get("spec") or {}).get("ingressClassName") or "<none>"  # as the apiserver's ingress printer
 
@@ -207,6 +221,7 @@ CELLS = {
     "service_selector": _service_selector, "endpoints_addresses": _endpoints_addresses,
     "slice_ports": _slice_ports, "slice_addresses": _slice_addresses, "pvc_access_modes": _pvc_access_modes,
     "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports, "ingress_class": _ingress_class,
+    "pod_ready": _pod_ready, "pod_restarts": _pod_restarts, "pod_readiness_gates": _pod_readiness_gates,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),
 }

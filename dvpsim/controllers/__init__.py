@@ -3,6 +3,7 @@
 from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentController
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
+from dvpsim.controllers.launchers import LauncherPodController
 from dvpsim.controllers.macs import VirtualMachineMACAddressController
 from dvpsim.controllers.networks import ClusterNetworkController, NetworkController
 from dvpsim.controllers.operations import VirtualMachineOperationController
@@ -27,6 +28,7 @@ CONTROLLERS = [
     VirtualMachineClassController,
     VirtualMachineController,
     VirtualMachineOperationController,
+    LauncherPodController,
     VirtualMachineBlockDeviceAttachmentController,
     VirtualMachineSnapshotController,
     VirtualMachineSnapshotOperationController,

@@ -1,5 +1,7 @@
 """VirtualMachineOperation: Start, Stop, Restart (with force), Migrate/Evict (live migration), supersede."""
 
+import secrets
+
 from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
 from dvpsim.controllers import power, restore
@@ -221,8 +223,9 @@ class VirtualMachineOperationController(Controller):
         status["migrationState"] = migration_state
         if node:
             status["nodeName"] = node
-            pod = status.get("virtualMachinePods") or [{"name": f"virt-launcher-{vm['metadata']['name']}"}]
-            status["virtualMachinePods"] = [{"name": pod[0]["name"].rsplit("-", 1)[0] + "-" + node[-5:],
+            # The target's virt-launcher Pod takes over; the source Pod goes (dvpsim.controllers.launchers).
+            suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+            status["virtualMachinePods"] = [{"name": f"virt-launcher-{vm['metadata']['name']}-{suffix}",
                                              "active": True}]
         if migrating:
             set_condition(self.cluster, status, "Migrating", *migrating)

@@ -769,3 +769,31 @@ def test_it_migrates_with_a_migrate_operation_but_refuses_a_target_node_in_the_c
     assert vm["status"]["nodeName"] != source
     assert ("Migrated", "Migrate initiated with VirtualMachineOperation") in \
         [(e.reason, e.message) for e in dvp.events_about("linux-vm")]
+
+
+def test_it_drains_a_node_by_evacuating_its_vms_with_evacuation_operations(dvp, psim):
+    """"Migration types": draining a node (maintenance) live-migrates its VMs through Evict operations named
+    `evacuation-*`. kubectl drain evicts the VM's virt-launcher Pod; KubeVirt refuses with 429 and evacuates."""
+    vm = dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    node, ip = vm["status"]["nodeName"], vm["status"]["ipAddress"]
+    [active] = [p["name"] for p in vm["status"]["virtualMachinePods"] if p["active"]]
+    pods = k(dvp, "get", "pods", "-o", "wide").stdout.splitlines()
+    row = next(line.split() for line in pods if line.startswith(active))
+    assert row[1:3] == ["1/1", "Running"] and row[5:7] == [ip, node]
+
+    drained = kubectl(psim, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=90s")
+    try:
+        assert drained.returncode == 0, drained.stderr
+        assert f"node/{node} cordoned" in drained.stdout and f"node/{node} drained" in drained.stdout
+        assert f'admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: ' \
+               f'Eviction triggered evacuation of VMI "{dvp.namespace}/linux-vm"' in drained.stderr
+        after = dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+        assert after["status"]["nodeName"] != node and after["status"]["ipAddress"] == ip
+        ops = dvp.custom.list_namespaced_custom_object(GROUP, VERSION, dvp.namespace, "virtualmachineoperations")
+        evacuations = [o for o in ops["items"] if o["metadata"]["name"].startswith("evacuation-")
+                       and o["spec"]["virtualMachineName"] == "linux-vm"]
+        assert [(o["spec"]["type"], o["status"]["phase"]) for o in evacuations] == [("Evict", "Completed")]
+        assert active not in k(dvp, "get", "pods").stdout  # the source Pod is gone, the target's runs
+        assert kubectl(psim, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
+    finally:
+        kubectl(psim, "uncordon", node, check=True)

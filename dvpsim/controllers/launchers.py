@@ -1,0 +1,118 @@
+"""virt-launcher Pods, and their eviction: how `kubectl drain` moves VMs off a node.
+
+Each running VM has one active virt-launcher Pod on its node (`status.virtualMachinePods`); it carries the VM's
+labels (which is why Services select VMs). Evicting such a Pod (`pods/eviction`, what `kubectl drain` does) is
+refused by KubeVirt's eviction webhook with 429 "Eviction triggered evacuation of VMI", and DVP answers the
+evacuation with an Evict VirtualMachineOperation named `evacuation-*` (the guide's "Migration types" table). When
+the migration ends the source Pod is gone, so drain's retry finds nothing left to evict and the node is drained.
+"""
+
+import copy
+
+from dvpsim import kinds
+from dvpsim.admission import VMOP_FINISHED
+from dvpsim.controllers.base import Controller
+from dvpsim.errors import AlreadyExists, ApiError, NotFound
+
+# DVP runs KubeVirt under its own API group: the instance kind and labels carry "internal.virtualization".
+LAUNCHER_LABEL = "kubevirt.internal.virtualization.deckhouse.io"
+VM_NAME_LABEL = "vm.kubevirt.internal.virtualization.deckhouse.io/name"
+INSTANCE_API = "internal.virtualization.deckhouse.io/v1"
+INSTANCE_KIND = "InternalVirtualizationVirtualMachineInstance"
+EVICTION_WEBHOOK = "virt-launcher-eviction-interceptor.kubevirt.io"
+POD_PHASES = {"Starting": "Pending", "Running": "Running", "Migrating": "Running", "Pause": "Running",
+              "Degraded": "Running", "Stopping": "Running"}
+
+
+class TooManyRequests(ApiError):
+    code = 429
+    reason = "TooManyRequests"
+
+
+class LauncherPodController(Controller):
+    primary = "VirtualMachine"
+    related = ("Pod",)
+
+    def on_primary(self, event_type, obj):
+        self.kick(obj["metadata"]["namespace"], obj["metadata"]["name"])  # a deleted VM's Pod goes too
+
+    def on_related(self, event_type, kind, obj):
+        vm_name = (obj["metadata"].get("labels") or {}).get(VM_NAME_LABEL)
+        if vm_name:
+            self.kick(obj["metadata"]["namespace"], vm_name)
+
+    async def reconcile(self, namespace, name):
+        vm = self.get(namespace, name)
+        status = (vm or {}).get("status") or {}
+        wanted = {}
+        if vm is not None and status.get("nodeName") and status.get("phase") in POD_PHASES:
+            for pod in status.get("virtualMachinePods") or []:
+                if pod.get("active"):
+                    wanted[pod["name"]] = _pod(vm, pod["name"])
+        pod_kind = kinds.get("Pod")
+        for pod in self.cluster.store.list(pod_kind, namespace):
+            if (pod["metadata"].get("labels") or {}).get(VM_NAME_LABEL) != name:
+                continue
+            want = wanted.pop(pod["metadata"]["name"], None)
+            if want is None:
+                try:
+                    self.cluster.delete(pod_kind, namespace, pod["metadata"]["name"])
+                except NotFound:
+                    pass
+            elif (pod["metadata"].get("labels"), pod.get("status")) != (want["metadata"]["labels"], want["status"]):
+                pod["metadata"]["labels"] = want["metadata"]["labels"]
+                pod["metadata"].pop("resourceVersion", None)
+                pod = self.cluster.update(pod_kind, pod)
+                pod["status"] = want["status"]
+                pod["metadata"].pop("resourceVersion", None)
+                self.cluster.update_status(pod_kind, pod)
+        for want in wanted.values():
+            try:
+                self.cluster.create(pod_kind, copy.deepcopy(want))  # status kept: the kubelet reports it at once
+            except AlreadyExists:
+                self.kick(namespace, name)
+
+
+def _pod(vm, pod_name):
+    meta, status = vm["metadata"], vm["status"]
+    ready = "True" if status.get("phase") in ("Running", "Migrating") else "False"
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": pod_name, "namespace": meta["namespace"],
+            "labels": {**(meta.get("labels") or {}), LAUNCHER_LABEL: "virt-launcher", VM_NAME_LABEL: meta["name"]},
+            "ownerReferences": [{"apiVersion": INSTANCE_API, "kind": INSTANCE_KIND, "name": meta["name"],
+                                 "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
+        },
+        "spec": {"nodeName": status["nodeName"], "restartPolicy": "Never", "terminationGracePeriodSeconds": 60,
+                 "containers": [{"name": "compute", "image": "virt-launcher"}]},
+        "status": {"phase": POD_PHASES[status["phase"]], "podIP": status.get("ipAddress", ""),
+                   "conditions": [{"type": "Ready", "status": ready}],
+                   "containerStatuses": [{"name": "compute", "ready": ready == "True", "restartCount": 0,
+                                          "image": "virt-launcher", "imageID": "", "started": True}]},
+    }
+
+
+def evict(cluster, namespace, name):
+    """POST pods/<name>/eviction. A virt-launcher Pod is never evicted: its VM is evacuated by an Evict operation."""
+    pod_kind = kinds.get("Pod")
+    pod = cluster.store.get(pod_kind, namespace, name)
+    if pod is None:
+        raise NotFound.of(pod_kind, name)
+    vm_name = (pod["metadata"].get("labels") or {}).get(VM_NAME_LABEL)
+    if not vm_name:
+        cluster.delete(pod_kind, namespace, name)
+        return
+    vmop_kind = kinds.get("VirtualMachineOperation")
+    in_flight = [op for op in cluster.store.list(vmop_kind, namespace)
+                 if op["spec"].get("virtualMachineName") == vm_name and op["spec"].get("type") in ("Evict", "Migrate")
+                 and (op.get("status") or {}).get("phase") not in VMOP_FINISHED]
+    message = f'Eviction triggered evacuation of VMI "{namespace}/{vm_name}"'
+    if in_flight:
+        message = f"Evacuation in progress: {message}"
+    else:
+        cluster.create(vmop_kind, {
+            "apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualMachineOperation",
+            "metadata": {"generateName": "evacuation-", "namespace": namespace},
+            "spec": {"type": "Evict", "virtualMachineName": vm_name}})
+    raise TooManyRequests(f'admission webhook "{EVICTION_WEBHOOK}" denied the request: {message}')
