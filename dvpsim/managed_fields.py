@@ -389,6 +389,8 @@ def _print_manager(entry):
 def apply(kind, live, config, manager, api_version, time, force=False, subresource=None):
     """Server-side apply of `config` by `manager` to `live` (None: the object does not exist).
     Returns (the new object, its managedFields); ApplyConflict (409) unless `force`."""
+    if (config.get("metadata") or {}).get("managedFields") is not None:
+        raise BadRequest("metadata.managedFields must be nil")
     has_status = kind.has_status
     applied = tracked(config, subresource, has_status)
     base = copy.deepcopy(live) if live is not None else {}
@@ -497,6 +499,27 @@ def _conflict_error(conflicts):
             lines += [f"- {p}" for p in by_manager[m]]
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
     return ApplyConflict(message, causes=causes)
+
+
+def validate_patch_options(query, is_apply):
+    """kube's ValidatePatchOptions: fieldManager required for apply, `force` only for apply, a manager
+    name of at most 128 printable characters."""
+    causes = []
+    if not is_apply and "force" in query:
+        causes.append({"reason": "FieldValueForbidden", "field": "force",
+                       "message": "Forbidden: may not be specified for non-apply patch"})
+    if is_apply and not query.get("fieldManager"):
+        causes.append({"reason": "FieldValueRequired", "field": "fieldManager",
+                       "message": "Required value: is required for apply patch"})
+    manager = query.get("fieldManager", "")
+    if len(manager) > 128:
+        causes.append({"reason": "FieldValueTooLong", "field": "fieldManager",
+                       "message": "Too long: may not be more than 128 bytes"})
+    if causes:
+        summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        raise Invalid(f'PatchOptions.meta.k8s.io "" is invalid: '
+                      + (f"[{summary}]" if len(causes) > 1 else summary),
+                      causes=causes, details={"group": "meta.k8s.io", "kind": "PatchOptions"})
 
 
 def require_manager(field_manager):

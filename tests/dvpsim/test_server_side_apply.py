@@ -143,6 +143,20 @@ def test_it_requires_a_field_manager_for_apply(sim, ns):
                                'is required for apply patch')
 
 
+def test_it_validates_patch_options_and_applied_configurations(sim, ns):
+    kubectl(sim, "create", "configmap", "opts", "-n", ns, "--from-literal=a=1")
+    status, _, body = call(sim, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/opts?force=true", {"data": {"a": "2"}},
+                           content_type="application/merge-patch+json")
+    assert status == 422 and body["message"] == ('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                                                 'may not be specified for non-apply patch')
+    with_managed = json.loads(config_map("opts", a="2"))
+    with_managed["metadata"]["managedFields"] = [{"manager": "me", "operation": "Apply"}]
+    status, _, body = call(sim, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/opts?fieldManager=me",
+                           json.dumps(with_managed).encode(), content_type=APPLY)
+    assert status == 400 and body["message"] == "metadata.managedFields must be nil"
+    assert get(sim, ns, "configmap", "opts")["data"] == {"a": "1"}
+
+
 def test_it_merges_keyed_lists_of_core_kinds_on_apply(sim, ns):
     def service(*ports):
         return json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"},
