@@ -41,6 +41,16 @@ class LauncherPodController(Controller):
         if vm_name:
             self.kick(obj["metadata"]["namespace"], vm_name)
 
+    def _pods_of(self, namespace, name) -> set:
+        """Names of the VM's Pods (an index built from the store once, so a reconcile does not scan all Pods)."""
+        if not hasattr(self, "_index"):
+            self._index = {}
+            for pod in self.cluster.store.iter(kinds.get("Pod")):
+                vm_name = (pod["metadata"].get("labels") or {}).get(VM_NAME_LABEL)
+                if vm_name:
+                    self._index.setdefault((pod["metadata"]["namespace"], vm_name), set()).add(pod["metadata"]["name"])
+        return self._index.setdefault((namespace, name), set())
+
     async def reconcile(self, namespace, name):
         vm = self.get(namespace, name)
         status = (vm or {}).get("status") or {}
@@ -50,11 +60,15 @@ class LauncherPodController(Controller):
                 if pod.get("active"):
                     wanted[pod["name"]] = _pod(vm, pod["name"])
         pod_kind = kinds.get("Pod")
-        for pod in self.cluster.store.list(pod_kind, namespace):
-            if (pod["metadata"].get("labels") or {}).get(VM_NAME_LABEL) != name:
+        known = self._pods_of(namespace, name)
+        for pod_name in sorted(known | set(wanted)):
+            pod = self.get(namespace, pod_name, pod_kind)
+            if pod is None or (pod["metadata"].get("labels") or {}).get(VM_NAME_LABEL) != name:
+                known.discard(pod_name)
                 continue
             want = wanted.pop(pod["metadata"]["name"], None)
             if want is None:
+                known.discard(pod_name)
                 try:
                     self.cluster.delete(pod_kind, namespace, pod["metadata"]["name"])
                 except NotFound:
@@ -67,10 +81,13 @@ class LauncherPodController(Controller):
                 pod["metadata"].pop("resourceVersion", None)
                 self.cluster.update_status(pod_kind, pod)
         for want in wanted.values():
+            known.add(want["metadata"]["name"])
             try:
                 self.cluster.create(pod_kind, copy.deepcopy(want))  # status kept: the kubelet reports it at once
             except AlreadyExists:
                 self.kick(namespace, name)
+        if not known:
+            self._index.pop((namespace, name), None)
 
 
 def _pod(vm, pod_name):
