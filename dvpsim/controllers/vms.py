@@ -498,6 +498,9 @@ class VirtualMachineController(Controller):
             set_condition(self.cluster, status, "ConfigurationApplied", "False", "ConfigurationNotApplied",
                           "Waiting for restart from user.")
             if (vm["spec"].get("disruptions") or {}).get("restartApprovalMode") == "Automatic":
+                if not state.restart:  # DVP's sync_kvvm handler announces the restart it makes
+                    self.event(vm, "VMChangesApplied", "Apply disruptive changes")
+                    self.event(vm, "VMRestarted", "")
                 state.restart = True
                 self._dirty.add((vm["metadata"]["namespace"], vm["metadata"]["name"]))
         else:

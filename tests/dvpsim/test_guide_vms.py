@@ -677,7 +677,9 @@ async def test_it_narrates_the_cores_change_of_the_guide(sim, dvp, linux_vm):
         changes = json.loads(kubectl(sim, dvp, "get", "vm", "linux-vm", "-o",
                                      "jsonpath={.status.restartAwaitingChanges}").stdout)
         assert changes == [{"currentValue": 1, "desiredValue": 2, "operation": "replace", "path": "cpu.cores"}]
-        assert condition(vm, "ConfigurationApplied")["status"] == "False"
+        applied = condition(vm, "ConfigurationApplied")
+        assert (applied["status"], applied["reason"], applied["message"]) == \
+            ("False", "ConfigurationNotApplied", "Waiting for restart from user.")
         assert wide_columns(sim, dvp, "linux-vm")["NEED RESTART"] == "True"
 
         # A reboot from inside the guest: the serial line shows it and drops (1006); the VM stays Running.

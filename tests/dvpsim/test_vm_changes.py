@@ -59,6 +59,7 @@ def test_it_restarts_by_itself_when_approval_is_automatic(dvp):
     assert not vm["status"].get("restartAwaitingChanges")
     phases = [t["phase"] for t in vm["status"]["stats"]["phasesTransitions"]]
     assert "Stopping" in phases
+    assert {"VMChangesApplied", "VMRestarted"} <= {e.reason for e in dvp.events_about("auto")}
 
 
 def test_it_hot_plugs_a_disk_through_a_block_device_attachment(sim, dvp):
