@@ -80,7 +80,8 @@ def crashed(cluster, namespace: str, name: str, detail: str) -> bool:
     """An internal failure of the VM or its hypervisor (a control endpoint, or a guest kernel panic):
     the VM goes Degraded. False when the VM has no instance to fail."""
     vm = _vm(cluster, namespace, name)
-    if vm is None or (vm.get("status") or {}).get("phase") not in ("Running", "Starting", "Migrating", "Pause"):
+    # (not while Migrating: the migration owns the phase until it ends)
+    if vm is None or (vm.get("status") or {}).get("phase") not in ("Running", "Starting", "Pause"):
         return False
     power.of(cluster, vm).fault = detail
     power.wake(cluster, vm)

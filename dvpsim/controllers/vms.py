@@ -156,7 +156,7 @@ class VirtualMachineController(Controller):
                 self.write_status(vm, status)
             return
 
-        if state.fault and phase in ("Running", "Starting", "Migrating", "Pause"):
+        if state.fault and phase in ("Running", "Starting", "Pause"):
             await self._degrade(vm, status, state)
             return
         if phase == "Degraded":
