@@ -53,6 +53,7 @@ class VirtualMachineController(Controller):
     async def run(self, cluster):
         self._applied = {}  # VM uid -> spec fields the running guest was started with
         self._placement = {}  # VM uid -> placement rules it was scheduled with
+        self._migratable_for = {}  # VM uid -> the block devices its Migratable condition was computed for
         power.on_wake(cluster, self.kick)
         await super().run(cluster)
 
@@ -66,6 +67,7 @@ class VirtualMachineController(Controller):
             power.forget(self.cluster, obj["metadata"]["uid"])
             self._applied.pop(obj["metadata"]["uid"], None)
             self._placement.pop(obj["metadata"]["uid"], None)
+            self._migratable_for.pop(obj["metadata"]["uid"], None)
             return
         super().on_primary(event_type, obj)
 
@@ -402,6 +404,8 @@ class VirtualMachineController(Controller):
             device["attached"] = True
         set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
         set_condition(self.cluster, status, "Migratable", *self._migratable(vm, status))
+        self._migratable_for[vm["metadata"]["uid"]] = tuple(
+            (d["kind"], d["name"]) for d in status.get("blockDeviceRefs") or [])
         set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "False", "NoRestartRequired", "")
         # A fresh start runs the current firmware and the whole configuration.
         set_condition(self.cluster, status, "FirmwareUpToDate", "True", "FirmwareUpToDate", "")
@@ -489,7 +493,10 @@ class VirtualMachineController(Controller):
                     {field: desired[field]} if field in desired else {}, whole=True)]
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
-        set_condition(self.cluster, status, "Migratable", *self._migratable(vm, status))
+        devices = tuple((d["kind"], d["name"]) for d in status.get("blockDeviceRefs") or [])
+        if self._migratable_for.get(uid) != devices:  # re-evaluated when a device is hot-plugged or unplugged
+            self._migratable_for[uid] = devices
+            set_condition(self.cluster, status, "Migratable", *self._migratable(vm, status))
         if changes:
             status["restartAwaitingChanges"] = changes
             set_condition(self.cluster, status, "AwaitingRestartToApplyConfiguration", "True", "ChangesPendingRestart",

@@ -745,8 +745,18 @@ def test_it_does_not_migrate_a_vm_whose_disks_are_on_local_storage(dvp, psim):
         assert condition(failed, "Completed")["message"] == "VirtualMachine is not migratable, cannot be processed."
         assert dvp.get("virtualmachines", "local-vm")["status"]["nodeName"] == vm["status"]["nodeName"]
         remove_vms(dvp, "local-vm")
+
+        # A local disk hot-plugged into a migratable VM makes it non-migratable until it is unplugged.
+        dvp.create("virtualdisks", blank_disk("local-data", storage_class="local-thin"))
+        dvp.create("virtualmachineblockdeviceattachments", {"metadata": {"name": "attach-local"}, "spec": {
+            "blockDeviceRef": {"kind": "VirtualDisk", "name": "local-data"}, "virtualMachineName": "linux-vm"}})
+        dvp.wait("virtualmachines", "linux-vm", lambda o: condition(o, "Migratable")["status"] == "False")
+        k(dvp, "delete", "vmbda", "attach-local")
+        dvp.wait("virtualmachines", "linux-vm", lambda o: condition(o, "Migratable")["status"] == "True")
     finally:
-        dvp.delete("virtualdisks", "local-root")
+        for disk in ("local-root", "local-data"):
+            if dvp.find("virtualdisks", disk):
+                dvp.delete("virtualdisks", disk)
         storage.delete_storage_class("local-thin")
 
 
