@@ -292,6 +292,14 @@ def _admit_virtual_machine(cluster, operation, obj, old, checks):
     if any(n.get("type") != "Main" for n in networks if isinstance(n, dict)) and not _sdn_enabled(cluster):
         checks.deny("additional networks require the sdn module to be enabled")
     _check_cluster_networks(cluster, checks, networks, _get(old or {}, "spec", "networks", default=None) or [])
+    if operation == "CREATE" and not spec.get("virtualMachineIPAddressName"):
+        # DVP's IPAM validator: the Auto address would be named like the VM, but such a vmip is already there (e.g.
+        # one kept after its VM was deleted, as the guide shows): the new VM must name it to get its address.
+        vmip = cluster.store.get(kinds.get("VirtualMachineIPAddress"), obj["metadata"].get("namespace"), name)
+        if vmip is not None:
+            checks.deny(f"VirtualMachineIPAddress with the name of the virtual machine already exists: set "
+                        f"spec.virtualMachineIPAddress field to {name} to use IP "
+                        f"{_get(vmip, 'status', 'address', default='')}")
     _check_cpu_topology(checks, spec["cpu"]["cores"])
     # A VM that no longer matches a changed class keeps running, but its spec cannot change until it does.
     if operation == "CREATE" or spec != (old or {}).get("spec"):

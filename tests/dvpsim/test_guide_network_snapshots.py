@@ -219,6 +219,11 @@ def test_it_keeps_the_address_of_a_deleted_vm_once_the_owner_references_are_remo
     dvp.wait_gone("virtualmachines", "keeper", timeout=30)
     kept = dvp.wait_phase("virtualmachineipaddresses", ip_name, "Bound")
     assert kept["status"]["address"] == address and "virtualMachineName" not in kept["status"]
+    with pytest.raises(client.ApiException) as refused:  # a new VM of that name must say it wants that address
+        dvp.create("virtualmachines", small_vm("keeper"))
+    assert refused.value.status == 403
+    assert ("VirtualMachineIPAddress with the name of the virtual machine already exists: set "
+            f"spec.virtualMachineIPAddress field to keeper to use IP {address}") in refused.value.body
 
     reborn = running_vm(dvp, "reborn", disk="keeper-root", virtualMachineIPAddressName=ip_name)
     assert reborn["status"]["ipAddress"] == address
