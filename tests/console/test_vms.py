@@ -211,3 +211,18 @@ def test_it_previews_the_vm_and_its_new_disk_as_yaml(owner, sim, unique):
     assert "type: UserDataRef" in page
     assert get_dvp(sim, "virtualmachines", PROJECT_A, vm) is None
     assert get_dvp(sim, "virtualdisks", PROJECT_A, disk) is None
+
+
+def test_it_explains_a_paused_vm_and_offers_restart_and_stop(owner, sim, running_vm, unique):
+    vm = unique("paused")
+    running_vm(vm, unique("paused-root"))
+    sim.control(f"vms/{PROJECT_A}/{vm}/pause", {})  # KubeVirt pauses a VM on an I/O error
+    wait_for_phase(sim, "virtualmachines", PROJECT_A, vm, "Pause", timeout=30)
+    page = owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])).content.decode()
+    assert 'data-phase="Pause"' in page
+    assert "The hypervisor paused the VM, usually after an I/O error" in page
+    listing = owner.get(reverse("virtualization:list", args=[PROJECT_A, "vms"]) + f"?q={vm}").content.decode()
+    menu = listing[listing.index(f'id="menu-{vm}"'):]
+    menu = menu[:menu.index("</details>")]
+    assert f'aria-label="Restart {vm}"' in menu and f'aria-label="Stop {vm}"' in menu
+    assert 'title="Not applicable while the VM is Pause."' in menu  # Start and Migrate

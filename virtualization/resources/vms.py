@@ -37,6 +37,12 @@ PHASE_DIAGNOSTICS = {
     "Migrating": ("The VM moves to another node (live migration). It can fail on incompatible processor "
                   "instructions, different hypervisor kernels, too little CPU or memory on eligible nodes, or "
                   "exceeded quotas.", "Look at the Migrating condition and the migration state below."),
+    "Degraded": ("An internal failure of the VM or its hypervisor. With the run policy AlwaysOn or "
+                 "AlwaysOnUnlessStoppedManually the VM is started again; otherwise restart or stop it.",
+                 "Look at the Running condition below and at the Events tab."),
+    "Pause": ("The hypervisor paused the VM, usually after an I/O error on one of its disks (for example a full "
+              "or failing volume). Its console does not answer until it resumes.",
+              "Look at the Running condition below and at the disks' status; Restart or Stop the VM to recover."),
 }
 CONDITION_HINTS = {
     ("SizingPolicyMatched", "False"): "The VM's cores, memory or CPU share do not match the sizing policy of its "
