@@ -378,7 +378,6 @@ class Api:
         except ValueError as e:
             raise BadRequest(f"the request body is not valid: {e}")
         managed_fields.validate_patch_options(request.query, ctype == APPLY)
-        managed_fields.validate_patch_options(request.query, ctype == APPLY)
         current = self.cluster.store.get(target.kind, target.namespace, target.name)
         dry = self._dry_run(request)
         if ctype == APPLY:
