@@ -292,6 +292,16 @@ def _admit_virtual_machine(cluster, operation, obj, old, checks):
     if any(n.get("type") != "Main" for n in networks if isinstance(n, dict)) and not _sdn_enabled(cluster):
         checks.deny("additional networks require the sdn module to be enabled")
     _check_cluster_networks(cluster, checks, networks, _get(old or {}, "spec", "networks", default=None) or [])
+    ip_name_changed = spec.get("virtualMachineIPAddressName") != _get(old or {}, "spec", "virtualMachineIPAddressName")
+    if spec.get("virtualMachineIPAddressName") and (operation == "CREATE" or ip_name_changed or
+                                                    networks != (_get(old or {}, "spec", "networks") or [])):
+        settings = _get(cluster.store.get(kinds.get("ModuleConfig"), None, "virtualization") or {},
+                        "spec", "settings", default={}) or {}
+        if not settings.get("virtualMachineCIDRs"):
+            checks.deny("spec.virtualMachineIPAddressName cannot be set when ModuleConfig/virtualization "
+                        "spec.settings.virtualMachineCIDRs is not configured")
+        if networks and not any(isinstance(n, dict) and n.get("type") == "Main" for n in networks):
+            checks.deny("spec.virtualMachineIPAddressName cannot be set without Main network type in spec.networks")
     if operation == "CREATE" and not spec.get("virtualMachineIPAddressName"):
         # DVP's IPAM validator: the Auto address would be named like the VM, but such a vmip is already there (e.g.
         # one kept after its VM was deleted, as the guide shows): the new VM must name it to get its address.

@@ -207,6 +207,15 @@ def test_it_binds_the_requested_address_and_gives_it_to_the_vm_that_names_it(sim
     dvp.wait_gone("virtualmachines", "custom-ip-vm", timeout=30)
 
 
+def test_it_refuses_a_requested_address_for_a_vm_without_the_main_network(dvp):
+    with pytest.raises(client.ApiException) as refused:
+        dvp.create("virtualmachines", small_vm("no-main", virtualMachineIPAddressName="linux-vm-custom-ip",
+                                               networks=[{"type": "ClusterNetwork", "name": "corp-net"}]))
+    assert refused.value.status == 403
+    assert "spec.virtualMachineIPAddressName cannot be set without Main network type in spec.networks" in \
+        refused.value.body
+
+
 def test_it_keeps_the_address_of_a_deleted_vm_once_the_owner_references_are_removed(sim, dvp):
     vm = running_vm(dvp, "keeper")
     ip_name = kubectl(sim, "get", "vm", "keeper", "-n", dvp.namespace,
