@@ -105,7 +105,10 @@ class Cluster:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.clock.timestamp()
-        meta["generation"] = 1
+        if kind.tracks_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
         if kind.kind == "Namespace":
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
             obj["status"] = {"phase": "Active"}
@@ -173,7 +176,7 @@ class Cluster:
                     new["status"] = copy.deepcopy(old["status"])
                 else:
                     new.pop("status", None)
-            if _spec_of(new, kind) != _spec_of(old, kind):
+            if kind.tracks_generation and _spec_of(new, kind) != _spec_of(old, kind):
                 nmeta["generation"] = int(old["metadata"].get("generation", 1)) + 1
             if old["metadata"].get("deletionTimestamp"):
                 added = set(nmeta.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])

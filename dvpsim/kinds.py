@@ -7,6 +7,10 @@ columns kube-apiserver prints. A column either has a kubectl-style JSONPath
 
 from dataclasses import dataclass
 
+# Groups kube-apiserver serves itself; every other group is a CustomResourceDefinition's.
+BUILT_IN_GROUPS = {"", "apps", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
+                   "events.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
+                   "discovery.k8s.io"}
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 DVP = "virtualization.deckhouse.io"
 SUBRESOURCES_GROUP = "subresources.virtualization.deckhouse.io"
@@ -39,6 +43,17 @@ class Kind:
     deprecated: tuple = ()  # (version, the CRD's deprecationWarning) pairs
     view_of: str = ""  # another API's view of a stored kind (events.k8s.io Event of core Event): its name
     module: str = ""  # the Deckhouse module that serves the kind: served only while its ModuleConfig is enabled
+
+    @property
+    def custom(self):
+        """Whether a CustomResourceDefinition defines the kind (every group kube-apiserver does not serve itself)."""
+        return self.group not in BUILT_IN_GROUPS
+
+    @property
+    def tracks_generation(self):
+        """Whether metadata.generation is kept: for custom resources, and of the built-in kinds dvpsim serves only
+        for Ingress (ConfigMaps, Secrets, Services, ... have none)."""
+        return self.custom or self.kind == "Ingress"
 
     @property
     def stored(self):

@@ -227,17 +227,12 @@ CELLS = {
 }
 
 
-# Groups kube-apiserver serves itself; every other group is a CustomResourceDefinition's.
-BUILT_IN_GROUPS = {"", "apps", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
-                   "events.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io"}
-
-
 def column_definitions(kind):
     cols = [dict(NAME_COLUMN)]
     for c in kind.columns:
         if c.description:
             description = c.description
-        elif kind.group in BUILT_IN_GROUPS:
+        elif not kind.custom:
             description = c.name
         else:  # what the apiextensions table convertor says of a column the CRD does not describe
             description = f"Custom resource definition column (in JSONPath format): {c.path}"

@@ -106,6 +106,17 @@ def test_it_generates_names_and_bumps_generation_only_on_spec_change(sim, ns, cu
     assert patched["metadata"]["generation"] == 2
 
 
+def test_it_keeps_no_generation_for_built_in_kinds_that_have_none(sim, ns, core):
+    cm = core.create_namespaced_config_map(ns, {"metadata": {"name": "no-gen"}, "data": {"k": "v"}})
+    assert cm.metadata.generation is None
+    cm = core.patch_namespaced_config_map("no-gen", ns, {"data": {"k": "w"}})
+    assert cm.metadata.generation is None
+    status, _, ingress = call(sim, "POST", f"/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "gen"},
+        "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}})
+    assert status == 201 and ingress["metadata"]["generation"] == 1
+
+
 def test_it_rejects_a_stale_resource_version_with_conflict(sim, ns, core):
     cm = core.create_namespaced_config_map(ns, {"metadata": {"name": "rv"}, "data": {"a": "1"}})
     cm.data = {"a": "2"}
