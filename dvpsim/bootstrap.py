@@ -122,9 +122,31 @@ def install(cluster):
     ensure("ServiceAccount", {"metadata": {"name": "dvp-console", "namespace": "d8-console"}})
     for role in cluster_roles():
         ensure("ClusterRole", role)
+        _reconcile_cluster_role(cluster, role)
     for binding in cluster_role_bindings():
         ensure("ClusterRoleBinding", binding)
     if ADMIN not in cluster.users:
         cluster.add_user(ADMIN, ("system:masters",))
     if CONSOLE_SA not in cluster.users:
         cluster.add_user(CONSOLE_SA, ("system:serviceaccounts", "system:serviceaccounts:d8-console"))
+
+
+def _reconcile_cluster_role(cluster, role):
+    """As kube-apiserver reconciles its bootstrap roles at start: a saved state from an older dvpsim gets the rules
+    of this one (e.g. reading the sdn module's networks)."""
+    kind = kinds.get("ClusterRole")
+    current = cluster.store.peek(kind, "", role["metadata"]["name"])
+    if current is None:
+        return
+    labels = {**(current["metadata"].get("labels") or {}), **role["metadata"]["labels"]}
+    if current.get("rules") == role["rules"] and current.get("aggregationRule") == role.get("aggregationRule") and \
+            current["metadata"].get("labels") == labels:
+        return
+    import copy
+    updated = copy.deepcopy(current)
+    updated["rules"] = role["rules"]
+    updated["metadata"]["labels"] = labels
+    if "aggregationRule" in role:
+        updated["aggregationRule"] = role["aggregationRule"]
+    updated["metadata"].pop("resourceVersion", None)
+    cluster.update(kind, updated)

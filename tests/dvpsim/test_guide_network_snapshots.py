@@ -749,3 +749,24 @@ def test_it_refuses_the_guides_plural_name_replacements(sim, dvp):
     assert "customisation" in british
     refused = kubectl(sim, "apply", "--validate=false", "-n", dvp.namespace, "-f", "-", stdin=british, check=False)
     assert "At least one of customization.namePrefix" in refused.stderr  # only the CRD's "customization" counts
+
+
+def test_it_gives_the_roles_of_a_saved_state_the_network_rules(tmp_path):
+    from tests.conftest import start_sim, stop_sim
+
+    state = str(tmp_path / "state.json")
+    sim = start_sim("--state", state)
+    try:  # a state saved by a dvpsim whose shared read role did not know the sdn module's cluster networks
+        rbac = client.RbacAuthorizationV1Api(sim.api("admin"))
+        role = rbac.read_cluster_role("d8:use:cluster-read")
+        role.rules = [r for r in role.rules if "clusternetworks" not in (r.resources or [])]
+        rbac.replace_cluster_role("d8:use:cluster-read", role)
+    finally:
+        stop_sim(sim)
+    sim = start_sim("--state", state)
+    try:  # kube-apiserver reconciles its bootstrap roles at start; dvpsim does the same with its own
+        alice = client.CustomObjectsApi(sim.api("alice"))
+        assert "corp-net" in [n["metadata"]["name"] for n in alice.list_cluster_custom_object(*SDN, "clusternetworks")
+                              ["items"]]
+    finally:
+        stop_sim(sim)
