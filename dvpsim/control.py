@@ -6,6 +6,8 @@
                                                 ({"message": "..."} says what failed)
     POST /dvpsim/vms/<namespace>/<name>/pause   KubeVirt pauses the guest on an I/O error: phase Pause
     POST /dvpsim/vms/<namespace>/<name>/resume  the I/O error is gone and the guest is unpaused: Running again
+    GET/POST        /dvpsim/firmware  read; {"qemu": "...", "libvirt": "..."} = a module update with new VM
+                                      firmware: running VMs are moved onto it by firmware-update-* Evict operations
 """
 
 import json
@@ -14,7 +16,7 @@ from aiohttp import web
 
 from .auth import authenticate
 from . import kinds
-from .controllers import guest_power
+from .controllers import firmware, guest_power
 from .errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from .faults import Fault
 
@@ -94,5 +96,17 @@ def routes(cluster):
             raise Conflict.of(kind, name, f"cannot {action} a virtual machine in phase {phase}")
         return web.json_response({"namespace": namespace, "name": name, "action": action}, status=202)
 
+    @_errors
+    async def firmware_versions(request):
+        _admin(cluster, request)
+        if request.method == "POST":
+            data = await body(request)
+            if not isinstance(data, dict) or not data or not all(
+                    k in ("libvirt", "qemu") and isinstance(v, str) and v for k, v in data.items()):
+                raise BadRequest('give the new firmware as {"libvirt": "<version>", "qemu": "<version>"}')
+            firmware.update(cluster, data)
+        return web.json_response(firmware.current(cluster))
+
     return [web.route("*", "/dvpsim/faults", faults), web.route("*", "/dvpsim/clock", clock),
+            web.route("*", "/dvpsim/firmware", firmware_versions),
             web.post("/dvpsim/vms/{namespace}/{name}/{action}", vm_action)]

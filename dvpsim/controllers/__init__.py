@@ -2,6 +2,7 @@
 
 from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentController
 from dvpsim.controllers.disks import VirtualDiskController
+from dvpsim.controllers.firmware import WorkloadUpdaterController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
 from dvpsim.controllers.launchers import LauncherPodController
 from dvpsim.controllers.macs import VirtualMachineMACAddressController
@@ -29,6 +30,7 @@ CONTROLLERS = [
     VirtualMachineController,
     VirtualMachineOperationController,
     LauncherPodController,
+    WorkloadUpdaterController,
     VirtualMachineBlockDeviceAttachmentController,
     VirtualMachineSnapshotController,
     VirtualMachineSnapshotOperationController,

@@ -4,7 +4,7 @@ import secrets
 
 from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
-from dvpsim.controllers import power, restore
+from dvpsim.controllers import firmware, power, restore
 from dvpsim.controllers.base import Controller, condition, remove_condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
@@ -223,6 +223,7 @@ class VirtualMachineOperationController(Controller):
         status["migrationState"] = migration_state
         if node:
             status["nodeName"] = node
+            status["versions"] = firmware.current(self.cluster)  # the target's virt-launcher runs today's firmware
             # The target's virt-launcher Pod takes over; the source Pod goes (dvpsim.controllers.launchers).
             suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
             status["virtualMachinePods"] = [{"name": f"virt-launcher-{vm['metadata']['name']}-{suffix}",

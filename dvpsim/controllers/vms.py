@@ -3,7 +3,7 @@
 import secrets
 
 from dvpsim import kinds, scheduling
-from dvpsim.controllers import attachments, macs, power
+from dvpsim.controllers import attachments, firmware, macs, power
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)
 from dvpsim.admission import sizing_policy_problem
@@ -399,7 +399,7 @@ class VirtualMachineController(Controller):
                     "runtimeOverhead": "0", "topology": topology(cores)},
             "memory": {"size": vm["spec"]["memory"]["size"], "runtimeOverhead": "256Mi"},
         }
-        status["versions"] = {"libvirt": "10.9.0", "qemu": "9.2.0"}
+        status["versions"] = firmware.current(self.cluster)
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
         set_condition(self.cluster, status, "Running", "True", "Running", "", vm["metadata"].get("generation"))
@@ -493,6 +493,7 @@ class VirtualMachineController(Controller):
                     {field: desired[field]} if field in desired else {}, whole=True)]
         for device in status.get("blockDeviceRefs") or []:
             device["attached"] = True
+        set_condition(self.cluster, status, "FirmwareUpToDate", *firmware.up_to_date(self.cluster, status))
         devices = tuple((d["kind"], d["name"]) for d in status.get("blockDeviceRefs") or [])
         if self._migratable_for.get(uid) != devices:  # re-evaluated when a device is hot-plugged or unplugged
             self._migratable_for[uid] = devices

@@ -782,6 +782,37 @@ def test_it_migrates_with_a_migrate_operation_but_refuses_a_target_node_in_the_c
         [(e.reason, e.message) for e in dvp.events_about("linux-vm")]
 
 
+def test_it_moves_running_vms_onto_new_firmware_with_firmware_update_operations(dvp, psim):
+    """"Migration types": a module update brings new VM firmware; the guide's `d8 k get vmop` shows the
+    `firmware-update-*` Evict that moved the VM. (`POST /dvpsim/firmware` stands in for the module update.)"""
+    vm = dvp.wait_phase("virtualmachines", "linux-vm", "Running")
+    old = psim.control("firmware")
+    assert vm["status"]["versions"] == old
+    new = {"libvirt": "10.10.0", "qemu": "9.2.4"}
+    rv = vm["metadata"]["resourceVersion"]
+    psim.control("firmware", new)
+    seen = []
+    stream = watch.Watch()
+    for event in stream.stream(dvp.custom.list_namespaced_custom_object, GROUP, VERSION, dvp.namespace,
+                               "virtualmachines", resource_version=rv, field_selector="metadata.name=linux-vm",
+                               timeout_seconds=30):
+        status = event["object"].get("status") or {}
+        firmware = condition(event["object"], "FirmwareUpToDate") or {}
+        seen.append((status.get("phase"), firmware.get("status"), firmware.get("reason")))
+        if firmware.get("status") == "False":
+            assert firmware["message"] == (
+                "The VM firmware version is outdated and not recommended for use with the current version of the "
+                "virtualization module, please migrate or reboot the VM to upgrade its firmware version.")
+        if status.get("versions") == new and status.get("phase") == "Running" and firmware.get("status") == "True":
+            stream.stop()
+    assert ("Running", "False", "FirmwareOutOfDate") in seen and ("Migrating", "False", "FirmwareOutOfDate") in seen
+    after = dvp.get("virtualmachines", "linux-vm")
+    assert after["status"]["versions"] == new and after["status"]["nodeName"] != vm["status"]["nodeName"]
+    rows = [line.split() for line in k(dvp, "get", "vmop").stdout.splitlines()[1:]]
+    updates = [r for r in rows if r[0].startswith("firmware-update-") and r[4] == "linux-vm"]
+    assert [r[1:5] for r in updates] == [["Completed", "100%", "Evict", "linux-vm"]]
+
+
 def test_it_drains_a_node_by_evacuating_its_vms_with_evacuation_operations(dvp, psim):
     """"Migration types": draining a node (maintenance) live-migrates its VMs through Evict operations named
     `evacuation-*`. kubectl drain evicts the VM's virt-launcher Pod; KubeVirt refuses with 429 and evacuates."""
