@@ -150,7 +150,8 @@ def _ready(node: dict) -> bool:
 
 
 # Why a node was filtered out, worded as kube-scheduler words it.
-NOT_READY = "node(s) were not ready or unschedulable"
+UNSCHEDULABLE = "node(s) were unschedulable"  # NodeUnschedulable: a cordoned node
+NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"  # the taint a NotReady node gets
 SELECTOR = "node(s) didn't match Pod's node affinity/selector"
 VM_AFFINITY = "node(s) didn't match pod affinity rules"
 VM_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
@@ -179,7 +180,9 @@ def untolerated_taint(node: dict, tolerations: list[dict]) -> dict | None:
 
 def _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory, tolerations=()):
     labels = node["metadata"].get("labels") or {}
-    if not _ready(node) or node.get("spec", {}).get("unschedulable"):
+    if node.get("spec", {}).get("unschedulable"):
+        return UNSCHEDULABLE
+    if not _ready(node):
         return NOT_READY
     taint = untolerated_taint(node, list((vm.get("spec") or {}).get("tolerations") or []) + list(tolerations))
     if taint is not None:  # the TaintToleration filter runs before NodeAffinity and NodeResourcesFit

@@ -837,5 +837,12 @@ def test_it_drains_a_node_by_evacuating_its_vms_with_evacuation_operations(dvp, 
         assert [(o["spec"]["type"], o["status"]["phase"]) for o in evacuations] == [("Evict", "Completed")]
         assert active not in k(dvp, "get", "pods").stdout  # the source Pod is gone, the target's runs
         assert kubectl(psim, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
+        # The cordoned node takes no new VM.
+        vm_with_disk(dvp, "after-drain", wait=None, nodeSelector={"kubernetes.io/hostname": node})
+        assert condition(unplaced(dvp, "after-drain"), "Running")["message"] == \
+            "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector."
+        kubectl(psim, "uncordon", node, check=True)
+        assert dvp.wait_phase("virtualmachines", "after-drain", "Running", timeout=30)["status"]["nodeName"] == node
+        remove_vms(dvp, "after-drain")
     finally:
         kubectl(psim, "uncordon", node, check=True)
