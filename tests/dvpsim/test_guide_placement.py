@@ -12,14 +12,13 @@ import re
 import subprocess
 import time
 
-import aiohttp
 import pytest
 from kubernetes import client, watch
 
 from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, sample_url, vm_body
-from tests.dvpsim.test_guest import Console, console_url
 from tests.dvpsim.test_guide_examples import KUBECTL
+from tests.dvpsim.test_guide_vms import ssh
 
 NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")
 SSD, HDD = {"virtlab-pt-1", "virtlab-pt-2"}, {"virtlab-pt-3"}
@@ -336,22 +335,8 @@ def test_it_waits_for_a_restart_when_new_placement_rules_exclude_the_node_in_the
 # ---- Attaching block devices ------------------------------------------------------------------------------------
 
 async def lsblk(sim, dvp, name):
-    """`lsblk` in the guest, logged in as the guide's cloud user over the serial console."""
-    async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(console_url(sim, dvp, name), protocols=("plain.kubevirt.io",),
-                                      headers={"Authorization": f"Bearer {sim.token('admin')}"})
-        console = Console(ws)
-        await console.type("\r")
-        await console.expect(f"{name} login: ")
-        await console.type("cloud\r")
-        await console.expect("Password: ")
-        await console.type("cloud\r")
-        await console.expect(f"cloud@{name}:~$ ")
-        await console.type("lsblk\r")
-        listing = await console.expect(f"cloud@{name}:~$ ")
-        await console.type("exit\r")
-        await ws.close()
-    return listing.replace("\r", "")
+    """The guide's `d8 v ssh cloud@<vm> --local-ssh --command "lsblk"` (SSH through the portforward subresource)."""
+    return await ssh(sim, dvp, name, "lsblk")
 
 
 def lsblk_rows(listing):
