@@ -14,7 +14,7 @@ from aiohttp import WSMsgType
 
 from dvpsim import kinds, quantity
 from dvpsim.controllers import guest_power, power
-from dvpsim.guest import cloudinit
+from dvpsim.guest import cloudinit, dns
 from dvpsim.guest.session import BlockDevice, GuestFacts, GuestSession
 
 CONSOLE_PHASES = ("Running", "Migrating")
@@ -70,6 +70,7 @@ def facts_of(cluster, vm: dict, config: dict) -> GuestFacts:
         ip_address=status.get("ipAddress", ""),
         block_devices=devices,
         agent_installed=cloudinit.has_guest_agent(config) or power.of(cluster, vm).agent_installed,
+        resolve=lambda name: dns.resolve(cluster, vm["metadata"]["namespace"], name),
     )
 
 

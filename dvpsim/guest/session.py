@@ -38,6 +38,7 @@ class GuestFacts:
     os_version_id: str = "24.04"
     kernel: str = "6.8.0-45-generic"
     agent_installed: bool = False  # qemu-guest-agent is on the disk (cloud-init or installed by hand)
+    resolve: object = None  # name -> (fully qualified name, addresses): the cluster DNS (dvpsim.guest.dns)
 
 
 class GuestSession:
@@ -255,6 +256,27 @@ def _uname(s: GuestSession, args):
     if "-r" in args:
         return f.kernel
     return "Linux"
+
+
+def _lookup(s: GuestSession, name):
+    return s.facts.resolve(name) if s.facts.resolve else (name, [])
+
+
+def _getent(s: GuestSession, args):
+    if len(args) != 2 or args[0] not in ("hosts", "ahosts"):
+        return "Usage: getent hosts NAME"
+    fqdn, addresses = _lookup(s, args[1])
+    return "\n".join(f"{address:<15} {fqdn}" for address in addresses)
+
+
+def _nslookup(s: GuestSession, args):
+    if not args:
+        return "Usage: nslookup NAME"
+    fqdn, addresses = _lookup(s, args[0])
+    lines = ["Server:\t\t127.0.0.53", "Address:\t127.0.0.53#53", ""]
+    if not addresses:
+        return "\n".join(lines + [f"** server can't find {args[0]}: NXDOMAIN"])
+    return "\n".join(lines + [line for address in addresses for line in (f"Name:\t{fqdn}", f"Address: {address}")])
 
 
 def _echo(s: GuestSession, args):
@@ -488,6 +510,8 @@ _COMMANDS = {
     "echo": _echo,
     "ip": _ip,
     "lsblk": _lsblk,
+    "getent": _getent,
+    "nslookup": _nslookup,
     "free": _free,
     "cat": _cat,
     "clear": _clear,

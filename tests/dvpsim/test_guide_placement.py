@@ -460,7 +460,7 @@ spec:
 
 # ---- Organizing interaction with virtual machines ---------------------------------------------------------------
 
-def test_it_routes_the_guides_services_to_the_vm_labelled_app_nginx(dvp):
+async def test_it_routes_the_guides_services_to_the_vm_labelled_app_nginx(dvp, psim):
     ip = dvp.get("virtualmachines", "linux-vm")["status"]["ipAddress"]
     assert k(dvp, "label", "vm", "linux-vm", "app=nginx").stdout.strip() == \
         "virtualmachine.virtualization.deckhouse.io/linux-vm labeled"
@@ -489,6 +489,9 @@ spec:
 """)
     assert k(dvp, "get", "svc", "http", "-o", "jsonpath={.spec.clusterIP}").stdout == "None"
     assert endpoints("http") == [ip]
+    # "After creation, the VM or VM group can be accessed by name: http.<namespace>.svc" (from inside a VM).
+    resolved = await ssh(psim, dvp, "linux-vm", f"getent hosts http.{dvp.namespace}.svc")
+    assert resolved.split() == [ip, f"http.{dvp.namespace}.svc.cluster.local"]
 
     # The guide's ClusterIP example has no ports, which Kubernetes refuses for a non-headless Service.
     refused = k(dvp, "apply", "-f", "-", check=False, stdin="""apiVersion: v1
@@ -554,6 +557,10 @@ spec:
     for name in ("linux-vm-nginx-nodeport", "linux-vm-nginx-lb", "linux-vm-nginx"):
         assert endpoints(name) == [ip], name
     assert f"{ip}:80" in k(dvp, "describe", "svc", "linux-vm-nginx").stdout
+    cluster_ip = services["linux-vm-nginx"][2]
+    looked_up = await ssh(psim, dvp, "linux-vm", "nslookup linux-vm-nginx")
+    assert f"Name:\tlinux-vm-nginx.{dvp.namespace}.svc.cluster.local\nAddress: {cluster_ip}" in looked_up
+    assert "NXDOMAIN" in await ssh(psim, dvp, "linux-vm", "nslookup no-such-service")
 
     out = k(dvp, "apply", "-f", "-", stdin="""apiVersion: networking.k8s.io/v1
 kind: Ingress
