@@ -4,6 +4,7 @@ from . import meta_edit, spec_edit, views, yaml_edit
 from .registry import REGISTRY, Resource
 from .resources import cluster_images, disk_snapshots, disks, images, vms  # noqa: F401  (registers the kinds)
 from .resources import vm_config, vm_consoles, vm_disks, vm_network, vm_operations, vm_placement
+from .resources import vm_snapshots
 
 
 class ResourceConverter:
@@ -45,6 +46,11 @@ urlpatterns = [
     path("vms/<str:name>/disks/", vm_disks.disks, name="vm-disks"),
     path("vms/<str:name>/placement/", vm_placement.placement, name="vm-placement"),
     path("vms/<str:name>/network/", vm_network.network, name="vm-network"),
+    path("vms/<str:name>/snapshots/_new/", vm_snapshots.create, name="vm-snapshot-create"),
+    path("vms/<str:name>/snapshots/<str:snapshot_name>/restore/", vm_snapshots.restore, name="vm-snapshot-restore"),
+    path("vms/<str:name>/snapshots/<str:snapshot_name>/create-vm/", vm_snapshots.create_vm,
+         name="vm-snapshot-create-vm"),
+    path("vms/<str:name>/snapshots/<str:snapshot_name>/delete/", vm_snapshots.delete, name="vm-snapshot-delete"),
     path("<resource:resource>/", views.resource_list, name="list"),
     path("<resource:resource>/<str:name>/", views.resource_detail, name="detail"),
     path("<resource:resource>/<str:name>/status/", views.resource_status, name="status"),

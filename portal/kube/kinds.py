@@ -41,6 +41,8 @@ _ALL = [
     Kind("VirtualMachine", DVP, "v1alpha2", "virtualmachines"),
     Kind("VirtualMachineClass", DVP, "v1alpha3", "virtualmachineclasses", namespaced=False),
     Kind("VirtualMachineOperation", DVP, "v1alpha2", "virtualmachineoperations"),
+    Kind("VirtualMachineSnapshot", DVP, "v1alpha2", "virtualmachinesnapshots"),
+    Kind("VirtualMachineSnapshotOperation", DVP, "v1alpha2", "virtualmachinesnapshotoperations"),
     Kind("VirtualMachineIPAddress", DVP, "v1alpha2", "virtualmachineipaddresses"),
     Kind("VirtualMachineBlockDeviceAttachment", DVP, "v1alpha2", "virtualmachineblockdeviceattachments"),
 ]

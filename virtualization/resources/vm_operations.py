@@ -15,6 +15,7 @@ from projects.access import can, get_project, kube_for
 
 from .. import registry, tables
 from .. import views as generic
+from .vm_snapshots import NewNamesForm
 
 VM = kinds.get("VirtualMachine")
 VMOP = kinds.get("VirtualMachineOperation")
@@ -29,6 +30,9 @@ OPERATIONS = {
     "Restart": ("Restart", ("Running", "Degraded", "Starting", "Pause"),
                 ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
     "Migrate": ("Evict", ("Running",), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
+    # dvp-api-notes §8.1: Clone applies to Stopped and Running VMs under any run policy (the guide asks for a
+    # powered-off VM; a running one is snapshotted first, which needs its guest agent for consistency).
+    "Clone": ("Clone", ("Stopped", "Running"), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn", "AlwaysOff")),
 }
 RUN_POLICY_WHY = {
     "AlwaysOff": "the run policy AlwaysOff keeps it off",
@@ -133,14 +137,20 @@ def operation(request, project, name):
     if label not in OPERATIONS:
         raise Http404("No such operation")
     vm = generic.get_object(request, project, resource, name)
-    if request.method == "GET":
+    clone_form = None
+    if label == "Clone":  # the new names (customization) and the mode, checked before anything is created
+        clone_form = NewNamesForm(request.POST if request.method == "POST" else None, source_name=name,
+                                  initial={"name_suffix": "-clone"})
+    if request.method == "GET" or (clone_form is not None and not clone_form.is_valid()):
         choice = next(c for c in operation_choices(vm, can(request.user, "create", VMOP, project.name))
                       if c["type"] == label)
-        return render(request, "virtualization/vms/operation_confirm.html" + ("#dialog" if request.htmx else ""), {
+        partial = "#dialog" if request.htmx and request.method == "GET" else ""
+        return render(request, "virtualization/vms/operation_confirm.html" + partial, {
             "project": project, "resource": resource, "name": name, "vm": vm, "choice": choice,
             "force_choice": force_choice(vm) if label == "Migrate" else None, "next": _next_url(request),
-        })
-    run_operation(request, project.name, vm, label, force=request.POST.get("force"))
+            "clone_form": clone_form,
+        }, status=422 if clone_form is not None and clone_form.errors else 200)
+    run_operation(request, project.name, vm, label, force=request.POST.get("force"), clone_form=clone_form)
     if _next_url(request):
         return redirect(_next_url(request))
     if request.htmx:
@@ -165,19 +175,30 @@ def force_choice(vm):
     return None
 
 
-def run_operation(request, project, vm, label, force=None):
+def run_operation(request, project, vm, label, force=None, clone_form=None):
     """Create the VMOP for one VM as the user; the outcome goes to the messages. True when created."""
     name = vm["metadata"]["name"]
     vmop_type = OPERATIONS[label][0]
     spec = {"type": vmop_type, "virtualMachineName": name}
     if label == "Migrate" and force_choice(vm) is not None:
         spec["force"] = force == "on"
+    if label == "Clone":
+        if clone_form is None or not clone_form.is_valid():
+            messages.error(request, f"Clone {name} from its page: the clone needs new names.")
+            return False
+        spec["clone"] = clone_form.spec()  # dvp-api-notes §8.2: spec.clone.customization (with z), singular names
     try:
-        kube_for(request.user).create(VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
-                                             "spec": spec}, project)
+        created = kube_for(request.user).create(VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
+                                                       "spec": spec}, project)
     except KubeError as exc:
         messages.error(request, f"{label} of {name} was refused: {exc.message}")
         return False
+    if label == "Clone":
+        dry = " (dry run: only checks for conflicts)" if spec["clone"]["mode"] == "DryRun" else ""
+        messages.success(request, f"Clone of {name} requested{dry}: the new virtual machine is "
+                                  f"{clone_form.new_name()} (operation {created['metadata']['name']}; its progress "
+                                  f"shows under Operations).")
+        return True
     messages.success(request, f"{label} requested for {name}.")
     return True
 

@@ -17,7 +17,15 @@ from .. import views as generic
 from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
 from . import disks as disk_resource
-from . import vm_config, vm_consoles, vm_disks, vm_network, vm_operations, vm_placement
+from . import (
+    vm_config,
+    vm_consoles,
+    vm_disks,
+    vm_network,
+    vm_operations,
+    vm_placement,
+    vm_snapshots,
+)
 
 VM = kinds.get("VirtualMachine")
 VMOP = kinds.get("VirtualMachineOperation")
@@ -84,18 +92,21 @@ resource = register(Resource(
     slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("disks", "Disks and Images"),
-          ("placement", "Placement"), ("network", "Network"), ("tty", "TTY"), ("vnc", "VNC"), ("meta", "Meta"),
-          ("yaml", "YAML"), ("events", "Events")),
+          ("placement", "Placement"), ("network", "Network"), ("snapshots", "Snapshots"), ("tty", "TTY"),
+          ("vnc", "VNC"), ("meta", "Meta"), ("yaml", "YAML"), ("events", "Events")),
     create=(CreateChoice("Create", "vm-create"),),
     extra={"detail_context": vm_detail_context,
            "row_context": vm_operations.vm_row_context, "row_actions": "virtualization/vms/_row_actions.html",
            "events_timeline": vm_operations.vm_timeline,
-           "live_related": ((VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),),
+           "live_related": ((VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
+                            (vm_snapshots.VMSNAPSHOT,
+                             lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm)),
            "list_template": "virtualization/vms/_list_dialog.html",
            "bulk_actions": vm_operations.BULK_ACTIONS, "bulk_url": "vm-bulk",
            "bulk_blocked": vm_operations.bulk_blocked,
            "tab_context": {"configuration": vm_config.configuration_tab, "disks": vm_disks.disks_tab,
                            "placement": vm_placement.placement_tab, "network": vm_network.network_tab,
+                           "snapshots": vm_snapshots.snapshots_tab,
                            "tty": vm_consoles.tab_context("tty"), "vnc": vm_consoles.tab_context("vnc"),
                            "meta": meta_edit.meta_tab_context}},
 ))
