@@ -1,0 +1,79 @@
+"""The guide's "How to create a VM snapshot in the web interface", walked in a browser: VM → Snapshots → Create →
+name, IP address conversion policy Never, Consistency Guarantee on → Create → the snapshot's phase shows Ready."""
+import uuid
+
+import pytest
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+GROUP, VERSION, PROJECT = "virtualization.deckhouse.io", "v1alpha2", "project-a"
+
+
+def create(api, plural, kind, body):
+    api.create_namespaced_custom_object(GROUP, VERSION, PROJECT, plural,
+                                        {"apiVersion": f"{GROUP}/{VERSION}", "kind": kind, **body})
+
+
+def delete(api, plural, name):
+    try:
+        api.delete_namespaced_custom_object(GROUP, VERSION, PROJECT, plural, name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.fixture
+def stopped_vm(sim):
+    """A VM created Stopped (run policy Manual, 10% CPU share), removed with its disk and snapshots afterwards."""
+    api = client.CustomObjectsApi(sim.api("admin"))
+    name = f"snap-{uuid.uuid4().hex[:6]}"
+    create(api, "virtualdisks", "VirtualDisk", {"metadata": {"name": f"{name}-root"},
+                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    create(api, "virtualmachines", "VirtualMachine", {"metadata": {"name": name}, "spec": {
+        "virtualMachineClassName": "generic", "runPolicy": "Manual", "cpu": {"cores": 1, "coreFraction": "10%"},
+        "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-root"}]}})
+    yield name
+    for snapshot in api.list_namespaced_custom_object(GROUP, VERSION, PROJECT, "virtualmachinesnapshots")["items"]:
+        if snapshot["spec"].get("virtualMachineName") == name:
+            delete(api, "virtualmachinesnapshots", snapshot["metadata"]["name"])
+    delete(api, "virtualmachines", name)
+    delete(api, "virtualdisks", f"{name}-root")
+
+
+def test_it_creates_a_vm_snapshot_the_way_the_guide_walks_it(log_in, sim, stopped_vm):
+    page = log_in("alice")
+    page.goto("/projects/project-a/vms/")
+    page.get_by_role("link", name=stopped_vm, exact=True).click()
+    expect(page.locator("#status .status-line [data-phase]")).to_have_attribute("data-phase", "Stopped",
+                                                                                timeout=60000)
+    page.locator("nav.tabs").get_by_role("link", name="Snapshots").click()
+    expect(page.locator("#vm-snapshots")).to_contain_text(f"No snapshots of {stopped_vm} yet.")
+    page.get_by_role("button", name="Create", exact=True).click()  # a link styled as a button
+
+    snapshot = f"{stopped_vm}-linux-vm-snapshot"
+    page.get_by_label("Snapshot name").fill(snapshot)
+    page.get_by_label("IP address conversion policy").select_option("Never")
+    switch = page.get_by_role("switch", name="Consistency Guarantee")
+    switch.check()
+    expect(switch).to_be_checked()
+    expect(page.locator("form.resource-form")).to_contain_text("There is no \"Snapshot Storage Class\" to choose")
+    page.get_by_role("button", name="Show YAML").click()
+    expect(page.locator("#yaml-preview-text")).to_contain_text("keepIPAddress: Never")
+    page.get_by_role("button", name="Create", exact=True).click()
+
+    expect(page.locator("#messages")).to_contain_text(f"The snapshot {snapshot} of {stopped_vm} is being taken.")
+    row = page.locator(f'tr[data-snapshot="{snapshot}"]')
+    expect(row.locator("[data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+    expect(row).to_contain_text("Never")
+    expect(row).to_contain_text(f"VirtualDisk {stopped_vm}-root")
+
+    # A snapshot taken elsewhere (kubectl) shows up on the open tab by itself, through the page's live updates.
+    api = client.CustomObjectsApi(sim.api("admin"))
+    create(api, "virtualmachinesnapshots", "VirtualMachineSnapshot",
+           {"metadata": {"name": f"{stopped_vm}-kubectl"}, "spec": {"virtualMachineName": stopped_vm}})
+    live = page.locator(f'tr[data-snapshot="{stopped_vm}-kubectl"]')
+    expect(live.locator("[data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+    expect(live).to_contain_text("Always")
