@@ -169,6 +169,10 @@ def test_it_restores_after_a_dry_run_showed_a_conflict(owner, sim, unique):
     dry_run = get_dvp(sim, "virtualmachineoperations", PROJECT_A, dry_run_name)
     assert dry_run["spec"]["restore"] == {"mode": "DryRun", "virtualMachineSnapshotName": snapshot}
     assert get_dvp(sim, "virtualmachines", PROJECT_A, vm)["spec"]["cpu"]["cores"] == 2  # a dry run changes nothing
+    fragment = text(owner.get(response["Location"] + "&fragment=1", HTTP_HX_REQUEST="true"))  # what the page polls
+    assert fragment.lstrip().startswith('<div id="restore-body"') and "The dry run found 1 conflict" in fragment
+    detail = text(owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])))
+    assert f"Restore from {snapshot} (dry run)" in detail
 
     custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", thief)
     wait_for(lambda: get_dvp(sim, "virtualmachines", PROJECT_A, thief) is None, timeout=30)

@@ -77,3 +77,25 @@ def test_it_creates_a_vm_snapshot_the_way_the_guide_walks_it(log_in, sim, stoppe
     live = page.locator(f'tr[data-snapshot="{stopped_vm}-kubectl"]')
     expect(live.locator("[data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
     expect(live).to_contain_text("Always")
+
+
+def test_it_clones_a_vm_from_the_operations_menu(log_in, sim, stopped_vm):
+    api = client.CustomObjectsApi(sim.api("admin"))
+    page = log_in("alice")
+    page.goto(f"/projects/project-a/vms/{stopped_vm}/")
+    expect(page.locator("#status .status-line [data-phase]")).to_have_attribute("data-phase", "Stopped",
+                                                                                timeout=60000)
+    try:
+        page.get_by_role("button", name="Operations").click()
+        page.locator('#operations [data-operation="Clone"]').click()
+        dialog = page.locator("#vm-dialog")
+        expect(dialog).to_contain_text(f"Clone the virtual machine {stopped_vm}?")
+        dialog.get_by_label("Name suffix").fill("-copy")
+        dialog.get_by_role("button", name="Clone").click()
+        expect(page.locator("#messages")).to_contain_text(
+            f"Clone of {stopped_vm} requested: the new virtual machine is {stopped_vm}-copy")
+        # The operation's row names the new VM and links to it once the clone is done (live updates).
+        expect(page.locator("#status").get_by_role("link", name=f"{stopped_vm}-copy")).to_be_visible(timeout=60000)
+    finally:
+        delete(api, "virtualmachines", f"{stopped_vm}-copy")
+        delete(api, "virtualdisks", f"{stopped_vm}-root-copy")
