@@ -89,6 +89,23 @@ def test_it_lists_the_vms_snapshots_with_their_saved_resources(owner, sim, uniqu
     assert f'href="{url("vm-snapshot-create", vm)}">Create</a>' in page
 
 
+
+def test_it_shows_a_snapshots_status_under_its_name_on_its_page(owner, sim, unique):
+    vm = unique("snap")
+    stopped_vm(sim, vm)
+    take_snapshot(sim, f"{vm}-s1", vm, keepIPAddress="Never")
+    detail_url = reverse("virtualization:detail", args=[PROJECT_A, "vm-snapshots", f"{vm}-s1"])
+    assert f'<a href="{detail_url}">{vm}-s1</a>' in text(owner.get(tab_url(vm, "snapshots")))
+    page = text(owner.get(detail_url))
+    head = re.search(r"<h1>(.*?)</h1>\s*<div id=\"status\".*?</dl>", page, re.DOTALL)
+    assert head.group(1) == f"{vm}-s1" and 'data-phase="Ready"' in head.group(0)
+    assert f'<dd><a href="{tab_url(vm, "snapshots")}">{vm}</a></dd>' in head.group(0)
+    assert "<dt>IP address conversion policy</dt><dd>Never</dd>" in page
+    assert url("vm-snapshot-restore", vm, f"{vm}-s1") in page
+    listing = text(owner.get(reverse("virtualization:list", args=[PROJECT_A, "vm-snapshots"])))
+    assert f"{vm}-s1" in listing
+
+
 def test_it_explains_why_a_snapshot_waits(owner, sim, unique):
     vm = unique("snap")
     create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": vm}, "spec": {

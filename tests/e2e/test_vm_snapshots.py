@@ -78,6 +78,11 @@ def test_it_creates_a_vm_snapshot_the_way_the_guide_walks_it(log_in, sim, stoppe
     expect(live.locator("[data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
     expect(live).to_contain_text("Always")
 
+    # The snapshot's own page: its status at the top left, under its name (the guide's last step).
+    row.get_by_role("link", name=snapshot).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(snapshot)
+    expect(page.locator("#status .status-line [data-phase]")).to_have_attribute("data-phase", "Ready")
+
 
 def test_it_clones_a_vm_from_the_operations_menu(log_in, sim, stopped_vm):
     api = client.CustomObjectsApi(sim.api("admin"))

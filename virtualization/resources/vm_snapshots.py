@@ -17,6 +17,7 @@ from projects.access import can, get_project, kube_for
 
 from .. import manifests
 from ..forms import NameField, validate_name
+from ..registry import Resource, register
 from ..registry import get as registry_get
 from .common import save_or_report
 
@@ -48,6 +49,20 @@ REASON_WORDS = {
     "VirtualMachineSnapshotFailed": "The snapshot failed; the message says why. Delete it and take a new one.",
 }
 WAIT_SECONDS = 3.0  # how long a POST waits for a dry run to finish before the page polls
+
+
+def snapshot_detail_context(request, project, obj):
+    return {"notes": not_ready_notes(obj), "vm_name": (obj.get("spec") or {}).get("virtualMachineName", ""),
+            "snapshot_why": permissions(request.user, project.name)}
+
+
+# A snapshot's own page (the guide: "The snapshot status is displayed at the top left, under the snapshot name"),
+# with its YAML and events; snapshots are made from their VM's Snapshots tab, so the list has no create form.
+resource = register(Resource(
+    slug="vm-snapshots", kind=VMSNAPSHOT, title="VM Snapshots", noun="VM snapshot", create_label="Create",
+    detail_template="virtualization/vm-snapshots/detail.html",
+    extra={"detail_context": snapshot_detail_context},
+))
 
 
 def tab_url(project, name):
