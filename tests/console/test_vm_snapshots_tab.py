@@ -319,3 +319,31 @@ def test_it_refuses_posts_without_the_csrf_token(sim, unique, django_user_model,
     client.force_login(django_user_model.objects.get_or_create(username="alice")[0])
     assert client.post(url("vm-snapshot-create", vm), {"name": f"{vm}-s", "keep_ip": "Always"}).status_code == 403
     assert get_dvp(sim, "virtualmachinesnapshots", PROJECT_A, f"{vm}-s") is None
+
+
+@pytest.fixture
+def faults(sim):
+    sim.clear_faults()
+    yield sim
+    sim.clear_faults()
+
+
+def test_it_survives_api_failures_with_the_input_kept(owner, faults, unique):
+    vm = unique("snap")
+    stopped_vm(faults, vm)
+    take_snapshot(faults, f"{vm}-s", vm)
+    faults.inject(verb="list", resource="virtualmachinesnapshots", namespace=PROJECT_A, status=500)
+    page = owner.get(tab_url(vm, "snapshots"))
+    assert page.status_code == 200 and "The VM snapshots could not be read:" in text(page)
+    faults.clear_faults()
+    faults.inject(verb="create", resource="virtualmachinesnapshots", namespace=PROJECT_A, status=409)
+    response = owner.post(url("vm-snapshot-create", vm), {"name": f"{vm}-new", "keep_ip": "Never", "consistent": "on"})
+    assert response.status_code == 422
+    page = text(response)
+    assert "injected fault" in page and f'value="{vm}-new"' in page and '<option value="Never" selected>' in page
+    faults.clear_faults()
+    faults.inject(verb="create", resource="virtualmachineoperations", namespace=PROJECT_A, status=503)
+    response = owner.post(url("vm-snapshot-restore", vm, f"{vm}-s"), {"action": "restore", "mode": "Strict"},
+                          follow=True)
+    assert response.status_code == 200
+    assert f"Restoring {vm} from {vm}-s was refused:" in text(response) and "injected fault" in text(response)

@@ -105,6 +105,8 @@ def snapshots_tab(request, project, obj):
         snapshots = snapshots_of(request.user, project.name, name)
     except Forbidden:
         list_error = "You may not list VM snapshots in this project (needs list on virtualmachinesnapshots)."
+    except KubeError as exc:  # the rest of the VM page still shows
+        list_error = f"The VM snapshots could not be read: {exc.message}"
     return {
         "snapshots": [{"obj": s, "name": s["metadata"]["name"], "notes": not_ready_notes(s),
                        "ready": (s.get("status") or {}).get("phase") == "Ready"} for s in snapshots],
@@ -204,8 +206,12 @@ def _finished(op):
 def _wait_finished(kube, kind, name, namespace):
     """The operation once finished, or as it is after WAIT_SECONDS (the page then polls)."""
     deadline = time.monotonic() + WAIT_SECONDS
+    op = {"metadata": {"name": name}}
     while True:
-        op = kube.get(kind, name, namespace)
+        try:
+            op = kube.get(kind, name, namespace)
+        except KubeError:
+            return op  # the page shows what it knows and polls again
         if _finished(op) or time.monotonic() > deadline:
             return op
         time.sleep(0.1)
