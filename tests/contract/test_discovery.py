@@ -1,13 +1,11 @@
 """`kubectl api-resources` and friends see what a real DVP serves: discovery follows every CRD's names,
 scope, versions and subresources, and a deprecated version warns as kube-apiserver warns."""
-import subprocess
-from pathlib import Path
-
 import pytest
 import yaml
 
-from tests.contract.conftest import CRDS, KUBECTL
+from tests.contract.conftest import CRDS
 from tests.dvpsim.rawhttp import call
+from tests.kubectl import kubectl, needs_kubectl
 
 pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}")
 
@@ -55,15 +53,10 @@ def test_it_prefers_the_newest_served_version_and_warns_on_a_deprecated_one(sim)
             assert warnings == []
 
 
-@pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl")
+@needs_kubectl
 def test_it_lets_kubectl_print_the_deprecation_warning(sim):
     version = next(v for v in yaml.safe_load((CRDS / "virtualmachineclasses.yaml").read_text())["spec"]["versions"]
                    if v.get("deprecated"))
-    result = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, "get",
-                             f"virtualmachineclasses.{version['name']}.virtualization.deckhouse.io", "generic"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    result = kubectl(sim, "get", f"virtualmachineclasses.{version['name']}.virtualization.deckhouse.io", "generic")
     assert f"Warning: {version['deprecationWarning']}" in result.stderr
-    quiet = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, "get", "vmclass", "generic"],
-                           capture_output=True, text=True, timeout=60)
-    assert quiet.returncode == 0 and "Warning" not in quiet.stderr
+    assert "Warning" not in kubectl(sim, "get", "vmclass", "generic").stderr

@@ -6,18 +6,17 @@ jsonPath in the object (kubectl's JSONPath output evaluates it on the client, in
 dvpsim), for every object a cluster that ran the guide's examples holds.
 """
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.contract.conftest import CRDS, KUBECTL
+from tests.contract.conftest import CRDS
 from tests.dvpsim.rawhttp import call
+from tests.kubectl import kubectl, needs_kubectl
 
 pytestmark = [
     pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}"),
-    pytest.mark.skipif(not Path(KUBECTL).exists(), reason="needs kubectl"),
+    needs_kubectl,
 ]
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -75,10 +74,7 @@ def kubectl_values(sim, group, version, plural, json_path):
     """{(namespace, name): text} as kubectl's own JSONPath printer writes the column's jsonPath for each object
     (client-go's printer, which kube-apiserver uses for the cells too: maps and lists as compact JSON)."""
     template = "{range .items[*]}{.metadata.namespace}{'\\t'}{.metadata.name}{'\\t'}{%s}{'\\n'}{end}" % json_path
-    result = subprocess.run(
-        [KUBECTL, "--kubeconfig", sim.kubeconfig, "get", f"{plural}.{version}.{group}", "-A", "-o",
-         f"jsonpath={template}"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    result = kubectl(sim, "get", f"{plural}.{version}.{group}", "-A", "-o", f"jsonpath={template}")
     values = {}
     for line in result.stdout.splitlines():
         namespace, name, value = line.split("\t", 2)

@@ -12,7 +12,8 @@ import yaml
 from kubernetes import client
 
 from tests.contract.openapi import validate
-from tests.contract.conftest import CRDS, KUBECTL
+from tests.contract.conftest import CRDS
+from tests.kubectl import KUBECTL
 from tests.dvpsim.guide_examples import GUIDE
 
 pytestmark = [

@@ -2,24 +2,19 @@
 through the official client, kubectl and plain HTTP."""
 
 import json
-import shutil
-import subprocess
 
 import pytest
 from kubernetes import client
 
 from tests.dvpsim.rawhttp import call
 from tests.dvpsim.support import fresh_namespace
+from tests.kubectl import kubectl as run_kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
 def kubectl(sim, *args):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], capture_output=True, text=True,
-                          timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+    return run_kubectl(sim, *args).stdout
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,14 @@ file names, served on loopback) so the imports really run offline.
 import json
 import re
 import shutil
-import subprocess
 import time
 
 import pytest
 
 from tests.dvpsim.guide_examples import GUIDE, documents, examples
 from tests.dvpsim.support import fresh_namespace
+from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 pytestmark = [
     pytest.mark.skipif(not GUIDE.exists(), reason=f"the user guide is not at {GUIDE}"),
@@ -42,8 +41,7 @@ def example_key(doc):
 
 
 def kubectl(sim, *args, stdin=None):
-    return subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60)
+    return run_kubectl(sim, *args, stdin=stdin, check=False)
 
 
 def offline(sim, text):

@@ -30,8 +30,8 @@ from tests.dvpsim.support import (
     http_image,
     vm_body,
 )
+from tests.kubectl import KUBECTL, kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 CURL = shutil.which("curl") or "/usr/bin/curl"
 MiB = 1024**2
 
@@ -39,14 +39,6 @@ pytestmark = [
     pytest.mark.skipif(not GUIDE.exists(), reason=f"the user guide is not at {GUIDE}"),
     pytest.mark.skipif(not shutil.which(KUBECTL), reason="kubectl is not installed"),
 ]
-
-
-def kubectl(sim, *args, stdin=None, check=True):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60, check=False)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def guide_yaml(sim, kind, name, ref_kind=None):

@@ -11,7 +11,6 @@ import ipaddress
 import json
 import re
 import shutil
-import subprocess
 import time
 import urllib.request
 
@@ -21,8 +20,8 @@ from kubernetes import client
 
 from tests.dvpsim.guide_examples import GUIDE, examples
 from tests.dvpsim.support import GUIDE_USER_DATA, Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kubectl import KUBECTL, kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 CIDRS = [ipaddress.ip_network(c) for c in ("10.66.10.0/24", "10.66.20.0/24", "10.66.30.0/24")]  # the demo's
 AGENT_USER_DATA = GUIDE_USER_DATA + "packages:\n  - qemu-guest-agent\n"
 SDN = ("network.deckhouse.io", "v1alpha1")
@@ -39,14 +38,6 @@ def dvp(sim):
     dvp = Dvp(sim, fresh_namespace(sim, "guidenet"))
     yield dvp
     dvp.core.delete_namespace(dvp.namespace)  # its VMs stop: the shared cluster's nodes are not endless
-
-
-def kubectl(sim, *args, stdin=None, check=True):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def table(output):
@@ -558,9 +549,9 @@ def test_it_dry_runs_a_restore_and_reports_the_conflicts_in_status_resources(sim
     dvp.create("virtualmachines", small_vm("thief", disk="origin-root", runPolicy="Manual"))
     dvp.wait_phase("virtualmachines", "thief", "Stopped", timeout=30)
 
-    text = (f"apiVersion: virtualization.deckhouse.io/v1alpha2\nkind: VirtualMachineOperation\n"
-            f"metadata:\n  name: restore-vm\nspec:\n  type: Restore\n  virtualMachineName: origin\n"
-            f"  restore:\n    mode: DryRun\n    virtualMachineSnapshotName: origin-snap\n")
+    text = ("apiVersion: virtualization.deckhouse.io/v1alpha2\nkind: VirtualMachineOperation\n"
+            "metadata:\n  name: restore-vm\nspec:\n  type: Restore\n  virtualMachineName: origin\n"
+            "  restore:\n    mode: DryRun\n    virtualMachineSnapshotName: origin-snap\n")
     apply(sim, dvp.namespace, text)
     op = finished(dvp, "restore-vm")
     out = json.loads(kubectl(sim, "get", "vmop", "restore-vm", "-n", dvp.namespace, "-o", "json").stdout)

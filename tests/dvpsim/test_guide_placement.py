@@ -17,8 +17,8 @@ from kubernetes import client, watch
 
 from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, sample_url, vm_body
-from tests.dvpsim.test_guide_examples import KUBECTL
 from tests.dvpsim.test_guide_vms import ssh
+from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
 NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")
 SSD, HDD = {"virtlab-pt-1", "virtlab-pt-2"}, {"virtlab-pt-3"}
@@ -43,11 +43,7 @@ def dvp(psim):
 
 
 def kubectl(sim, *args, stdin=None, check=False):
-    result = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                            text=True, timeout=60, check=False)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return run_kubectl(sim, *args, stdin=stdin, check=check)
 
 
 def k(dvp, *args, stdin=None, check=True):

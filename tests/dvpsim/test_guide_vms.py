@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import socket
-import subprocess
 import urllib.error
 
 import aiohttp
@@ -24,8 +23,8 @@ from kubernetes import client, watch
 from tests.dvpsim.guide_examples import GUIDE, documents, examples
 from tests.dvpsim.support import GROUP, GUIDE_USER_DATA, VERSION, Dvp, blank_disk, condition, fresh_namespace, vm_body
 from tests.dvpsim.test_guest import Console, console_url
+from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 SECTION = (894, 1636)  # the guide's lines of the "Virtual machines" sections
 AGENT_USER_DATA = "#cloud-config\npackages:\n  - qemu-guest-agent\n"
 SMALL = {"cores": 1, "coreFraction": "10%"}
@@ -54,8 +53,7 @@ def dvp(sim):
 
 
 def kubectl(sim, dvp, *args, stdin=None):
-    return subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, "-n", dvp.namespace, *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return run_kubectl(sim, "-n", dvp.namespace, *args, stdin=stdin, check=False)
 
 
 def guide_example(kind, name=None, generate_name=None):

@@ -1,13 +1,12 @@
 """kubectl against dvpsim: discovery, DVP printer columns, apply and delete."""
 
 import shutil
-import subprocess
 
 import pytest
 
 from tests.dvpsim.rawhttp import make_namespace
+from tests.kubectl import KUBECTL, kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"  # scripts/setup installs one if missing
 
 pytestmark = pytest.mark.skipif(not shutil.which(KUBECTL), reason="kubectl is not installed")
 
@@ -53,14 +52,6 @@ spec:
     - kind: VirtualDisk
       name: linux-disk
 """
-
-
-def kubectl(sim, *args, stdin=None, check=True, timeout=60):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=timeout)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def headers(output):

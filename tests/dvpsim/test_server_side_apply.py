@@ -1,27 +1,17 @@
 """Server-side apply and metadata.managedFields, through kubectl and plain HTTP."""
 
 import json
-import os
 import shutil
-import subprocess
 
 import pytest
 
 from tests.dvpsim.rawhttp import call
 from tests.dvpsim.support import fresh_namespace
+from tests.kubectl import KUBECTL, kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 APPLY = "application/apply-patch+yaml"
 
 pytestmark = pytest.mark.skipif(not shutil.which(KUBECTL), reason="kubectl is not installed")
-
-
-def kubectl(sim, *args, stdin=None, check=True, env=None):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **(env or {})})
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def get(sim, ns, resource, name):

@@ -2,16 +2,14 @@
 directives kubectl sends), its refusal for custom resources (415), through kubectl and plain HTTP."""
 
 import json
-import os
 import shutil
-import subprocess
 
 import pytest
 
 from tests.dvpsim.rawhttp import call
 from tests.dvpsim.support import fresh_namespace
+from tests.kubectl import KUBECTL, kubectl
 
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 SMP = "application/strategic-merge-patch+json"
 UNSUPPORTED = ("the body of the request was in an unknown format - accepted media types include: "
                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
@@ -36,14 +34,6 @@ spec:
   - name: metrics
     port: 9100
 """
-
-
-def kubectl(sim, *args, stdin=None, check=True, env=None):
-    proc = subprocess.run([KUBECTL, "--kubeconfig", sim.kubeconfig, *args], input=stdin, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **(env or {})})
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
 
 
 def get(sim, ns, resource, name):
