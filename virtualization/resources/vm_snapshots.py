@@ -297,8 +297,11 @@ class NewNamesForm(forms.Form):
                                   help_text="Put before the names of the new VM, its disks and its Secret.")
     name_suffix = forms.CharField(label="Name suffix", required=False, max_length=59, validators=[validate_affix],
                                   help_text="Put after those names, e.g. -clone.")
-    mode = forms.ChoiceField(label="Mode", choices=(("DryRun", "DryRun: only check for conflicts"), *MODES),
-                             initial="Strict")
+    mode = forms.ChoiceField(label="Mode", initial="Strict", choices=(
+        ("Strict", "Strict"), ("BestEffort", "BestEffort (drop references to missing images)"),
+        ("DryRun", "DryRun (only check for conflicts)")),
+        help_text="Strict keeps references to missing images (the new VM then waits in Pending); DryRun creates "
+                  "nothing and lists the conflicts under the operation.")
 
     def __init__(self, *args, source_name="", **kwargs):
         super().__init__(*args, **kwargs)
