@@ -15,6 +15,7 @@ from .helpers import (
     custom,
     get_dvp,
     list_dvp,
+    make_vm,
     wait_for_phase,
 )
 from .tabs_support import remove_test_vms, tab_url, wait_for  # noqa: F401 (autouse)
@@ -265,6 +266,29 @@ def test_it_clones_a_vm_from_its_operations_menu(owner, sim, unique):
     assert get_dvp(sim, "virtualmachines", PROJECT_A, f"{vm}-copy") is not None
     detail = text(owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])))
     assert f'→ <a href="/projects/{PROJECT_A}/vms/{vm}-copy/">{vm}-copy</a>' in detail
+
+    # The list's row menu offers Clone too (the same OPERATIONS table) and comes back to the list.
+    listing = reverse("virtualization:list", args=[PROJECT_A, "vms"])
+    assert f'href="{operation}?type=Clone&amp;next={listing}"' in text(owner.get(listing, {"q": vm}))
+    again = owner.post(operation, {"type": "Clone", "name_prefix": "x-", "mode": "DryRun", "next": listing})
+    assert again.status_code == 302 and again["Location"] == listing
+
+
+def test_it_says_why_the_clone_of_a_running_vm_without_agent_waits(owner, sim, unique):
+    vm = unique("snap")
+    make_vm(sim, PROJECT_A, vm, f"{vm}-root")  # Running, 10% CPU share, no guest agent; removed after the test
+    operation = reverse("virtualization:vm-operation", args=[PROJECT_A, vm])
+    owner.post(operation, {"type": "Clone", "name_prefix": "c-", "mode": "Strict"})
+    [op] = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
+    try:
+        wait_for(lambda: "agent is not ready" in str((get_dvp(sim, "virtualmachineoperations", PROJECT_A,
+                                                              op["metadata"]["name"]).get("status") or {})))
+        detail = text(owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])))
+        row = re.search(rf'<tr data-operation-name="{op["metadata"]["name"]}">.*?</tr>', detail, re.DOTALL).group(0)
+        assert f"Clone → c-{vm}" in row and "virtual machine agent is not ready" in row
+    finally:  # the clone would wait for ever: cancel it
+        custom(sim).delete_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachineoperations",
+                                                    op["metadata"]["name"])
 
 
 def test_it_offers_clone_only_in_the_phases_dvp_allows(owner, sim, unique):
