@@ -281,8 +281,8 @@ def test_it_says_why_the_clone_of_a_running_vm_without_agent_waits(owner, sim, u
     owner.post(operation, {"type": "Clone", "name_prefix": "c-", "mode": "Strict"})
     [op] = [o for o in list_dvp(sim, "virtualmachineoperations", PROJECT_A) if o["spec"]["virtualMachineName"] == vm]
     try:
-        wait_for(lambda: "agent is not ready" in str((get_dvp(sim, "virtualmachineoperations", PROJECT_A,
-                                                              op["metadata"]["name"]).get("status") or {})))
+        wait_for(lambda: "agent is not ready" in str(get_dvp(sim, "virtualmachineoperations", PROJECT_A,
+                                                              op["metadata"]["name"]).get("status") or {}))
         detail = text(owner.get(reverse("virtualization:detail", args=[PROJECT_A, "vms", vm])))
         row = re.search(rf'<tr data-operation-name="{op["metadata"]["name"]}">.*?</tr>', detail, re.DOTALL).group(0)
         assert f"Clone → c-{vm}" in row and "virtual machine agent is not ready" in row
