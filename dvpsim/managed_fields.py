@@ -517,7 +517,7 @@ def validate_patch_options(query, is_apply):
                        "message": "Too long: may not be more than 128 bytes"})
     if causes:
         summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
-        raise Invalid(f'PatchOptions.meta.k8s.io "" is invalid: '
+        raise Invalid('PatchOptions.meta.k8s.io "" is invalid: '
                       + (f"[{summary}]" if len(causes) > 1 else summary),
                       causes=causes, details={"group": "meta.k8s.io", "kind": "PatchOptions"})
 

@@ -118,6 +118,19 @@ class Controller:
         fresh["metadata"].pop("resourceVersion", None)
         return self.cluster.update(kind, fresh)
 
+    def pvc_lost(self, obj, status, noun):
+        """The PVC holding the data of a provisioned disk or PVC-stored image is gone (dvp-api-notes §4.2, §4.3):
+        phase PVCLost, the Ready condition and a Warning Event say so. False while the PVC is there."""
+        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
+        namespace = obj["metadata"].get("namespace")
+        if not pvc or not namespace or self.cluster.store.get(kinds.get("PersistentVolumeClaim"), namespace, pvc):
+            return False
+        message = f'PersistentVolumeClaim "{pvc}" not found: the data of the {noun} is lost.'
+        status["phase"] = "PVCLost"
+        set_condition(self.cluster, status, "Ready", "False", "PVCLost", message, obj["metadata"].get("generation", 1))
+        self.event(obj, "PVCLost", message, "Warning")
+        return True
+
     def event(self, obj, reason, message, type_="Normal"):
         try:
             self.cluster.record_event(obj, type_, reason, message)

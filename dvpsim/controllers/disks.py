@@ -86,7 +86,7 @@ class VirtualDiskController(UploadSink, Controller):
         self._track_attachments(status, users, disk)
         generation = disk["metadata"].get("generation", 1)
         phase = status.get("phase")
-        if phase == "PVCLost" or (phase in ("Ready", "Resizing") and self._pvc_lost(disk, status)):
+        if phase == "PVCLost" or (phase in ("Ready", "Resizing") and self.pvc_lost(disk, status, "disk")):
             self.write_status(disk, status)
             return
         if phase in ("Ready", "Resizing") and status.get("observedGeneration") == generation and \
@@ -100,18 +100,6 @@ class VirtualDiskController(UploadSink, Controller):
             self.write_status(disk, status)
             return
         await self._provision(disk, status, users)
-
-    def _pvc_lost(self, disk, status):
-        """The guide's PVCLost: the PVC holding the data of a provisioned disk is gone. Sets the phase."""
-        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
-        if not pvc or self.cluster.store.get(kinds.get("PersistentVolumeClaim"), disk["metadata"]["namespace"], pvc):
-            return False
-        message = f'PersistentVolumeClaim "{pvc}" not found: the data of the disk is lost.'
-        status["phase"] = "PVCLost"
-        set_condition(self.cluster, status, "Ready", "False", "PVCLost", message,
-                      disk["metadata"].get("generation", 1))
-        self.event(disk, "PVCLost", message, "Warning")
-        return True
 
     def _finalize(self, disk, users):
         status = status_of(disk)

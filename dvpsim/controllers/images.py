@@ -104,7 +104,8 @@ class _ImageController(UploadSink, Controller):
         image = self.set_finalizer(image, True)
         status = status_of(image)
         generation = image["metadata"].get("generation", 1)
-        if status.get("phase") == "PVCLost" or (status.get("phase") == "Ready" and self._pvc_lost(image, status)):
+        phase = status.get("phase")
+        if phase == "PVCLost" or (phase == "Ready" and self.pvc_lost(image, status, "image")):
             self._track_usage(image, status, users)
             return
         if status.get("phase") in ("Ready", "Failed") and status.get("observedGeneration") == generation:
@@ -120,19 +121,6 @@ class _ImageController(UploadSink, Controller):
             await self._import_container_image(image, source["containerImage"])
         elif type_ == "Upload":
             self._wait_for_upload(image)
-
-    def _pvc_lost(self, image, status):
-        """The PVC of a PVC-stored VirtualImage is gone (dvp-api-notes §4.2: phase PVCLost). Sets the phase."""
-        pvc = (status.get("target") or {}).get("persistentVolumeClaimName")
-        if not pvc or not self.kind.namespaced or \
-                self.cluster.store.get(kinds.get("PersistentVolumeClaim"), image["metadata"]["namespace"], pvc):
-            return False
-        message = f'PersistentVolumeClaim "{pvc}" not found: the data of the image is lost.'
-        status["phase"] = "PVCLost"
-        set_condition(self.cluster, status, "Ready", "False", "PVCLost", message,
-                      image["metadata"].get("generation", 1))
-        self.event(image, "PVCLost", message, "Warning")
-        return True
 
     async def _finalize(self, image, users):
         status = status_of(image)
