@@ -45,6 +45,9 @@ _ALL = [
     Kind("VirtualMachineSnapshotOperation", DVP, "v1alpha2", "virtualmachinesnapshotoperations"),
     Kind("VirtualMachineIPAddress", DVP, "v1alpha2", "virtualmachineipaddresses"),
     Kind("VirtualMachineBlockDeviceAttachment", DVP, "v1alpha2", "virtualmachineblockdeviceattachments"),
+    # the sdn module's networks, served only while it is enabled
+    Kind("Network", "network.deckhouse.io", "v1alpha1", "networks"),
+    Kind("ClusterNetwork", "network.deckhouse.io", "v1alpha1", "clusternetworks", namespaced=False),
 ]
 KINDS = {k.kind: k for k in _ALL}
 

@@ -18,6 +18,9 @@ def test_it_shows_the_main_network_and_the_ip_address(owner, sim, unique):
     # The demo cluster runs the sdn module (network.deckhouse.io is in discovery): the "Add network" form shows.
     assert "which is not enabled in this cluster" not in page
     assert 'name="network_name"' in page and '<option value="ClusterNetwork"' in page
+    # The networks the user may list are offered: the demo's project Network and ClusterNetwork.
+    assert '<option value="user-net">Network</option>' in page
+    assert '<option value="corp-net">ClusterNetwork</option>' in page
 
 
 def test_it_requests_a_static_ip_and_points_the_vm_at_it(owner, sim, unique):
@@ -95,3 +98,11 @@ def test_it_adds_the_project_network_last_and_waits_for_a_restart(owner, sim, un
     assert [(n["type"], n.get("name")) for n in networks] == [("Main", None), ("Network", "user-net")]
     wait_for(lambda: any(c["path"] == "networks" for c in get_dvp(sim, "virtualmachines", PROJECT_A, name)
                          ["status"].get("restartAwaitingChanges") or []))
+
+
+def test_it_offers_the_project_networks_to_a_viewer_too(login, sim, unique, db):
+    name = unique("net")
+    make_vm(sim, PROJECT_A, name, f"{name}-root")
+    client = login("victor")  # a viewer of project-a may list its Networks (DVP role chain)
+    page = client.get(tab_url(name, "network")).content.decode()
+    assert '<option value="user-net">Network</option>' in page

@@ -32,6 +32,18 @@ def sdn_available(user):
     return any(g.get("name") == SDN_GROUP for g in groups)
 
 
+def available_networks(user, project):
+    """[(type, name)] of the Networks of the project and the ClusterNetworks the user may list, to suggest."""
+    found = []
+    for net_type, namespace in (("Network", project), ("ClusterNetwork", None)):
+        try:
+            items = kube_for(user).list(kinds.get(net_type), namespace)
+        except KubeError:
+            continue  # not allowed to list them, or the module went away: the name can still be typed
+        found += [(net_type, item["metadata"]["name"]) for item in items]
+    return sorted(found)
+
+
 def network_tab(request, project, obj):
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     declared = spec.get("networks") or [{"type": "Main"}]
@@ -54,6 +66,7 @@ def network_tab(request, project, obj):
         "networks": networks, "vmip": vmip, "vmip_name": ip_name, "vmip_error": vmip_error,
         "ip_kept": vmip is not None and not vmip["metadata"].get("ownerReferences"),
         "sdn": sdn_available(request.user),
+        "available_networks": available_networks(request.user, project.name),
         "can_create_ip": can(request.user, "create", VMIP, project.name),
         "can_patch_ip": can(request.user, "patch", VMIP, project.name),
         "network_errors": getattr(request, "network_errors", {}),
