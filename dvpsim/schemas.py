@@ -277,12 +277,56 @@ SPECS = {
 
 # --- the checks ------------------------------------------------------------------------------
 
+TOP_LEVEL = {"apiVersion", "kind", "metadata", "spec", "status"}
+OBJECT_META = {"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+               "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+               "ownerReferences", "finalizers", "managedFields"}
+
+
 def prune_and_default(kind_name, version, obj_):
-    """Drop spec fields the schema does not know and fill in defaults (at decoding, in kube-apiserver)."""
+    """Drop fields the schema does not know and fill in defaults (at decoding, in kube-apiserver): unknown
+    metadata fields of every kind; top-level and spec fields of the kinds with a schema here."""
+    if not isinstance(obj_, dict):
+        return obj_
+    if isinstance(obj_.get("metadata"), dict):
+        for key in [k for k in obj_["metadata"] if k not in OBJECT_META]:
+            del obj_["metadata"][key]
     schema = SPECS.get((kind_name, version))
-    if schema is not None and isinstance(obj_, dict) and isinstance(obj_.get("spec"), dict):
-        obj_["spec"] = _prune_and_default(schema, obj_["spec"])
+    if schema is not None:
+        for key in [k for k in obj_ if k not in TOP_LEVEL]:
+            del obj_[key]
+        if isinstance(obj_.get("spec"), dict):
+            obj_["spec"] = _prune_and_default(schema, obj_["spec"])
     return obj_
+
+
+def unknown_fields(kind_name, version, obj_):
+    """The fields of an object as sent that the schema of its version does not know, as kube-apiserver's strict
+    decoding names them ("spec.cpu.coreFractions", "spec.blockDeviceRefs[0].nam"); [] for kinds without one."""
+    schema = SPECS.get((kind_name, version))
+    if schema is None or not isinstance(obj_, dict):
+        return []
+    found = sorted(k for k in obj_ if k not in TOP_LEVEL)
+    meta = obj_.get("metadata")
+    if isinstance(meta, dict):
+        found += [f"metadata.{k}" for k in sorted(meta) if k not in OBJECT_META]
+    if isinstance(obj_.get("spec"), dict):
+        _unknown(schema, obj_["spec"], "spec", found)
+    return found
+
+
+def _unknown(schema, value, path, found):
+    if schema.type == "object" and isinstance(value, dict):
+        for key, item in value.items():
+            if schema.values is not None:
+                _unknown(schema.values, item, f"{path}.{key}", found)
+            elif key in schema.properties:
+                _unknown(schema.properties[key], item, f"{path}.{key}", found)
+            else:
+                found.append(f"{path}.{key}")
+    elif schema.type == "array" and isinstance(value, list) and schema.items is not None:
+        for index, item in enumerate(value):
+            _unknown(schema.items, item, f"{path}[{index}]", found)
 
 
 def validate(kind_name, version, obj_):

@@ -11,7 +11,7 @@ from aiohttp import web
 from . import conversion, discovery, kinds, openapi, reviews, tables, upload
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, Invalid, MethodNotAllowed, NotFound
-from . import managed_fields
+from . import managed_fields, schemas
 from .patch import APPLY, STRATEGIC, apply_patch, supports_strategic
 from .rbac import forbidden_message
 from .selectors import parse_field_selector, parse_label_selector
@@ -314,6 +314,7 @@ class Api:
         if target.subresource:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         raw_body = await self._body(request)
+        self._check_fields(request, target, raw_body)
         body = self._incoming(target, raw_body)
         if not target.kind.stored:
             return json_response(reviews.answer(self.cluster, target.kind, body, user), 201)
@@ -347,7 +348,9 @@ class Api:
         }, 201)
 
     async def update(self, request, target, user):
-        body = self._incoming(target, await self._body(request))
+        raw_body = await self._body(request)
+        self._check_fields(request, target, raw_body)
+        body = self._incoming(target, raw_body)
         self._check_namespace(target, body)
         if (body.get("metadata") or {}).get("name") not in (None, target.name):
             raise BadRequest("the name of the object does not match the name on the URL")
@@ -360,6 +363,23 @@ class Api:
             obj = self.cluster.update(target.kind, body, username=user.name, dry_run=dry,
                                       **self._manager(request, target))
         return self._render(request, target, obj)
+
+    def _check_fields(self, request, target, body):
+        """The fieldValidation of a write (kube-apiserver's default is Warn; kubectl sends Strict): fields the
+        schema does not know fail a Strict request, come back as Warning headers under Warn, and are pruned."""
+        directive = request.query.get("fieldValidation") or "Warn"
+        if directive not in ("Ignore", "Warn", "Strict"):
+            raise BadRequest(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", not "{directive}"')
+        if directive == "Ignore" or target.subresource:
+            return
+        unknown = schemas.unknown_fields(target.kind.kind, target.version, body)
+        if not unknown:
+            return
+        if directive == "Strict":
+            kind = target.kind.kind
+            raise BadRequest(f'{kind} in version "{target.version}" cannot be handled as a {kind}: strict decoding '
+                             "error: " + ", ".join(f'unknown field "{path}"' for path in unknown))
+        request.setdefault("warnings", []).extend(f'unknown field "{path}"' for path in unknown)
 
     def _manager(self, request, target):
         """The field manager of an Update operation and the version it was written in."""
@@ -398,6 +418,7 @@ class Api:
                                        "application/apply-patch+yaml")
         if not isinstance(patched, dict):
             raise BadRequest("the patch did not produce an object")
+        self._check_fields(request, target, patched)
         patched = conversion.normalize_times(target.kind.stored_kind.kind,
                                              conversion.from_version(target.kind, patched, target.version))
         meta = patched.setdefault("metadata", {})
@@ -416,6 +437,7 @@ class Api:
         """Server-side apply (application/apply-patch+yaml): see dvpsim.managed_fields."""
         manager = request.query.get("fieldManager", "")
         managed_fields.require_manager(manager)
+        self._check_fields(request, target, body)
         if target.subresource and target.subresource != "status":
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         config = self._incoming(target, body)

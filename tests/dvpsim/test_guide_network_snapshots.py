@@ -726,7 +726,10 @@ def test_it_refuses_the_guides_plural_name_replacements(sim, dvp):
                       "  clone:\n    mode: DryRun\n    nameReplacements:\n      - from:\n          kind: VirtualDisk\n"
                       "          name: parent-root\n      - to:\n          name: child\n")
     # dvp-api-notes §8.2: the CRD says nameReplacement (singular) with a string `to`; the guide's plural is an unknown
-    # field, pruned (--validate=false: no strict field validation), and then the CEL rule refuses the empty clone.
+    # field: kubectl's default strict validation refuses it by name...
+    strict = kubectl(sim, "apply", "-n", dvp.namespace, "-f", "-", stdin=guide_spelling, check=False)
+    assert 'strict decoding error: unknown field "spec.clone.nameReplacements"' in strict.stderr, strict.stderr
+    # ... and without it (--validate=false) it is pruned, and then the CEL rule refuses the empty clone.
     refused = kubectl(sim, "apply", "--validate=false", "-n", dvp.namespace, "-f", "-", stdin=guide_spelling,
                       check=False)
     assert refused.returncode != 0

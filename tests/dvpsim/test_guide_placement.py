@@ -193,17 +193,22 @@ def test_it_waits_for_the_vm_its_strict_affinity_refers_to_and_starts_next_to_it
 
 def test_it_refuses_the_guides_vm_affinity_example_that_puts_a_weighted_term_under_required(dvp):
     """The guide's "soft rule" example lists `weight` + `podAffinityTerm` under `requiredDuring…`; the CRD's
-    required items are plain terms with a required `topologyKey`, so the API server refuses it."""
+    required items are plain terms with a required `topologyKey`, so the API server refuses it: by the unknown
+    fields under kubectl's strict validation, by the missing topologyKey once they are dropped."""
     fragment = {"affinity": {"virtualMachineAndPodAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"weight": 1, "podAffinityTerm": {"labelSelector": {"matchLabels": {"server": "database"}},
                                           "topologyKey": "kubernetes.io/hostname"}}]}}}
     dvp.create("virtualdisks", blank_disk("guide-aff-root"))
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualMachine", **vm_body("guide-aff", cpu=SMALL_CPU)}
     body["spec"].update(fragment)
-    refused = k(dvp, "apply", "-f", "-", stdin=json.dumps(body), check=False)
+    term = "spec.affinity.virtualMachineAndPodAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]"
+    refused = k(dvp, "apply", "-f", "-", stdin=json.dumps(body), check=False)  # kubectl's default: Strict
     assert refused.returncode != 0
-    assert "spec.affinity.virtualMachineAndPodAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]" \
-           ".topologyKey: Required value" in refused.stderr, refused.stderr
+    assert f'strict decoding error: unknown field "{term}.podAffinityTerm", unknown field "{term}.weight"' \
+        in refused.stderr, refused.stderr
+    pruned = k(dvp, "apply", "--validate=false", "-f", "-", stdin=json.dumps(body), check=False)
+    assert pruned.returncode != 0  # the unknown fields dropped, the term lacks its topologyKey
+    assert f"{term}.topologyKey: Required value" in pruned.stderr, pruned.stderr
 
 
 def test_it_keeps_a_vm_off_the_node_of_the_database_vm_with_anti_affinity(dvp):
