@@ -3,8 +3,8 @@
 import asyncio
 import time
 
-from dvpsim import kinds, quantity, registry, scheduling
-from dvpsim.controllers import importer, snapshots, storage
+from dvpsim import kinds, quantity, registry
+from dvpsim.controllers import importer, migration, snapshots, storage
 from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
@@ -456,9 +456,12 @@ class VirtualDiskController(UploadSink, Controller):
         if self.write_status(disk, status) is None:
             return
         self.event(disk, "Migrating", f'Volume migration to StorageClass "{wanted_sc}" started')
+        vm, target = self._start_vm_migration(meta["namespace"], mounted[0])
         await self.sleep(3.0)
         if not self._still_current(disk):
+            self._end_vm_migration(vm, target, succeeded=False)
             return
+        self._end_vm_migration(vm, target, succeeded=True)
         storage.ensure_pvc(self.cluster, disk, target_pvc, wanted_sc, status.get("capacity"))
         if source_pvc:
             storage.delete_pvc(self.cluster, meta["namespace"], source_pvc)
@@ -475,14 +478,36 @@ class VirtualDiskController(UploadSink, Controller):
         if vm is None:
             return f'VirtualMachine "{vm_name}" not found'
         source = (vm.get("status") or {}).get("nodeName")
-        nodes = [n for n in self.cluster.store.list(kinds.get("Node")) if n["metadata"]["name"] != source]
-        placed = [v for v in self.cluster.store.list(kinds.get("VirtualMachine"))
-                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
-        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        if scheduling.pick_node(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector")) is None:
-            return (f"no node other than {source} can take the virtual machine {vm_name} "
-                    "(insufficient cpu or memory, or node selector mismatch)")
+        target, why = migration.pick_target(self, vm, source)
+        if target is None:
+            return f"no node other than {source} can take the virtual machine {vm_name}: {why}"
         return None
+
+    def _start_vm_migration(self, namespace, vm_name):
+        """The guide: "After the disk configuration is updated, a live migration of the VM will be initiated"."""
+        vm = self.get(namespace, vm_name, kinds.get("VirtualMachine"))
+        source = ((vm or {}).get("status") or {}).get("nodeName")
+        target = migration.pick_target(self, vm, source)[0] if vm else None
+        if target is None:
+            return vm, None
+        migration.set_vm_migration(self, vm, "Migrating", {"startTimestamp": self.cluster.clock.timestamp(),
+                                                           "source": {"node": source}, "target": {"node": target},
+                                                           "result": ""}, migrating=("True", "InProgress", ""))
+        self.cluster.record_event(vm, "Normal", "Migrating",
+                                  f"Live migration from {source} to {target} started (volume migration)")
+        return vm, target
+
+    def _end_vm_migration(self, vm, target, succeeded):
+        if target is None:
+            return
+        vm = self.get(vm["metadata"]["namespace"], vm["metadata"]["name"], kinds.get("VirtualMachine"))
+        if vm is None or (vm.get("status") or {}).get("phase") != "Migrating":
+            return  # stopped or deleted meanwhile
+        state = {**vm["status"].get("migrationState", {}), "result": "Succeeded" if succeeded else "Failed",
+                 "endTimestamp": self.cluster.clock.timestamp()}
+        migration.set_vm_migration(self, vm, "Running", state, migrating=None, node=target if succeeded else None)
+        if succeeded:
+            self.cluster.record_event(vm, "Normal", "Migrated", f"Live migration to {target} completed (volume migration)")
 
     def _retry_later(self, key, seconds):
         async def later():

@@ -4,7 +4,7 @@ import secrets
 
 from dvpsim import kinds, scheduling
 from dvpsim.admission import VMOP_FINISHED, may_supersede
-from dvpsim.controllers import firmware, power, restore
+from dvpsim.controllers import migration, power, restore
 from dvpsim.controllers.base import Controller, condition, remove_condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
@@ -138,7 +138,7 @@ class VirtualMachineOperationController(Controller):
             # vmop lifecycle canExecute: a VM whose Migratable condition is not True fails the operation.
             return self._fail(op, status, "OperationFailed", "VirtualMachine is not migratable, cannot be processed.")
         source = vm["status"].get("nodeName")
-        target, why = self._pick_target(vm, source)
+        target, why = migration.pick_target(self, vm, source)
         if target is None:
             return self._fail(op, status, "TargetUnschedulable", f"Migration failed: target pod is unschedulable: {why}")
         policy = vm["spec"].get("liveMigrationPolicy", "PreferSafe")
@@ -163,7 +163,7 @@ class VirtualMachineOperationController(Controller):
             return
         self.event(op, "VirtualMachineOperationInProgress", f'Sent signal "{op["spec"]["type"]}" to VM without errors.')
         started = self.cluster.clock.timestamp()
-        self._set_vm_migration(vm, "Migrating", {"startTimestamp": started, "source": {"node": source},
+        migration.set_vm_migration(self, vm, "Migrating", {"startTimestamp": started, "source": {"node": source},
                                                  "target": {"node": target}, "result": ""},
                                migrating=("True", "InProgress", ""))
         self.cluster.record_event(vm, "Normal", "Migrating", f"Live migration from {source} to {target} started")
@@ -178,7 +178,7 @@ class VirtualMachineOperationController(Controller):
                 return
             if op is None or op["metadata"].get("deletionTimestamp") or \
                     (op.get("status") or {}).get("phase") in VMOP_FINISHED:
-                self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Failed",
+                migration.set_vm_migration(self, vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Failed",
                                                        "endTimestamp": self.cluster.clock.timestamp()},
                                        migrating=None)
                 self.cluster.record_event(vm, "Warning", "MigrationCanceled",
@@ -186,7 +186,7 @@ class VirtualMachineOperationController(Controller):
                 return
             if stage is not None:
                 self._migration_stage(op, status_of(op), *stage)
-        self._set_vm_migration(vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Succeeded",
+        migration.set_vm_migration(self, vm, "Running", {**vm["status"].get("migrationState", {}), "result": "Succeeded",
                                                "endTimestamp": self.cluster.clock.timestamp()},
                                migrating=None, node=target)
         self.cluster.record_event(vm, "Normal", "Migrated", f"Live migration from {source} to {target} completed")
@@ -201,38 +201,6 @@ class VirtualMachineOperationController(Controller):
         status["progress"] = f"{progress}%"
         set_condition(self.cluster, status, "Completed", "False", reason, message)
         return self.write_status(op, status)
-
-    def _pick_target(self, vm, source):
-        vm_kind = kinds.get("VirtualMachine")
-        nodes = [n for n in self.cluster.store.list(kinds.get("Node")) if n["metadata"]["name"] != source]
-        placed = [v for v in self.cluster.store.list(vm_kind)
-                  if (v.get("status") or {}).get("nodeName") and v["metadata"]["uid"] != vm["metadata"]["uid"]]
-        vmclass = self.get(None, vm["spec"].get("virtualMachineClassName"), kinds.get("VirtualMachineClass")) or {}
-        # The target pod cannot land on the source node (virt-launcher pods of one VM repel each other).
-        return scheduling.place(vm, nodes, placed, (vmclass.get("spec") or {}).get("nodeSelector"),
-                                (vmclass.get("spec") or {}).get("tolerations") or ())
-
-    def _set_vm_migration(self, vm, phase, migration_state, migrating, node=None):
-        vm_kind = kinds.get("VirtualMachine")
-        status = status_of(vm)
-        if status.get("phase") != phase:
-            status["phase"] = phase
-            transitions = status.setdefault("stats", {}).setdefault("phasesTransitions", [])
-            transitions.append({"phase": phase, "timestamp": self.cluster.clock.timestamp()})
-            del transitions[:-5]
-        status["migrationState"] = migration_state
-        if node:
-            status["nodeName"] = node
-            status["versions"] = firmware.current(self.cluster)  # the target's virt-launcher runs today's firmware
-            # The target's virt-launcher Pod takes over; the source Pod goes (dvpsim.controllers.launchers).
-            suffix = "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
-            status["virtualMachinePods"] = [{"name": f"virt-launcher-{vm['metadata']['name']}-{suffix}",
-                                             "active": True}]
-        if migrating:
-            set_condition(self.cluster, status, "Migrating", *migrating)
-        else:  # the migrating handler drops the condition once no migration is in progress
-            remove_condition(status, "Migrating")
-        self.write_status(vm, status, vm_kind)
 
     def _check_done(self, op, status, vm):
         if vm is None:

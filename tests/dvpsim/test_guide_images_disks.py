@@ -499,7 +499,8 @@ def test_it_migrates_the_disk_of_a_running_vm_to_another_storage_class(sim, dvp)
     dvp.wait_phase("virtualmachines", "mover", "Running", timeout=30)
     source_pvc = dvp.wait("virtualdisks", "moving", lambda o: o["status"].get("attachedToVirtualMachines"))[
         "status"]["target"]["persistentVolumeClaimName"]
-    watcher = Watcher(dvp, "virtualdisks", "moving")
+    source_node = dvp.get("virtualmachines", "mover")["status"]["nodeName"]
+    watcher, vm_watcher = Watcher(dvp, "virtualdisks", "moving"), Watcher(dvp, "virtualmachines", "mover")
     try:
         kubectl(sim, "patch", "vd", "moving", "-n", dvp.namespace, "--type=merge", "--patch",
                 '{"spec":{"persistentVolumeClaim":{"storageClassName":"i-sds-replicated-thin-r3"}}}')
@@ -508,7 +509,14 @@ def test_it_migrates_the_disk_of_a_running_vm_to_another_storage_class(sim, dvp)
         time.sleep(0.3)
     finally:
         watcher.stop()
+        vm_watcher.stop()
     assert watcher.phases()[-2:] == ["Migrating", "Ready"]
+    # "After the disk configuration is updated, a live migration of the VM will be initiated"
+    assert vm_watcher.phases()[-2:] == ["Migrating", "Running"]
+    vm = dvp.get("virtualmachines", "mover")
+    assert vm["status"]["migrationState"]["result"] == "Succeeded"
+    assert vm["status"]["migrationState"]["source"]["node"] == source_node != vm["status"]["nodeName"]
+    assert not any(c["type"] == "Migrating" for c in vm["status"]["conditions"])
     state = disk["status"]["migrationState"]
     assert (state["sourcePVC"], state["result"]) == (source_pvc, "Succeeded")
     target = dvp.core.read_namespaced_persistent_volume_claim(state["targetPVC"], dvp.namespace)
