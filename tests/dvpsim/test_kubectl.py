@@ -120,6 +120,15 @@ def test_it_watches_with_tables(sim, project):
     assert any(line.startswith("linux-vm") for line in lines[1:])
 
 
+def test_it_explains_dvp_kinds_from_their_schemas(sim):
+    out = kubectl(sim, "explain", "vm.spec.cpu").stdout
+    assert "KIND:       VirtualMachine" in out and "VERSION:    v1alpha2" in out
+    assert "cores\t<integer> -required-" in out and "coreFraction\t<string>" in out
+    out = kubectl(sim, "explain", "virtualmachineclasses.spec.sizingPolicies", "--api-version",
+                  "virtualization.deckhouse.io/v1alpha3").stdout
+    assert "coreFractions\t<[]string>" in out  # v1alpha3 spells the fractions as percentages
+
+
 def test_it_checks_access_as_another_user(sim, project):
     out = kubectl(sim, "auth", "can-i", "get", "virtualmachines", "-n", project, "--as", "nobody",
                   check=False).stdout
