@@ -13,7 +13,7 @@ from aiohttp import web
 from . import bootstrap, kubeconfig, state, tls
 from .cluster import Cluster
 from .faults import Fault
-from .registry import RegistryAuth
+from .registry_server import RegistryAuth
 from .server import build_app
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from dvpsim import registry
+from dvpsim import registry_server
 
 GiB = 1024**3
 MiB = 1024**2
@@ -102,8 +102,8 @@ def routes(cluster) -> list[web.RouteDef]:
     async def index(request: web.Request) -> web.Response:
         return web.json_response([
             {"name": s.name, "url": f"{cluster.url}/dvpsim/samples/{s.name}",
-             # the same file as a container disk in dvpsim's own registry (dvpsim/registry.py)
-             "containerImage": f"{cluster.url.split('://', 1)[1]}/{registry.repository_of(s.name)}:latest",
+             # the same file as a container disk in dvpsim's own registry (dvpsim/registry_server.py)
+             "containerImage": f"{cluster.url.split('://', 1)[1]}/{registry_server.repository_of(s.name)}:latest",
              "format": s.format, "description": s.description}
             for s in SAMPLES
         ])

@@ -618,9 +618,9 @@ def build_app(cluster):
     except ModuleNotFoundError as e:
         if e.name != "dvpsim.samples":
             raise
-    from . import control, registry
+    from . import control, registry_server
     app.add_routes(control.routes(cluster))
-    app.add_routes(registry.routes(cluster))  # the OCI distribution API (/v2/) serving the samples as container disks
+    app.add_routes(registry_server.routes(cluster))  # the OCI distribution API (/v2/) serving the samples as container disks
     app.add_routes(upload.routes(cluster))
     app.router.add_route("*", "/{tail:.*}", api.handle)
     app.on_response_prepare.append(_add_warnings)

@@ -1,11 +1,10 @@
 """VirtualMachineOperation: Start, Stop, Restart (with force), Migrate/Evict (live migration), supersede."""
 
-import secrets
 
-from dvpsim import kinds, scheduling
+from dvpsim import kinds
 from dvpsim.admission import VMOP_FINISHED, may_supersede
 from dvpsim.controllers import migration, power, restore
-from dvpsim.controllers.base import Controller, condition, remove_condition, set_condition, status_of
+from dvpsim.controllers.base import Controller, condition, set_condition, status_of
 
 APPLICABLE_PHASES = {
     "Start": ("Stopped", "Stopping"),
