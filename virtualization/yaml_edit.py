@@ -98,7 +98,8 @@ def edit(request, project, resource: Resource, name):
         edited = form.cleaned_data["text"]
         kube = kube_for(request.user)
         try:
-            result = kube.replace(resource.kind, name, edited, namespace, dry_run=action == "review")
+            # Strict like kubectl: a misspelled field is named, not silently dropped by the server.
+            result = kube.replace(resource.kind, name, edited, namespace, dry_run=action == "review", strict=True)
         except Conflict:
             context.update(step="conflict", server_diff=diff_lines(
                 _base(form.cleaned_data.get("base"), edited), current, "the version you edited", "the server now"))
@@ -108,7 +109,7 @@ def edit(request, project, resource: Resource, name):
             for cause in exc.causes or [{"message": exc.message}]:
                 form.add_error("text", f"{cause.get('field') or ''}: {cause.get('message')}".lstrip(": "))
         except KubeError as exc:
-            form.add_error(None, exc.message)
+            form.add_error("text" if "unknown field" in exc.message else None, exc.message)
         else:
             if action == "save":
                 messages.success(request, f"The {resource.noun} {name} was saved.")

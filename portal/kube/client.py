@@ -90,9 +90,12 @@ class Kube:
         return self.request("PATCH", kind.object_path(name, namespace), body=patch,
                             headers={"Content-Type": content_type})
 
-    def replace(self, kind: Kind, name, body, namespace=None, *, dry_run=False):
+    def replace(self, kind: Kind, name, body, namespace=None, *, dry_run=False, strict=False):
+        """PUT the object; `strict` refuses fields the API does not know instead of dropping them (kubectl's
+        default, `fieldValidation=Strict`)."""
         return self.request("PUT", kind.object_path(name, namespace), body=body,
-                            query={"dryRun": "All" if dry_run else None})
+                            query={"dryRun": "All" if dry_run else None,
+                                   "fieldValidation": "Strict" if strict else None})
 
     def delete(self, kind: Kind, name, namespace=None):
         return self.request("DELETE", kind.object_path(name, namespace))

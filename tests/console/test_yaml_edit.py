@@ -115,6 +115,18 @@ def test_it_explains_invalid_yaml_and_api_refusals_and_keeps_the_text(owner, sim
                                               ).content.decode()
 
 
+def test_it_names_a_misspelled_field_instead_of_dropping_it(owner, sim, unique):
+    disk = make_disk(sim, unique)
+    obj = yaml.safe_load(text_of(owner.get(edit_url("disks", disk)).content.decode()))
+    obj["spec"]["persistentVolumeClaim"]["sise"] = "2Gi"
+    typo = yaml.safe_dump(obj, sort_keys=False)
+    response = owner.post(edit_url("disks", disk), {"text": typo, "action": "review"})
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "strict decoding error: unknown field &quot;spec.persistentVolumeClaim.sise&quot;" in page
+    assert text_of(page) == typo
+
+
 def test_it_refuses_a_viewer_and_names_the_permission(login, sim, unique, db):
     disk = make_disk(sim, unique)
     viewer = login(MEMBER)
