@@ -76,6 +76,10 @@ def cluster_roles():
             {"apiGroups": [DVP], "resources": ["virtualmachineoperations"], "verbs": WRITE}]),
         _capability("virtualization:execute_virtualmachinesnapshot_operations", "user", [
             {"apiGroups": [DVP], "resources": ["virtualmachinesnapshotoperations"], "verbs": WRITE}]),
+        # `d8 download` (the guide's "Data export"): project users create, read and delete DataExports of their
+        # project's volumes; reading one is what the exporter checks before it serves the data.
+        _capability("storage-volume-data-manager:export_data", "user", [
+            {"apiGroups": ["storage.deckhouse.io"], "resources": ["dataexports"], "verbs": READ + WRITE}]),
         _capability("virtualization:manage_resources", "manager", [
             {"apiGroups": [DVP], "resources": MANAGED_DVP, "verbs": WRITE}]),
         _capability("kubernetes:manage_secrets", "manager", [

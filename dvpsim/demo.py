@@ -37,6 +37,9 @@ def seed(cluster):
     # The sdn module, for the guide's additional networks: the project network user-net and the cluster network corp-net.
     _create(cluster, "ModuleConfig", {"metadata": {"name": "sdn"}, "spec": {"enabled": True, "version": 1}})
     _create(cluster, "ClusterNetwork", {"metadata": {"name": "corp-net"}, "spec": {}})
+    # The storage-volume-data-manager module, behind `d8 download` (the guide's "Data export": DataExport objects).
+    _create(cluster, "ModuleConfig", {"metadata": {"name": "storage-volume-data-manager"},
+                                      "spec": {"enabled": True, "version": 1}})
     for project in ("project-a", "project-b"):
         _create(cluster, "Namespace", {"metadata": {"name": project, "labels": {
             "projects.deckhouse.io/project": project, "projects.deckhouse.io/project-template": "default"}}})

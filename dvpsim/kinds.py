@@ -314,6 +314,17 @@ KINDS += [
     Kind("ClusterNetwork", "clusternetworks", **dict(_SDN, namespaced=False), columns=_NETWORK_COLUMNS),
 ]
 
+# storage.deckhouse.io: the storage-volume-data-manager module's DataExport, what `d8 download` creates (user guide,
+# "Data export"). No CRD of that module is in our references: as for the sdn networks, dvpsim keeps no schema (spec
+# and status stored as sent); the fields follow the d8 CLI (dvpsim.controllers.dataexport). The columns are ours.
+KINDS += [
+    Kind("DataExport", "dataexports", group="storage.deckhouse.io", versions=("v1alpha1",), subresources=("status",),
+         module="storage-volume-data-manager", columns=(
+             _c("Ready", ".status.conditions[?(@.type=='Ready')].status"),
+             _c("TargetKind", ".spec.targetRef.kind"), _c("TargetName", ".spec.targetRef.name"), _c("TTL", ".spec.ttl"),
+             _c("URL", ".status.url", priority=1), CRD_AGE)),
+]
+
 # events.k8s.io/v1 Event: a second view of the stored core/v1 Events, converted as kube-apiserver
 # does (dvpsim.conversion); not in KINDS, which lists what is stored.
 VIEWS = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import conversion, discovery, kinds, openapi, reviews, tables, upload
+from . import conversion, dataexport, discovery, kinds, openapi, reviews, tables, upload
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, Invalid, MethodNotAllowed, NotFound
 from . import managed_fields, schemas
@@ -622,6 +622,7 @@ def build_app(cluster):
     app.add_routes(control.routes(cluster))
     app.add_routes(registry_server.routes(cluster))  # the OCI distribution API (/v2/) serving the samples as container disks
     app.add_routes(upload.routes(cluster))
+    app.add_routes(dataexport.routes(cluster))  # the exporters of DataExports (`d8 download`)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     app.on_response_prepare.append(_add_warnings)
     app["cluster"] = cluster

@@ -1,6 +1,7 @@
 """The controllers of the simulated cluster; the cluster starts one instance of each."""
 
 from dvpsim.controllers.attachments import VirtualMachineBlockDeviceAttachmentController
+from dvpsim.controllers.dataexport import DataExportController
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.firmware import WorkloadUpdaterController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
@@ -37,4 +38,5 @@ CONTROLLERS = [
     ServiceEndpointsController,
     NetworkController,
     ClusterNetworkController,
+    DataExportController,
 ]

@@ -4,8 +4,8 @@ import asyncio
 import time
 
 from dvpsim import kinds, quantity, registry
-from dvpsim.controllers import importer, migration, snapshots, storage
-from dvpsim.controllers.base import Controller, is_deleting, set_condition, status_of
+from dvpsim.controllers import dataexport, importer, migration, snapshots, storage
+from dvpsim.controllers.base import Controller, condition, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
 from dvpsim.controllers.usage import vms_using
 
@@ -26,7 +26,7 @@ class VirtualDiskController(UploadSink, Controller):
     primary = "VirtualDisk"
     upload_progress_scale = 0.5  # DVP: the upload into DVCR is 0–50 %, the copy into the PVC the rest
     related = ("VirtualMachine", "VirtualImage", "ClusterVirtualImage", "VirtualDiskSnapshot", "StorageClass", "Secret",
-               "PersistentVolumeClaim")
+               "PersistentVolumeClaim", "DataExport")
 
     async def run(self, cluster):
         self._migration_attempts = {}  # (ns, name, uid, target SC) -> (failed attempts, next attempt due)
@@ -38,6 +38,11 @@ class VirtualDiskController(UploadSink, Controller):
                 task.cancel()
 
     def on_related(self, event_type, kind, obj):
+        if kind.kind == "DataExport":  # an export of the disk makes it Exporting while it is active
+            ref = (obj.get("spec") or {}).get("targetRef") or {}
+            if ref.get("kind") == "VirtualDisk":
+                self.kick(obj["metadata"]["namespace"], ref.get("name"))
+            return
         if kind.kind == "VirtualMachine":
             for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
                 if ref.get("kind") == "VirtualDisk":
@@ -83,6 +88,8 @@ class VirtualDiskController(UploadSink, Controller):
             return
         disk = self.set_finalizer(disk, True)
         status = status_of(disk)
+        if status.get("phase") == "Exporting":  # a Ready disk under export (see write_status)
+            status["phase"] = "Ready"
         self._track_attachments(status, users, disk)
         generation = disk["metadata"].get("generation", 1)
         phase = status.get("phase")
@@ -100,6 +107,28 @@ class VirtualDiskController(UploadSink, Controller):
             self.write_status(disk, status)
             return
         await self._provision(disk, status, users)
+
+    def write_status(self, obj, status, kind=None):
+        """Every status written shows an active DataExport of a Ready disk (dvp-api-notes §4.3): phase Exporting,
+        InUse=True UsedForDataExport, Ready reason Exporting; once the export ends the disk is Ready again."""
+        if (kind is None or kind is self.kind) and status.get("phase") in ("Ready", "Exporting"):
+            generation = obj["metadata"].get("generation", 1)
+            export = dataexport.export_of_disk(self.cluster, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            if export is not None:
+                message = f'The disk is being exported by DataExport "{export["metadata"]["name"]}".'
+                status["phase"] = "Exporting"
+                set_condition(self.cluster, status, "InUse", "True", "UsedForDataExport", message)
+                set_condition(self.cluster, status, "Ready", "False", "Exporting", message, generation)
+            elif status["phase"] == "Exporting" or (condition(status, "Ready") or {}).get("reason") == "Exporting":
+                status["phase"] = "Ready"
+                set_condition(self.cluster, status, "Ready", "True", "Ready", "", generation)
+            before = (obj.get("status") or {}).get("phase")
+            written = super().write_status(obj, status, kind)
+            if written is not None and before != status["phase"] and "Exporting" in (before, status["phase"]):
+                self.event(written, "Exporting" if export is not None else "Exported",
+                           message if export is not None else "The export of the disk has ended: it is Ready.")
+            return written
+        return super().write_status(obj, status, kind)
 
     def _finalize(self, disk, users):
         status = status_of(disk)
