@@ -265,3 +265,17 @@ def test_it_publishes_a_public_url(sim, ns, exports, disk):
         assert (status, int(headers["Content-Length"])) == (200, 64 * MiB)
     finally:
         delete_export(exports, ns, "de-vd-public")
+
+
+def test_it_exports_the_claim_of_a_disk(sim, ns, dvp, exports, disk):
+    pvc = dvp.get("virtualdisks", disk)["status"]["target"]["persistentVolumeClaimName"]
+    exports.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL,
+                                            data_export(f"de-pvc-{pvc}", "PersistentVolumeClaim", pvc))
+    try:
+        export = wait_export(exports, ns, f"de-pvc-{pvc}", ready)
+        assert export["status"]["volumeMode"] == "Block"  # the claims of DVP disks are block volumes
+        status, headers, _ = fetch(export["status"]["url"], sim.token("alice"), "/api/v1/block", method="HEAD")
+        assert (status, int(headers["Content-Length"])) == (200, 64 * MiB)
+        assert fetch(export["status"]["url"], sim.token("alice"), "/api/v1/files/")[0] == 400
+    finally:
+        delete_export(exports, ns, f"de-pvc-{pvc}")
