@@ -279,3 +279,22 @@ def test_it_exports_the_claim_of_a_disk(sim, ns, dvp, exports, disk):
         assert fetch(export["status"]["url"], sim.token("alice"), "/api/v1/files/")[0] == 400
     finally:
         delete_export(exports, ns, f"de-pvc-{pvc}")
+
+
+def test_it_exports_the_disk_of_a_stopped_vm(ns, dvp, exports):
+    dvp.create("virtualdisks", blank_disk("idle-disk", size="64Mi"))
+    dvp.create("virtualmachines", vm_body("idle-vm", disk="idle-disk", user_data=None, runPolicy="AlwaysOff",
+                                          cpu={"cores": 1, "coreFraction": "10%"}))
+    try:
+        dvp.wait_phase("virtualmachines", "idle-vm", "Stopped")
+        dvp.wait_phase("virtualdisks", "idle-disk", "Ready")
+        exports.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL,
+                                                data_export("de-vd-idle-disk", "VirtualDisk", "idle-disk"))
+        wait_export(exports, ns, "de-vd-idle-disk", ready)
+        exporting = dvp.wait_phase("virtualdisks", "idle-disk", "Exporting")
+        assert condition(exporting, "InUse")["reason"] == "UsedForDataExport"
+    finally:
+        delete_export(exports, ns, "de-vd-idle-disk")
+        dvp.delete("virtualmachines", "idle-vm")
+        dvp.wait_gone("virtualmachines", "idle-vm", timeout=30)
+        dvp.delete("virtualdisks", "idle-disk")
