@@ -182,10 +182,11 @@ def test_it_guards_the_console_route(sim, vm_ns):
 
 
 def running_vm(sim, timeout=30):
-    """(namespace, name) of a Running VM (the demo's), waiting for the controllers to start it."""
+    """(namespace, name) of a Running VM of the demo's project-a (where alice works), waiting for the
+    controllers to start it; other tests' VMs elsewhere do not count."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, _, body = call(sim, "GET", f"/apis/{DVP}/v1alpha2/virtualmachines")
+        _, _, body = call(sim, "GET", f"/apis/{DVP}/v1alpha2/namespaces/project-a/virtualmachines")
         for vm in body["items"]:
             if (vm.get("status") or {}).get("phase") == "Running":
                 return vm["metadata"]["namespace"], vm["metadata"]["name"]

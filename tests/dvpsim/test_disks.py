@@ -73,6 +73,7 @@ def test_it_waits_for_the_first_consumer(dvp):
     disk = dvp.wait("virtualdisks", "wffc", lambda o: o["status"].get("attachedToVirtualMachines"))
     assert disk["status"]["attachedToVirtualMachines"] == [{"name": "wffc-vm", "mounted": True}]
     assert condition(disk, "InUse")["status"] == "True"
+    dvp.delete("virtualmachines", "wffc-vm")  # the shared nodes are not endless
 
 
 def test_it_grows_a_disk(dvp):
