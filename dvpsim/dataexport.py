@@ -78,17 +78,25 @@ def routes(cluster) -> list[web.RouteDef]:
             raise NotFound(f'dataexports.{kind.group} "{name}" not found')
         return export
 
-    async def block(request):
+    def readable(request, mode, elsewhere):
+        """(the export a GET or HEAD may read in `mode`, None), or (None, the error response)."""
         if request.method not in ("GET", "HEAD"):
-            return _status(405, "MethodNotAllowed", f"{request.method} is not supported by the exporter")
+            return None, _status(405, "MethodNotAllowed", f"{request.method} is not supported by the exporter")
         try:
             export = ready_export(request)
         except ApiError as exc:
-            return _error(exc)
+            return None, _error(exc)
         if not is_active(export):
-            return _status(503, "ServiceUnavailable", "the export is not ready (see its Ready and Expired conditions)")
-        if (export.get("status") or {}).get("volumeMode") != "Block":
-            return _status(400, "BadRequest", "the volume is in Filesystem mode: read it under /api/v1/files/")
+            return None, _status(503, "ServiceUnavailable",
+                                 "the export is not ready (see its Ready and Expired conditions)")
+        if (export.get("status") or {}).get("volumeMode") != mode:
+            return None, _status(400, "BadRequest", elsewhere)
+        return export, None
+
+    async def block(request):
+        export, refusal = readable(request, "Block", "the volume is in Filesystem mode: read it under /api/v1/files/")
+        if refusal is not None:
+            return refusal
         size = target_size(cluster, export)
         start, end = 0, size - 1
         code = 200
@@ -124,16 +132,9 @@ def routes(cluster) -> list[web.RouteDef]:
         return response
 
     async def files(request):
-        if request.method not in ("GET", "HEAD"):
-            return _status(405, "MethodNotAllowed", f"{request.method} is not supported by the exporter")
-        try:
-            export = ready_export(request)
-        except ApiError as exc:
-            return _error(exc)
-        if not is_active(export):
-            return _status(503, "ServiceUnavailable", "the export is not ready (see its Ready and Expired conditions)")
-        if (export.get("status") or {}).get("volumeMode") != "Filesystem":
-            return _status(400, "BadRequest", "the volume is in Block mode: read it at /api/v1/block")
+        export, refusal = readable(request, "Filesystem", "the volume is in Block mode: read it at /api/v1/block")
+        if refusal is not None:
+            return refusal
         path = "/" + request.match_info.get("path", "")
         if request.method == "GET":
             _touch(cluster, export)
