@@ -16,7 +16,6 @@ import json
 import re
 import ssl
 import tarfile
-import time
 import zlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -450,17 +449,12 @@ async def pull(image: str, credentials, ca_bundle, on_progress) -> tuple[ImageIn
             layers = manifest.get("layers") or []
             total = sum(int(layer.get("size") or 0) for layer in layers) or None
             received = 0
-            started = last_t = time.monotonic()
-            last_n = 0
+            meter = importer.Meter(total)
 
             async def on_chunk(n):
-                nonlocal received, last_t, last_n
+                nonlocal received
                 received += n
-                now = time.monotonic()
-                avg = received / max(now - started, 1e-6)
-                current = (received - last_n) / max(now - last_t, 1e-6)
-                last_t, last_n = now, received
-                await on_progress(importer.Progress(received, total, avg, current))
+                await on_progress(meter.reading(received))
 
             for layer in layers:
                 await puller.blob(_Layer(layer.get("digest", ""), layer.get("mediaType"), finder), on_chunk)

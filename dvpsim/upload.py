@@ -15,12 +15,11 @@ import hashlib
 import logging
 import secrets
 import string
-import time
 
 from aiohttp import web
 
 from dvpsim import kinds
-from dvpsim.controllers.importer import Progress
+from dvpsim.controllers.importer import Meter
 from dvpsim.formats import ImageSniffer
 
 log = logging.getLogger("dvpsim.upload")
@@ -117,19 +116,14 @@ class Uploads:
         sniffer = ImageSniffer()
         hashers = {a: _HASHES[a]() for a in endpoint.checksums}
         total = request.content_length
-        started = last_t = time.monotonic()
-        last_n = 0
+        meter = Meter(total)
         await endpoint.sink.upload_started(endpoint, total)
         try:
             async for chunk in request.content.iter_chunked(CHUNK):
                 sniffer.feed(chunk)
                 for hasher in hashers.values():
                     hasher.update(chunk)
-                now = time.monotonic()
-                avg = sniffer.stored_bytes / max(now - started, 1e-6)
-                current = (sniffer.stored_bytes - last_n) / max(now - last_t, 1e-6)
-                last_t, last_n = now, sniffer.stored_bytes
-                await endpoint.sink.upload_progress(endpoint, Progress(sniffer.stored_bytes, total, avg, current))
+                await endpoint.sink.upload_progress(endpoint, meter.reading(sniffer.stored_bytes))
         except ValueError as exc:
             return await self._fail(endpoint, f"the uploaded data is not a valid image: {exc}")
         except (ConnectionError, asyncio.CancelledError, web.HTTPException, OSError) as exc:

@@ -14,6 +14,7 @@ from portal.kube import Conflict, Forbidden, Invalid, KubeError
 from projects.access import can, get_project, kube_for
 
 from .views import detail_context, get_object
+from .yaml_edit import parse_mapping
 
 LOCKED_PHASES = ("Ready", "Terminating")
 
@@ -24,13 +25,7 @@ class SpecForm(forms.Form):
     resource_version = forms.CharField(widget=forms.HiddenInput)
 
     def clean_spec(self):
-        try:
-            spec = yaml.safe_load(self.cleaned_data["spec"])
-        except yaml.YAMLError as exc:
-            raise forms.ValidationError(f"This is not valid YAML: {exc}")
-        if not isinstance(spec, dict):
-            raise forms.ValidationError("The specification must be a YAML mapping (key: value lines).")
-        return spec
+        return parse_mapping(self.cleaned_data["spec"], "The specification")
 
 
 def spec_tab_context(request, project, obj, resource, form=None):

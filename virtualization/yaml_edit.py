@@ -34,17 +34,23 @@ class YamlForm(forms.Form):
         self.kind, self.name = kind, name
 
     def clean_text(self):
-        try:
-            obj = yaml.safe_load(self.cleaned_data["text"])
-        except yaml.YAMLError as exc:
-            raise forms.ValidationError(f"This is not valid YAML: {exc}")
-        if not isinstance(obj, dict):
-            raise forms.ValidationError("The object must be a YAML mapping (key: value lines).")
+        obj = parse_mapping(self.cleaned_data["text"], "The object")
         if obj.get("kind") != self.kind.kind or obj.get("apiVersion") != self.kind.api_version:
             raise forms.ValidationError(f"Keep apiVersion: {self.kind.api_version} and kind: {self.kind.kind}.")
         if (obj.get("metadata") or {}).get("name") != self.name:
             raise forms.ValidationError(f"Keep metadata.name: {self.name} (renaming means creating a new object).")
         return obj
+
+
+def parse_mapping(text, what):
+    """The YAML mapping in `text`, or a ValidationError naming `what` must be one."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise forms.ValidationError(f"This is not valid YAML: {exc}")
+    if not isinstance(value, dict):
+        raise forms.ValidationError(f"{what} must be a YAML mapping (key: value lines).")
+    return value
 
 
 def editable(obj):

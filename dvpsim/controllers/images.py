@@ -181,6 +181,10 @@ class _ImageController(UploadSink, Controller):
             if not on_progress.cancelled:
                 self._fail(image, status, f"Failed to download the image: {exc}")
             return
+        await self._imported(image, status, info, sniffer)
+
+    async def _imported(self, image, status, info, sniffer):
+        """The end of an HTTP download or a registry pull: measured alike, then pushed into DVCR."""
         status["progress"] = "100.0%"
         self.write_status(image, status)
         await self.sleep(1.0)  # pushing the layer into DVCR
@@ -263,11 +267,7 @@ class _ImageController(UploadSink, Controller):
             if not reporter.cancelled:
                 self._fail(image, status, f"Failed to pull the image: {exc}")
             return
-        status["progress"] = "100.0%"
-        self.write_status(image, status)
-        await self.sleep(1.0)  # pushing the layer into DVCR
-        # The disk file found under /disk/ is measured exactly as an HTTP download is.
-        self._ready(image, status, info.format, info.cdrom, sniffer.stored_bytes, info.virtual_size)
+        await self._imported(image, status, info, sniffer)  # the file under /disk/, measured as a download is
 
     def _wait_for_pull_secret(self, image):
         status = status_of(image)

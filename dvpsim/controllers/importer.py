@@ -30,6 +30,23 @@ class Progress:
         return 100.0 * self.received / self.total if self.total else None
 
 
+class Meter:
+    """Turns a growing byte count into Progress: the average speed since the start and the current one since
+    the last reading (what DVP's importer reports as downloadSpeed avg/current)."""
+
+    def __init__(self, total):
+        self.total = total
+        self.started = self.last_t = time.monotonic()
+        self.last_n = 0
+
+    def reading(self, received) -> Progress:
+        now = time.monotonic()
+        avg = received / max(now - self.started, 1e-6)
+        current = (received - self.last_n) / max(now - self.last_t, 1e-6)
+        self.last_t, self.last_n = now, received
+        return Progress(received, self.total, avg, current)
+
+
 async def download(http: dict, on_progress) -> tuple[ImageInfo, ImageSniffer]:
     """Fetch `http.url`; on_progress(Progress) is awaited after each chunk."""
     url = http["url"]
@@ -42,9 +59,7 @@ async def download(http: dict, on_progress) -> tuple[ImageInfo, ImageSniffer]:
             async with session.get(url, ssl=_ssl_context(http.get("caBundle"))) as response:
                 if response.status != 200:
                     raise ImportFailed(f"http status {response.status} {response.reason}")
-                total = response.content_length
-                started = last_t = time.monotonic()
-                last_n = 0
+                meter = Meter(response.content_length)
                 async for chunk in response.content.iter_chunked(CHUNK):
                     try:
                         sniffer.feed(chunk)
@@ -52,11 +67,7 @@ async def download(http: dict, on_progress) -> tuple[ImageInfo, ImageSniffer]:
                         raise ImportFailed(str(exc)) from exc
                     for hasher in hashers.values():
                         hasher.update(chunk)
-                    now = time.monotonic()
-                    avg = sniffer.stored_bytes / max(now - started, 1e-6)
-                    current = (sniffer.stored_bytes - last_n) / max(now - last_t, 1e-6)
-                    last_t, last_n = now, sniffer.stored_bytes
-                    await on_progress(Progress(sniffer.stored_bytes, total, avg, current))
+                    await on_progress(meter.reading(sniffer.stored_bytes))
     except ImportFailed:
         raise
     except aiohttp.ClientConnectorError as exc:

@@ -12,9 +12,7 @@ One run measures, on the same simulated guest:
 Prints ratios; asserts only that the sessions worked.
 """
 import asyncio
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,30 +24,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.console_server import free_port, start_console, stop_console, wait_for_port  # noqa: E402
+
 PASSWORD = "bench-password"
 FLOOD_BYTES = 16 * 1024 * 1024
 KEYSTROKES = 300
 CONCURRENT_VMS = 100
 SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def _rss_kib(pid):
@@ -168,21 +149,9 @@ async def measure(way, vm):
 
 @pytest.fixture(scope="module")
 def daphne(sim, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("bench-console")
-    port = _free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings", DVP_KUBECONFIG=str(sim.kubeconfig),
-               DVP_KUBE_CONTEXT="dvp-console", DVP_DATABASE_PATH=str(workdir / "db.sqlite3"),
-               DVP_DEMO_PASSWORD=PASSWORD, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost")
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run(manage + ["migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
-    subprocess.run(manage + ["seed_demo_users"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    log = open(workdir / "daphne.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "portal.asgi:application"], env=env, cwd=ROOT, stdout=log, stderr=log)
-    _wait_for_port(port, server)
+    server, port = start_console(sim, tmp_path_factory.mktemp("bench-console"), PASSWORD)
     yield server, f"127.0.0.1:{port}"
-    server.terminate()
-    server.wait(10)
+    stop_console(server)
 
 
 async def _session_cookie(host):
@@ -198,12 +167,12 @@ async def _session_cookie(host):
 
 @pytest.fixture(scope="module")
 def websockify(sim, bench_vms):
-    bridge_port, proxy_port = _free_port(), _free_port()
+    bridge_port, proxy_port = free_port(), free_port()
     bridge = subprocess.Popen([sys.executable, __file__, "bridge", str(bridge_port), sim.url, sim.token("alice")])
-    _wait_for_port(bridge_port, bridge)
+    wait_for_port(bridge_port, bridge)
     proxy = subprocess.Popen([sys.executable, "-m", "websockify", f"127.0.0.1:{proxy_port}", f"127.0.0.1:{bridge_port}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for_port(proxy_port, proxy)
+    wait_for_port(proxy_port, proxy)
     yield proxy_port, bridge
     for process in (proxy, bridge):
         process.terminate()

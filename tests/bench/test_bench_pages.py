@@ -2,28 +2,21 @@
 
 Run with `make bench`. Prints ratios; asserts nothing about speed.
 """
-import statistics
-import time
 
 import pytest
 from django.urls import reverse
 
 from portal.kube import Kube, kinds
 from tests.console.conftest import OWNER, PROJECT_A
+from tests.bench import timing
 from tests.console.helpers import create_dvp, list_dvp
 
 VMS = 50
 ROUNDS = 30
 
 
-def median_seconds(call, rounds=ROUNDS):
-    call()  # warm up connections and caches
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def median_seconds(call):
+    return timing.median_seconds(call, ROUNDS, warm_up=True)
 
 
 @pytest.fixture(autouse=True)

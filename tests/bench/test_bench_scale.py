@@ -6,7 +6,6 @@ Run with `make bench`.
 """
 import asyncio
 import json
-import statistics
 import threading
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from aiohttp import web
 
 from dvpsim import bootstrap, kinds
 from dvpsim.cluster import Cluster
+from tests.bench import timing
 from dvpsim.server import build_app
 
 VMS = 10_000
@@ -71,12 +71,7 @@ def get(url, token):
 
 
 def median(call, rounds=5):
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return timing.median_seconds(call, rounds)
 
 
 def test_bench_full_list_of_10000_vms(served):
