@@ -18,7 +18,6 @@ import json
 import logging
 from contextlib import AsyncExitStack
 
-import aiohttp
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
@@ -29,7 +28,6 @@ from .consumers import _UserConsumer
 
 log = logging.getLogger(__name__)
 
-VM = kinds.get("VirtualMachine")
 RUNNING_PHASES = ("Running", "Migrating")
 
 # Close codes the pages explain (4000 + HTTP status for refused upgrades).
@@ -107,32 +105,21 @@ class StreamRelay(_UserConsumer):
         while True:
             data = await self.input.get()
             try:
-                await self.upstream.send_bytes(data)
-            except (ConnectionError, aiohttp.ClientError):
+                await self.upstream.send(data)
+            except streams.Closed:
                 return  # _from_upstream sees the close and tells the browser
             finally:
                 self.pending_input -= len(data)
 
     async def _from_upstream(self):
-        code, reason = 1000, f"The {STREAM_NAMES[self.stream]} closed."
         try:
-            upstream_code = None
-            while True:
-                message = await self.upstream.receive()
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    while self.unacknowledged >= self.WINDOW:
-                        self.window_open.clear()
-                        await self.window_open.wait()
-                    self.unacknowledged += len(message.data)
-                    await self.send(bytes_data=message.data)
-                elif message.type == aiohttp.WSMsgType.CLOSE:
-                    # The code the server sent (close_code may read 1006 if our reply could not be written).
-                    upstream_code = message.data
-                    break
-                elif message.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                    upstream_code = self.upstream.close_code
-                    break
-            code, reason = await self._why_closed(upstream_code)
+            async for chunk in self.upstream:
+                while self.unacknowledged >= self.WINDOW:
+                    self.window_open.clear()
+                    await self.window_open.wait()
+                self.unacknowledged += len(chunk)
+                await self.send(bytes_data=chunk)
+            code, reason = await self._why_closed(self.upstream.closed.code)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the relay must always close the browser side
@@ -159,7 +146,7 @@ class StreamRelay(_UserConsumer):
 
     def _vm_phase(self):
         try:
-            obj = kube_for(self.user).get(VM, self.vm, self.project.name)
+            obj = kube_for(self.user).get(kinds.VM, self.vm, self.project.name)
         except KubeError:
             return None
         return (obj.get("status") or {}).get("phase", "Pending")

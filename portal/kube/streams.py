@@ -72,9 +72,55 @@ def console_path(namespace, name, stream="console"):
     return f"/apis/{SUBRESOURCES}/v1alpha2/namespaces/{namespace}/virtualmachines/{name}/{stream}"
 
 
+class Closed(Exception):
+    """A console stream ended: the close `code` the server sent (1006 when the connection broke) and why."""
+
+    def __init__(self, code, reason=""):
+        super().__init__(f"{code} {reason}".strip())
+        self.code = code
+        self.reason = reason
+
+
+class ConsoleStream:
+    """A VM console as bytes: `async for chunk in stream` until it ends, then `stream.closed` says how.
+
+    `send(data)` writes to the guest and raises Closed once the stream is gone.
+    """
+
+    def __init__(self, ws):
+        self._ws = ws
+        self.closed = None
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        while self.closed is None:
+            message = await self._ws.receive()
+            if message.type == aiohttp.WSMsgType.BINARY:
+                return message.data
+            if message.type == aiohttp.WSMsgType.CLOSE:
+                # The code the server sent (close_code may read 1006 if our reply could not be written).
+                self.closed = Closed(message.data, message.extra or "")
+            elif message.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                error = message.data if isinstance(message.data, BaseException) else None
+                self.closed = Closed(self._ws.close_code or 1006, type(error).__name__ if error else "")
+            # Text frames carry nothing for a raw console and are skipped.
+        raise StopAsyncIteration
+
+    async def send(self, data: bytes):
+        try:
+            await self._ws.send_bytes(data)
+        except (ConnectionError, aiohttp.ClientError) as exc:
+            raise Closed(self._ws.close_code or 1006, type(exc).__name__) from exc
+
+    async def close(self):
+        await self._ws.close()
+
+
 @asynccontextmanager
 async def open_console(username, namespace, name, stream="console", *, keepalive=30.0):
-    """Open the VM's serial console (or VNC) as `username`; yields an aiohttp WebSocket.
+    """Open the VM's serial console (or VNC) as `username`; yields a ConsoleStream.
 
     Pings go upstream every `keepalive` seconds (the raw stream has no server pings, and idle
     connections must survive proxies). Raises errors.* with the API's message when the upgrade
@@ -93,7 +139,7 @@ async def open_console(username, namespace, name, stream="console", *, keepalive
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.Unavailable(f"The console cannot be reached: {exc.__class__.__name__}") from exc
         try:
-            yield ws
+            yield ConsoleStream(ws)
         finally:
             await ws.close()
     finally:
