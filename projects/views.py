@@ -13,8 +13,6 @@ def project_detail(request, project):
     project = get_project(request.user, project)
     kube = kube_for(request.user)
     counts = {}
-    for label, kind in (("Disk Images", "VirtualImage"), ("VM Disks", "VirtualDisk"),
-                        ("Virtual Machines", "VirtualMachine")):
-        k = kinds.get(kind)
-        counts[label] = len(kube.list(k, project.name)) if can(request.user, "list", k, project.name) else None
+    for label, kind in (("Disk Images", kinds.IMAGE), ("VM Disks", kinds.DISK), ("Virtual Machines", kinds.VM)):
+        counts[label] = len(kube.list(kind, project.name)) if can(request.user, "list", kind, project.name) else None
     return render(request, "projects/detail.html", {"project": project, "counts": counts})

@@ -4,10 +4,9 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal.kube import AlreadyExists, Invalid
+from portal.kube import AlreadyExists, Invalid, quantity
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
 def validate_name(value):
@@ -17,22 +16,11 @@ def validate_name(value):
         raise ValidationError("Use lower-case letters, digits and '-', starting and ending with a letter or digit.")
 
 
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-
-
-def size_bytes(value) -> int | None:
-    """Bytes of a size like "10Gi" (None if it is not one)."""
-    match = QUANTITY_RE.match(str(value or "").strip())
-    if not match:
-        return None
-    return int(float(match.group(1)) * _UNITS[match.group(3) or ""])
-
-
 def validate_size(value):
-    if not QUANTITY_RE.match(value):
+    size = quantity.parse(value)
+    if size is None:
         raise ValidationError("Give a size with its unit, for example 10Gi or 512Mi.")
-    if float(QUANTITY_RE.match(value).group(1)) <= 0:
+    if size <= 0:
         raise ValidationError("The size must be greater than zero.")
 
 

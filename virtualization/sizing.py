@@ -3,22 +3,20 @@
 The API server enforces the same rules; the form uses them to offer only valid values and to
 explain a violation on the field before anything is sent.
 """
-import re
 from dataclasses import dataclass
+
+from portal.kube import quantity
 
 MAX_CORES = 248
 # (highest core count of the range, sockets): DVP spreads the cores evenly over the sockets.
 TOPOLOGY_STEPS = ((16, 1), (32, 2), (64, 4), (MAX_CORES, 8))
-UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-         "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
-def to_bytes(quantity):
-    match = QUANTITY.match(str(quantity).strip())
-    if not match:
-        raise ValueError(quantity)
-    return int(float(match.group(1)) * UNITS[match.group(2) or ""])
+def to_bytes(size):
+    value = quantity.to_bytes(size)
+    if value is None:
+        raise ValueError(size)
+    return value
 
 
 def sockets_for(cores):
@@ -86,12 +84,8 @@ class Policy:
         return ""
 
 
-def _times(quantity, n):
-    if not quantity:
-        return "any size"
-    match = QUANTITY.match(quantity)
-    value = float(match.group(1)) * n
-    return f"{value:g}{match.group(2) or ''}"
+def _times(size, n):
+    return quantity.times(size, n) if size else "any size"
 
 
 class ClassRules:

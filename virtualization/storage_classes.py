@@ -7,18 +7,17 @@ from projects.access import can, kube_for
 
 from .resources.common import DEFAULT_SC_ANNOTATION
 
-STORAGE_CLASS = kinds.get("StorageClass")
 
 
 @login_required
 def storage_classes(request):
     context = {"classes": None, "error": None}
-    if not can(request.user, "list", STORAGE_CLASS):
+    if not can(request.user, "list", kinds.STORAGE_CLASS):
         context["error"] = ("You may not see the cluster's storage classes (needs list on "
                             "storageclasses.storage.k8s.io); ask a cluster operator.")
         return render(request, "system/storage_classes.html", context, status=403)
     try:
-        items = kube_for(request.user).list(STORAGE_CLASS)
+        items = kube_for(request.user).list(kinds.STORAGE_CLASS)
     except Forbidden as exc:
         context["error"] = exc.message
         return render(request, "system/storage_classes.html", context, status=403)

@@ -14,7 +14,6 @@ from projects.access import can, get_project, kube_for
 from . import listing, tables
 from .registry import Resource
 
-EVENT = kinds.get("Event")
 
 
 def list_context(request, project, resource: Resource):
@@ -70,11 +69,11 @@ def get_object(request, project, resource, name):
 
 
 def events_for(request, project, obj):
-    if not can(request.user, "list", EVENT, project.name):
+    if not can(request.user, "list", kinds.EVENT, project.name):
         return None
     uid = obj["metadata"].get("uid")
     name, kind = obj["metadata"]["name"], obj.get("kind")
-    events = [e for e in kube_for(request.user).list(EVENT, project.name)
+    events = [e for e in kube_for(request.user).list(kinds.EVENT, project.name)
               if (e.get("involvedObject") or {}).get("name") == name
               and (e.get("involvedObject") or {}).get("kind") in (None, "", kind)
               and (e.get("involvedObject") or {}).get("uid") in (None, "", uid)]

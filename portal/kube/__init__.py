@@ -1,8 +1,8 @@
 """portal.kube: the only package of the console that imports `kubernetes`."""
-from . import kinds
+from . import kinds, quantity
 from .client import Kube
 from .errors import (AlreadyExists, Conflict, Forbidden, Invalid, KubeError, NotFound, Unauthorized,
                      Unavailable)
 
-__all__ = ["Kube", "kinds", "KubeError", "NotFound", "AlreadyExists", "Conflict", "Forbidden",
+__all__ = ["Kube", "kinds", "quantity", "KubeError", "NotFound", "AlreadyExists", "Conflict", "Forbidden",
            "Invalid", "Unauthorized", "Unavailable"]

@@ -51,6 +51,26 @@ _ALL = [
 ]
 KINDS = {k.kind: k for k in _ALL}
 
+NAMESPACE = KINDS["Namespace"]
+EVENT = KINDS["Event"]
+SECRET = KINDS["Secret"]
+NODE = KINDS["Node"]
+STORAGE_CLASS = KINDS["StorageClass"]
+PROJECT = KINDS["Project"]
+IMAGE = KINDS["VirtualImage"]
+CLUSTER_IMAGE = KINDS["ClusterVirtualImage"]
+DISK = KINDS["VirtualDisk"]
+DISK_SNAPSHOT = KINDS["VirtualDiskSnapshot"]
+VM = KINDS["VirtualMachine"]
+VM_CLASS = KINDS["VirtualMachineClass"]
+VMOP = KINDS["VirtualMachineOperation"]
+VM_SNAPSHOT = KINDS["VirtualMachineSnapshot"]
+VMSOP = KINDS["VirtualMachineSnapshotOperation"]
+VMIP = KINDS["VirtualMachineIPAddress"]
+VMBDA = KINDS["VirtualMachineBlockDeviceAttachment"]
+NETWORK = KINDS["Network"]
+CLUSTER_NETWORK = KINDS["ClusterNetwork"]
+
 
 def get(kind):
     return KINDS[kind]

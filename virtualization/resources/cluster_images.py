@@ -10,7 +10,6 @@ from ..spec_edit import spec_tab_context
 from .common import create_views_by_source
 from .images import ContainerImageForm, HTTPImageForm, UploadImageForm, upload_context
 
-CLUSTER_IMAGE = kinds.get("ClusterVirtualImage")
 
 SOURCES = {
     "http": "Load data from link (HTTP)",
@@ -71,7 +70,7 @@ def detail_extra(request, project, obj):
 
 
 resource = register(Resource(
-    slug="cluster-images", kind=CLUSTER_IMAGE, title="Cluster Images", noun="cluster image",
+    slug="cluster-images", kind=kinds.CLUSTER_IMAGE, title="Cluster Images", noun="cluster image",
     create_label="Create Cluster Image", detail_template="virtualization/images/detail.html",
     create=tuple(CreateChoice(label, f"cluster-image-create-{slug}") for slug, label in SOURCES.items()),
     create_menu=True,

@@ -22,7 +22,7 @@ DEFAULT_SC_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 def storage_classes(user):
     """(choices, default name) of the cluster's StorageClasses, read as the user."""
     try:
-        items = kube_for(user).list(kinds.get("StorageClass"))
+        items = kube_for(user).list(kinds.STORAGE_CLASS)
     except Forbidden:
         return [], ""
     default = ""
@@ -40,9 +40,9 @@ def storage_classes(user):
 def images_for_disks(user, project):
     """Images a disk can be made from: the project's VirtualImages and the ClusterVirtualImages."""
     kube = kube_for(user)
-    project_images = [i for i in kube.list(kinds.get("VirtualImage"), project)]
+    project_images = [i for i in kube.list(kinds.IMAGE, project)]
     try:
-        cluster_images = kube.list(kinds.get("ClusterVirtualImage"))
+        cluster_images = kube.list(kinds.CLUSTER_IMAGE)
     except Forbidden:
         cluster_images = []
     return project_images, cluster_images

@@ -8,11 +8,10 @@ from ..forms import NameField
 from ..registry import CreateChoice, Resource, register
 from .common import create_view
 
-DISK = kinds.get("VirtualDisk")
 FIELD_MAP = {"metadata.name": "name", "spec.virtualDiskName": "disk", "spec.requiredConsistency": "consistent"}
 
 resource = register(Resource(
-    slug="disk-snapshots", kind=kinds.get("VirtualDiskSnapshot"), title="Disk Snapshots", noun="disk snapshot",
+    slug="disk-snapshots", kind=kinds.DISK_SNAPSHOT, title="Disk Snapshots", noun="disk snapshot",
     create_label="Create Disk Snapshot", detail_template="virtualization/disk-snapshots/detail.html",
     create=(CreateChoice("Create Disk Snapshot", "disk-snapshot-create"),),
 ))
@@ -29,7 +28,7 @@ class DiskSnapshotForm(forms.Form):
 
     def __init__(self, *args, user=None, project=None, **kwargs):
         super().__init__(*args, **kwargs)
-        disks = kube_for(user).list(DISK, project)
+        disks = kube_for(user).list(kinds.DISK, project)
         self.fields["disk"].choices = [("", "— choose a disk —")] + [
             (d["metadata"]["name"], f"{d['metadata']['name']} ({(d.get('status') or {}).get('phase') or 'Pending'})")
             for d in sorted(disks, key=lambda d: d["metadata"]["name"])]

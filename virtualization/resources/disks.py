@@ -5,17 +5,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from portal.kube import KubeError, kinds
+from portal.kube import KubeError, kinds, quantity
 from projects.access import can, get_project, kube_for
 
-from ..forms import NameField, SizeField, apply_api_error, size_bytes
+from ..forms import NameField, SizeField, apply_api_error
 from ..registry import CreateChoice, Resource, register
 from ..views import get_object
 from .common import create_view, image_choice_label, images_for_disks, storage_classes
 from .images import upload_context
 
-DISK = kinds.get("VirtualDisk")
-SNAPSHOT = kinds.get("VirtualDiskSnapshot")
 
 SOURCE_CHOICES = [("project", "Project"), ("cluster", "Cluster"), ("snapshot", "Snapshot"), ("blank", "Empty disk"),
                   ("upload", "Upload from computer")]
@@ -57,7 +55,7 @@ class DiskForm(forms.Form):
             (i["metadata"]["name"], image_choice_label(i)) for i in project_images]
         self.fields["cluster_image"].choices = [("", "— choose an image —")] + [
             (i["metadata"]["name"], image_choice_label(i)) for i in cluster_images]
-        snapshots = kube_for(user).list(SNAPSHOT, project) if can(user, "list", SNAPSHOT, project) else []
+        snapshots = kube_for(user).list(kinds.DISK_SNAPSHOT, project) if can(user, "list", kinds.DISK_SNAPSHOT, project) else []
         self.fields["snapshot"].choices = [("", "— choose a snapshot —")] + [
             (s["metadata"]["name"], f"{s['metadata']['name']} (of {(s.get('spec') or {}).get('virtualDiskName')}, "
                                     f"{(s.get('status') or {}).get('phase') or 'Pending'})") for s in snapshots]
@@ -78,7 +76,7 @@ class DiskForm(forms.Form):
         if source in ("project", "cluster") and data.get("size"):
             image = self.images.get((source, data.get(f"{source}_image")))
             unpacked = _unpacked_bytes(image) if image else None
-            wanted = size_bytes(data["size"])
+            wanted = quantity.to_bytes(data["size"])
             if unpacked and wanted is not None and wanted < unpacked:
                 size = (image.get("status") or {}).get("size") or {}
                 self.add_error("size", f"The disk must be at least as large as the unpacked image: "
@@ -123,7 +121,7 @@ class ResizeForm(forms.Form):
 
     def clean_size(self):
         size = self.cleaned_data["size"]
-        if self.current and size_bytes(size) <= size_bytes(self.current):
+        if self.current and quantity.to_bytes(size) <= quantity.to_bytes(self.current):
             raise forms.ValidationError(f"Disks can only grow: give more than the current {self.current}.")
         return size
 
@@ -145,7 +143,7 @@ def _current_size(disk):
 def _patch_disk(request, project, name, form, field, pvc_patch):
     """Patch spec.persistentVolumeClaim as the user; True on success, else the refusal is on the form."""
     try:
-        kube_for(request.user).patch(DISK, name, {"spec": {"persistentVolumeClaim": pvc_patch}}, project.name)
+        kube_for(request.user).patch(kinds.DISK, name, {"spec": {"persistentVolumeClaim": pvc_patch}}, project.name)
     except KubeError as exc:
         if not apply_api_error(form, exc, {"spec.persistentVolumeClaim": field}, "disk"):
             form.add_error(field, exc.message)
@@ -201,7 +199,7 @@ def configuration_context(request, project, disk, sc_form=None):
     return {
         "resize_form": ResizeForm(current=_current_size(disk), initial={"size": _current_size(disk)}),
         "sc_form": sc_form or StorageClassForm(user=request.user, current=current_sc),
-        "may_change": can(request.user, "patch", DISK, project.name, disk["metadata"]["name"]),
+        "may_change": can(request.user, "patch", kinds.DISK, project.name, disk["metadata"]["name"]),
     }
 
 
@@ -210,7 +208,7 @@ def detail_extra(request, project, disk):
 
 
 resource = register(Resource(
-    slug="disks", kind=DISK, title="VM Disks", noun="disk",
+    slug="disks", kind=kinds.DISK, title="VM Disks", noun="disk",
     create_label="Create Disk", detail_template="virtualization/disks/detail.html",
     create=(CreateChoice("Create Disk", "disk-create"),),
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("yaml", "YAML"), ("events", "Events")),

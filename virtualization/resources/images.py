@@ -9,9 +9,6 @@ from ..registry import CreateChoice, Resource, register
 from ..spec_edit import spec_tab_context
 from .common import create_views_by_source, storage_classes
 
-IMAGE = kinds.get("VirtualImage")
-DISK = kinds.get("VirtualDisk")
-DISK_SNAPSHOT = kinds.get("VirtualDiskSnapshot")
 
 SOURCES = {
     # slug: (the guide's menu label, form class name)
@@ -131,7 +128,7 @@ def disk_usable_for_image(disk):
 class ObjectRefImageForm(ImageForm):
     source_name = forms.ChoiceField(label="Disk")
 
-    ref_kind = DISK
+    ref_kind = kinds.DISK
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,7 +154,7 @@ class ObjectRefImageForm(ImageForm):
 
 
 class SnapshotImageForm(ObjectRefImageForm):
-    ref_kind = DISK_SNAPSHOT
+    ref_kind = kinds.DISK_SNAPSHOT
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,7 +202,7 @@ def detail_extra(request, project, obj):
 
 
 resource = register(Resource(
-    slug="images", kind=IMAGE, title="Disk Images", noun="image",
+    slug="images", kind=kinds.IMAGE, title="Disk Images", noun="image",
     create_label="Create Image", detail_template="virtualization/images/detail.html",
     create=tuple(CreateChoice(label, f"image-create-{slug}") for slug, label in SOURCES.items()), create_menu=True,
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("yaml", "YAML"), ("events", "Events")),

@@ -13,7 +13,6 @@ from .. import sizing
 from ..forms import SizeField, apply_api_error
 from . import vm_edit
 
-VMCLASS = kinds.get("VirtualMachineClass")
 USERDATA_LIMIT = 2048
 KEYS = ("virtualMachineClassName", "cpu", "memory", "provisioning", "runPolicy", "disruptions", "osType",
         "bootloader", "liveMigrationPolicy", "enableParavirtualization")
@@ -124,7 +123,7 @@ class ConfigurationForm(forms.Form):
 def _classes(user):
     """(class choices, CPU shares their sizing policies offer, {name: class}), read as the user."""
     try:
-        items = kube_for(user).list(VMCLASS)
+        items = kube_for(user).list(kinds.VM_CLASS)
     except KubeError:
         return [], [], {}
     fractions = set()
@@ -181,7 +180,7 @@ def changes(request, project, name):
     """The list of changed parameters, refreshed as the user edits (htmx)."""
     project = get_project(request.user, project)
     try:
-        obj = kube_for(request.user).get(vm_edit.VM, name, project.name)
+        obj = kube_for(request.user).get(kinds.VM, name, project.name)
     except NotFound:
         raise Http404(f"No virtual machine named {name}")
     request.vm_edit = vm_edit.Edit(request, obj, KEYS)

@@ -16,7 +16,6 @@ from projects.access import can, get_project, kube_for
 
 from ..consoles import RUNNING_PHASES, client_label
 
-VM = kinds.get("VirtualMachine")
 STREAMS = {"tty": "console", "vnc": "vnc"}
 
 
@@ -68,7 +67,7 @@ def window(request, project, name, tab):
     if tab not in STREAMS:
         raise Http404("No such console")
     project = get_project(request.user, project)
-    obj = kube_for(request.user).get(VM, name, project.name)  # API errors become pages (KubeErrorMiddleware)
+    obj = kube_for(request.user).get(kinds.VM, name, project.name)  # API errors become pages (KubeErrorMiddleware)
     phase = (obj.get("status") or {}).get("phase", "")
     context = {"project": project, "name": name, "phase": phase, "popout": True,
                **console_context(request, project, name, tab, phase)}

@@ -1,30 +1,16 @@
 """The VM's "Disks and Images" tab: Boot Disks (`spec.blockDeviceRefs`: add, remove, reorder by boot
 priority, resize) and Additional Disks hot-plugged through VirtualMachineBlockDeviceAttachments."""
-import re
-
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from portal.kube import AlreadyExists, Forbidden, Invalid, KubeError, NotFound, kinds
+from portal.kube import AlreadyExists, Forbidden, Invalid, KubeError, NotFound, kinds, quantity
 from projects.access import can, kube_for
 
 from . import vm_edit
 
-DISK = kinds.get("VirtualDisk")
-IMAGE = kinds.get("VirtualImage")
-CLUSTER_IMAGE = kinds.get("ClusterVirtualImage")
-VMBDA = kinds.get("VirtualMachineBlockDeviceAttachment")
 KEYS = ("blockDeviceRefs",)
-DEVICE_KINDS = {"VirtualDisk": DISK, "VirtualImage": IMAGE, "ClusterVirtualImage": CLUSTER_IMAGE}
-UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
-         "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
-QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
-
-
-def size_bytes(text):
-    match = QUANTITY.match((text or "").strip())
-    return None if not match else float(match.group(1)) * UNITS[match.group(2) or ""]
+DEVICE_KINDS = {"VirtualDisk": kinds.DISK, "VirtualImage": kinds.IMAGE, "ClusterVirtualImage": kinds.CLUSTER_IMAGE}
 
 
 def _url(project, name):
@@ -33,7 +19,7 @@ def _url(project, name):
 
 def _attachments(user, project, vm_name):
     try:
-        items = kube_for(user).list(VMBDA, project)
+        items = kube_for(user).list(kinds.VMBDA, project)
     except Forbidden:
         return None
     found = [a for a in items if (a.get("spec") or {}).get("virtualMachineName") == vm_name]
@@ -48,15 +34,15 @@ def _candidates(user, project, vm, attachments):
         ref = (attachment.get("spec") or {}).get("blockDeviceRef") or {}
         used.add((ref.get("kind"), ref.get("name")))
     options = []
-    for disk in kube.list(DISK, project):
+    for disk in kube.list(kinds.DISK, project):
         attached = [a for a in (disk.get("status") or {}).get("attachedToVirtualMachines") or [] if a.get("name")]
         if ("VirtualDisk", disk["metadata"]["name"]) not in used and not attached:
             options.append(("VirtualDisk", disk["metadata"]["name"], (disk.get("status") or {}).get("capacity", "")))
-    for image in kube.list(IMAGE, project):
+    for image in kube.list(kinds.IMAGE, project):
         if ("VirtualImage", image["metadata"]["name"]) not in used:
             options.append(("VirtualImage", image["metadata"]["name"], "image"))
     try:
-        for image in kube.list(CLUSTER_IMAGE):
+        for image in kube.list(kinds.CLUSTER_IMAGE):
             if ("ClusterVirtualImage", image["metadata"]["name"]) not in used:
                 options.append(("ClusterVirtualImage", image["metadata"]["name"], "cluster image"))
     except Forbidden:
@@ -82,8 +68,8 @@ def disks_tab(request, project, obj):
     return {
         "boot_disks": boot, "additional_disks": additional, "attachments_readable": attachments is not None,
         "candidates": _candidates(request.user, project.name, obj, attachments),
-        "can_attach": can(request.user, "create", VMBDA, project.name),
-        "can_resize": can(request.user, "patch", DISK, project.name),
+        "can_attach": can(request.user, "create", kinds.VMBDA, project.name),
+        "can_resize": can(request.user, "patch", kinds.DISK, project.name),
         "disk_errors": getattr(request, "disk_errors", {}), "disk_posted": request.POST if request.method == "POST" else {},
         "edit": getattr(request, "vm_edit", None) or vm_edit.Edit(request, obj, KEYS),
         "tab_error": getattr(request, "tab_error", ""),
@@ -161,7 +147,7 @@ def _handle(request, project, obj):
         if not kind:
             return _error(request, "attach", "Choose a disk or an image to attach.")
         try:
-            kube_for(request.user).create(VMBDA, {"metadata": {"generateName": f"{vm_name[:50]}-"}, "spec": {
+            kube_for(request.user).create(kinds.VMBDA, {"metadata": {"generateName": f"{vm_name[:50]}-"}, "spec": {
                 "virtualMachineName": vm_name, "blockDeviceRef": {"kind": kind, "name": name}}}, project.name)
         except (AlreadyExists, KubeError) as exc:
             return _error(request, "attach", exc.message)
@@ -170,10 +156,10 @@ def _handle(request, project, obj):
     if action == "detach":
         attachment = request.POST.get("attachment", "")
         try:
-            found = kube_for(request.user).get(VMBDA, attachment, project.name)
+            found = kube_for(request.user).get(kinds.VMBDA, attachment, project.name)
             if (found.get("spec") or {}).get("virtualMachineName") != vm_name:
                 raise NotFound("not this VM's attachment")
-            kube_for(request.user).delete(VMBDA, attachment, project.name)
+            kube_for(request.user).delete(kinds.VMBDA, attachment, project.name)
         except NotFound:
             return _error(request, "detach", "That attachment no longer exists.")
         except KubeError as exc:
@@ -188,21 +174,21 @@ def _resize(request, project, obj):
     field = f"size-{name}"
     kube = kube_for(request.user)
     try:
-        disk = kube.get(DISK, name, project.name)
+        disk = kube.get(kinds.DISK, name, project.name)
     except NotFound:
         return _error(request, field, "That disk no longer exists.")
     current = ((disk.get("spec") or {}).get("persistentVolumeClaim") or {}).get("size") or \
         (disk.get("status") or {}).get("capacity") or ""
-    wanted = size_bytes(size)
+    wanted = quantity.to_bytes(size)
     if wanted is None:
         return _error(request, field, "Give a size with its unit, for example 20Gi.")
-    have = size_bytes(current) or size_bytes((disk.get("status") or {}).get("capacity"))
+    have = quantity.to_bytes(current) or quantity.to_bytes((disk.get("status") or {}).get("capacity"))
     if have and wanted < have:
         return _error(request, field, f"A disk can only grow: it is {current} now; give more than that.")
     if have and wanted == have:
         return _error(request, field, f"The disk is already {current}.")
     try:
-        kube.patch(DISK, name, {"spec": {"persistentVolumeClaim": {"size": size}}}, project.name)
+        kube.patch(kinds.DISK, name, {"spec": {"persistentVolumeClaim": {"size": size}}}, project.name)
     except KubeError as exc:
         return _error(request, field, "; ".join(c.get("message", "") for c in exc.causes) or exc.message)
     messages.success(request, f"{name} is being resized to {size}.")

@@ -10,17 +10,16 @@ from projects.access import get_project, kube_for
 from .. import views as generic
 from ..registry import get as registry_get
 
-VM = kinds.get("VirtualMachine")
 
-# The user guide's table "Change virtual machine configuration": how a change reaches a running VM.
+# The user guide's table "Change virtual machine configuration": how a change reaches a running kinds.VM.
 IMMEDIATE = ("liveMigrationPolicy", "runPolicy", "disruptions.restartApprovalMode", "metadata.annotations")
 PLACEMENT = ("affinity", "nodeSelector")
 
 
 def applies(path, phase):
-    """How a change of `path` (a spec path without "spec.") reaches a VM in `phase`."""
+    """How a change of `path` (a spec path without "spec.") reaches a kinds.VM in `phase`."""
     if phase in ("Stopped", "Pending", ""):
-        return "when the VM starts"
+        return "when the kinds.VM starts"
     if any(path == p or path.startswith(p + ".") for p in IMMEDIATE):
         return "immediately"
     if any(path == p or path.startswith(p + ".") for p in PLACEMENT):
@@ -104,7 +103,7 @@ class Edit:
         return json.dumps(self.base, sort_keys=True)
 
     def save(self, project, wanted):
-        """Merge-patch the spec from `base` to `wanted` as the user. Returns the VM, or None after a
+        """Merge-patch the spec from `base` to `wanted` as the user. Returns the kinds.VM, or None after a
         conflict (then `conflicts` lists what someone else changed and base/resource_version move on)."""
         kube = kube_for(self.request.user)
         patch = merge_patch(self.base, wanted)
@@ -112,10 +111,10 @@ class Edit:
             return self.obj
         for _attempt in range(2):
             try:
-                return kube.patch(VM, self.obj["metadata"]["name"],
+                return kube.patch(kinds.VM, self.obj["metadata"]["name"],
                                   {"metadata": {"resourceVersion": self.resource_version}, "spec": patch}, project)
             except Conflict:
-                fresh = kube.get(VM, self.obj["metadata"]["name"], project)
+                fresh = kube.get(kinds.VM, self.obj["metadata"]["name"], project)
                 current = spec_subset(fresh.get("spec") or {}, self.keys)
                 self.resource_version = fresh["metadata"]["resourceVersion"]
                 if current != self.base:
@@ -129,7 +128,7 @@ class Edit:
 
 
 def tab_view(tab, handle):
-    """A view for a VM tab: GET shows the tab; POST runs `handle(request, project, obj)`, which
+    """A view for a kinds.VM tab: GET shows the tab; POST runs `handle(request, project, obj)`, which
     returns a response, or None to show the tab again with what it left on the request (422 unless
     it set `request.tab_status`, e.g. 200 for "Review changes")."""
     def view(request, project, name):
@@ -138,7 +137,7 @@ def tab_view(tab, handle):
             return generic.resource_detail(request, project, resource, name, tab=tab)
         project_obj = get_project(request.user, project)
         try:
-            obj = kube_for(request.user).get(VM, name, project_obj.name)
+            obj = kube_for(request.user).get(kinds.VM, name, project_obj.name)
         except NotFound:
             raise Http404(f"No virtual machine named {name}")
         try:

@@ -13,7 +13,6 @@ from projects.access import can, kube_for
 
 from . import vm_edit
 
-VMIP = kinds.get("VirtualMachineIPAddress")
 SDN_GROUP = "network.deckhouse.io"
 NETWORK_TYPES = ("Network", "ClusterNetwork")
 BIND_WAIT_SECONDS = 3.0
@@ -35,9 +34,10 @@ def sdn_available(user):
 def available_networks(user, project):
     """[(type, name)] of the Networks of the project and the ClusterNetworks the user may list, to suggest."""
     found = []
-    for net_type, namespace in (("Network", project), ("ClusterNetwork", None)):
+    for net_type, kind, namespace in (("Network", kinds.NETWORK, project),
+                                      ("ClusterNetwork", kinds.CLUSTER_NETWORK, None)):
         try:
-            items = kube_for(user).list(kinds.get(net_type), namespace)
+            items = kube_for(user).list(kind, namespace)
         except KubeError:
             continue  # not allowed to list them, or the module went away: the name can still be typed
         found += [(net_type, item["metadata"]["name"]) for item in items]
@@ -57,7 +57,7 @@ def network_tab(request, project, obj):
     vmip, vmip_error = None, ""
     if ip_name:
         try:
-            vmip = kube_for(request.user).get(VMIP, ip_name, project.name)
+            vmip = kube_for(request.user).get(kinds.VMIP, ip_name, project.name)
         except NotFound:
             vmip_error = f"The VirtualMachineIPAddress {ip_name} does not exist (yet)."
         except Forbidden:
@@ -67,8 +67,8 @@ def network_tab(request, project, obj):
         "ip_kept": vmip is not None and not vmip["metadata"].get("ownerReferences"),
         "sdn": sdn_available(request.user),
         "available_networks": available_networks(request.user, project.name),
-        "can_create_ip": can(request.user, "create", VMIP, project.name),
-        "can_patch_ip": can(request.user, "patch", VMIP, project.name),
+        "can_create_ip": can(request.user, "create", kinds.VMIP, project.name),
+        "can_patch_ip": can(request.user, "patch", kinds.VMIP, project.name),
         "network_errors": getattr(request, "network_errors", {}),
         "network_posted": request.POST if request.method == "POST" else {},
         "edit": getattr(request, "vm_edit", None) or vm_edit.Edit(request, obj, ("networks",)),
@@ -93,7 +93,7 @@ def _request_static_ip(request, project, obj):
         return _error(request, "static_ip", f"The virtual machine already has {address}.")
     kube, vm_name = kube_for(request.user), obj["metadata"]["name"]
     try:
-        vmip = kube.create(VMIP, {"metadata": {"generateName": f"{vm_name[:50]}-"},
+        vmip = kube.create(kinds.VMIP, {"metadata": {"generateName": f"{vm_name[:50]}-"},
                                   "spec": {"type": "Static", "staticIP": str(address)}}, project.name)
     except KubeError as exc:
         return _error(request, "static_ip", "; ".join(c.get("message", "") for c in exc.causes) or exc.message)
@@ -101,12 +101,12 @@ def _request_static_ip(request, project, obj):
     refusal = _wait_for_binding(kube, ip_name, project.name)
     if refusal is None:
         try:
-            kube.patch(vm_edit.VM, vm_name, {"spec": {"virtualMachineIPAddressName": ip_name}}, project.name)
+            kube.patch(kinds.VM, vm_name, {"spec": {"virtualMachineIPAddressName": ip_name}}, project.name)
         except KubeError as exc:
             refusal = exc.message
     if refusal is not None:
         try:
-            kube.delete(VMIP, ip_name, project.name)
+            kube.delete(kinds.VMIP, ip_name, project.name)
         except KubeError:
             pass
         return _error(request, "static_ip", refusal)
@@ -118,7 +118,7 @@ def _wait_for_binding(kube, name, namespace):
     """None once the address is Bound, else the reason it is not (the Bound condition's message)."""
     deadline = time.monotonic() + BIND_WAIT_SECONDS
     while True:
-        vmip = kube.get(VMIP, name, namespace)
+        vmip = kube.get(kinds.VMIP, name, namespace)
         status = vmip.get("status") or {}
         if status.get("phase") in ("Bound", "Attached"):
             return None
@@ -136,7 +136,7 @@ def _keep_ip(request, project, obj):
     if not name:
         return _error(request, "keep", "The virtual machine has no IP address yet.")
     try:
-        kube_for(request.user).patch(VMIP, name, {"metadata": {"ownerReferences": None}}, project.name)
+        kube_for(request.user).patch(kinds.VMIP, name, {"metadata": {"ownerReferences": None}}, project.name)
     except KubeError as exc:
         return _error(request, "keep", exc.message)
     messages.success(request, f"The IP address {name} is kept when the virtual machine is deleted; "

@@ -17,11 +17,8 @@ from .. import registry, tables
 from .. import views as generic
 from .vm_snapshots import NewNamesForm
 
-VM = kinds.get("VirtualMachine")
-VMOP = kinds.get("VirtualMachineOperation")
-EVENT = kinds.get("Event")
 
-# The operations the console offers: (VMOP type, the VM phases and run policies in which DVP applies it).
+# The operations the console offers: (kinds.VMOP type, the kinds.VM phases and run policies in which DVP applies it).
 # "Migrate" in the web interface creates an Evict operation, as `d8 v evict` does.
 OPERATIONS = {
     "Start": ("Start", ("Stopped", "Stopping"), ("Manual", "AlwaysOnUnlessStoppedManually")),
@@ -31,7 +28,7 @@ OPERATIONS = {
                 ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
     "Migrate": ("Evict", ("Running",), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn")),
     # dvp-api-notes §8.1: Clone applies to Stopped and Running VMs under any run policy (the guide asks for a
-    # powered-off VM; a running one is snapshotted first, which needs its guest agent for consistency).
+    # powered-off kinds.VM; a running one is snapshotted first, which needs its guest agent for consistency).
     "Clone": ("Clone", ("Stopped", "Running"), ("Manual", "AlwaysOnUnlessStoppedManually", "AlwaysOn", "AlwaysOff")),
 }
 RUN_POLICY_WHY = {
@@ -44,7 +41,7 @@ BULK_ACTIONS = ("Start", "Stop", "Restart", "Migrate", "Delete")
 
 
 def operation_choices(vm, can_operate=True):
-    """The menu of operations for one VM: which apply now, and why the others do not."""
+    """The menu of operations for one kinds.VM: which apply now, and why the others do not."""
     phase = (vm.get("status") or {}).get("phase") or "Pending"
     policy = (vm.get("spec") or {}).get("runPolicy") or "AlwaysOnUnlessStoppedManually"
     migratable = next((c for c in (vm.get("status") or {}).get("conditions") or [] if c.get("type") == "Migratable"),
@@ -56,9 +53,9 @@ def operation_choices(vm, can_operate=True):
         elif policy not in policies:
             why = f"{label} is not possible: {RUN_POLICY_WHY.get(policy, f'the run policy is {policy}')}."
         elif phase not in phases:
-            why = f"Not applicable while the VM is {phase}."
+            why = f"Not applicable while the kinds.VM is {phase}."
         elif label == "Migrate" and (migratable or {}).get("status") == "False":
-            why = f"The VM cannot be live-migrated: {migratable.get('message') or migratable.get('reason')}."
+            why = f"The kinds.VM cannot be live-migrated: {migratable.get('message') or migratable.get('reason')}."
         else:
             why = ""
         choices.append({"type": label, "vmop_type": vmop_type, "applicable": not why, "why": why})
@@ -66,14 +63,14 @@ def operation_choices(vm, can_operate=True):
 
 
 def operations_of(user, project, vm_name=None):
-    """VirtualMachineOperations of the project (of one VM), newest first."""
-    ops = [op for op in kube_for(user).list(VMOP, project)
+    """VirtualMachineOperations of the project (of one kinds.VM), newest first."""
+    ops = [op for op in kube_for(user).list(kinds.VMOP, project)
            if vm_name is None or (op.get("spec") or {}).get("virtualMachineName") == vm_name]
     return sorted(ops, key=lambda op: op["metadata"].get("creationTimestamp", ""), reverse=True)
 
 
 def vm_timeline(request, project, obj, events):
-    """The Events tab of a VM: its events, its operations and their events, newest first."""
+    """The Events tab of a kinds.VM: its events, its operations and their events, newest first."""
     name = obj["metadata"]["name"]
     ops = operations_of(request.user, project.name, name)
     op_names = {op["metadata"]["name"] for op in ops}
@@ -86,22 +83,22 @@ def vm_timeline(request, project, obj, events):
                       "reason": (op.get("status") or {}).get("phase") or "Pending",
                       "progress": (op.get("status") or {}).get("progress", ""), "message": completed.get("message", "")})
     if events is not None:
-        related = [e for e in kube_for(request.user).list(EVENT, project.name)
-                   if (e.get("involvedObject") or {}).get("kind") == VMOP.kind
+        related = [e for e in kube_for(request.user).list(kinds.EVENT, project.name)
+                   if (e.get("involvedObject") or {}).get("kind") == kinds.VMOP.kind
                    and (e.get("involvedObject") or {}).get("name") in op_names]
         for event in list(events) + related:
             involved = event.get("involvedObject") or {}
             items.append({"kind": "event", "time": event.get("lastTimestamp") or event.get("eventTime")
                           or event["metadata"].get("creationTimestamp", ""),
-                          "about": f"Operation {involved['name']}" if involved.get("kind") == VMOP.kind else "",
+                          "about": f"Operation {involved['name']}" if involved.get("kind") == kinds.VMOP.kind else "",
                           "type": event.get("type", ""), "reason": event.get("reason", ""),
                           "message": event.get("message", ""), "count": event.get("count", 1)})
     return sorted(items, key=lambda item: item["time"], reverse=True)
 
 
 def vm_row_context(user, project, rows):
-    """The list's per-row menu: which operations apply to each VM now, and why not."""
-    can_operate = can(user, "create", VMOP, project)
+    """The list's per-row menu: which operations apply to each kinds.VM now, and why not."""
+    can_operate = can(user, "create", kinds.VMOP, project)
     back = reverse("virtualization:list", args=[project, "vms"])
     operate = reverse("virtualization:vm-operation", args=[project, tables.NAME_SLOT]) + "?type={}&next=" + back
     delete = reverse("virtualization:delete", args=[project, "vms", tables.NAME_SLOT])
@@ -116,15 +113,15 @@ def vm_row_context(user, project, rows):
 def bulk_blocked(user, project):
     """{bulk action: the missing permission} for the list's bulk buttons."""
     blocked = {}
-    if not can(user, "create", VMOP, project):
+    if not can(user, "create", kinds.VMOP, project):
         blocked.update({a: "needs create on virtualmachineoperations" for a in BULK_ACTIONS if a != "Delete"})
-    if not can(user, "delete", VM, project):
+    if not can(user, "delete", kinds.VM, project):
         blocked["Delete"] = "needs delete on virtualmachines"
     return blocked
 
 
 def _resource():
-    """The VM entry of the registry (registered by vms.py, which imports this module)."""
+    """The kinds.VM entry of the registry (registered by vms.py, which imports this module)."""
     return registry.get("vms")
 
 
@@ -142,7 +139,7 @@ def operation(request, project, name):
         clone_form = NewNamesForm(request.POST if request.method == "POST" else None, source_name=name,
                                   initial={"name_suffix": "-clone"})
     if request.method == "GET" or (clone_form is not None and not clone_form.is_valid()):
-        choice = next(c for c in operation_choices(vm, can(request.user, "create", VMOP, project.name))
+        choice = next(c for c in operation_choices(vm, can(request.user, "create", kinds.VMOP, project.name))
                       if c["type"] == label)
         partial = "#dialog" if request.htmx and request.method == "GET" else ""
         return render(request, "virtualization/vms/operation_confirm.html" + partial, {
@@ -166,7 +163,7 @@ def _next_url(request):
 
 
 def force_choice(vm):
-    """The AutoConverge switch a migration offers under the VM's liveMigrationPolicy (None: fixed by the policy)."""
+    """The AutoConverge switch a migration offers under the kinds.VM's liveMigrationPolicy (None: fixed by the policy)."""
     policy = (vm.get("spec") or {}).get("liveMigrationPolicy") or "PreferSafe"
     if policy == "PreferSafe":
         return {"default": False, "label": "Force (slow the CPU down with AutoConverge so the migration completes)"}
@@ -176,7 +173,7 @@ def force_choice(vm):
 
 
 def run_operation(request, project, vm, label, force=None, clone_form=None):
-    """Create the VMOP for one VM as the user; the outcome goes to the messages. True when created."""
+    """Create the kinds.VMOP for one kinds.VM as the user; the outcome goes to the messages. True when created."""
     name = vm["metadata"]["name"]
     vmop_type = OPERATIONS[label][0]
     spec = {"type": vmop_type, "virtualMachineName": name}
@@ -188,7 +185,7 @@ def run_operation(request, project, vm, label, force=None, clone_form=None):
             return False
         spec["clone"] = clone_form.spec()  # dvp-api-notes §8.2: spec.clone.customization (with z), singular names
     try:
-        created = kube_for(request.user).create(VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
+        created = kube_for(request.user).create(kinds.VMOP, {"metadata": {"generateName": f"{name}-{label.lower()}-"},
                                                        "spec": spec}, project)
     except KubeError as exc:
         messages.error(request, f"{label} of {name} was refused: {exc.message}")
@@ -226,12 +223,12 @@ def bulk(request, project):
     if not names:
         messages.error(request, f"Select the virtual machines to {action.lower()} first.")
         return redirect(list_url)
-    can_operate = can(request.user, "create", VMOP, project.name)
-    can_delete = can(request.user, "delete", VM, project.name)
+    can_operate = can(request.user, "create", kinds.VMOP, project.name)
+    can_delete = can(request.user, "delete", kinds.VM, project.name)
     targets = []
     for name in names:
         try:
-            vm = kube_for(request.user).get(VM, name, project.name)
+            vm = kube_for(request.user).get(kinds.VM, name, project.name)
         except NotFound:
             targets.append({"name": name, "vm": None, "why": "It no longer exists."})
             continue
@@ -248,7 +245,7 @@ def bulk(request, project):
     for target in ready:
         if action == "Delete":
             try:
-                kube_for(request.user).delete(VM, target["name"], project.name)
+                kube_for(request.user).delete(kinds.VM, target["name"], project.name)
                 messages.success(request, f"The virtual machine {target['name']} is being deleted.")
             except KubeError as exc:
                 messages.error(request, f"Deleting {target['name']} was refused: {exc.message}")
@@ -263,7 +260,7 @@ def cancel_migration(request, project, name, operation_name):
     project = get_project(request.user, project)
     resource = _resource()
     try:
-        op = kube_for(request.user).get(VMOP, operation_name, project.name)
+        op = kube_for(request.user).get(kinds.VMOP, operation_name, project.name)
     except NotFound:
         raise Http404("No such operation")
     if op["spec"].get("virtualMachineName") != name or op["spec"].get("type") not in MIGRATION_TYPES:
@@ -272,7 +269,7 @@ def cancel_migration(request, project, name, operation_name):
         return render(request, "virtualization/vms/cancel_migration.html" + ("#dialog" if request.htmx else ""),
                       {"project": project, "resource": resource, "name": name, "op": op})
     try:
-        kube_for(request.user).delete(VMOP, operation_name, project.name)
+        kube_for(request.user).delete(kinds.VMOP, operation_name, project.name)
         messages.success(request, f"The migration of {name} is being canceled.")
     except NotFound:
         messages.info(request, f"The migration {operation_name} has already finished.")

@@ -10,8 +10,6 @@ from projects.access import can, kube_for
 
 from . import vm_edit
 
-NODE = kinds.get("Node")
-VMCLASS = kinds.get("VirtualMachineClass")
 KEYS = ("nodeSelector", "affinity")
 REQUIRED, PREFERRED = "requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
@@ -199,21 +197,21 @@ def _selector_ok(labels, selector):
 
 def preview(user, project, vm, placement):
     """Which nodes satisfy the strict rules now, read as the user; or why that cannot be told."""
-    if not can(user, "list", NODE):
+    if not can(user, "list", kinds.NODE):
         return {"denied": "You may not list Nodes (it needs the list permission on nodes, cluster-wide), "
                           "so the console cannot show which nodes satisfy these rules."}
     kube = kube_for(user)
     try:
-        nodes = kube.list(NODE)
+        nodes = kube.list(kinds.NODE)
     except Forbidden:
         return {"denied": "You may not list Nodes (it needs the list permission on nodes, cluster-wide)."}
     class_selector = {}
     try:
-        vmclass = kube.get(VMCLASS, (vm.get("spec") or {}).get("virtualMachineClassName", ""))
+        vmclass = kube.get(kinds.VM_CLASS, (vm.get("spec") or {}).get("virtualMachineClassName", ""))
         class_selector = (vmclass.get("spec") or {}).get("nodeSelector") or {}
     except KubeError:
         pass
-    project_vms = [v for v in kube.list(vm_edit.VM, project) if v["metadata"]["name"] != vm["metadata"]["name"]]
+    project_vms = [v for v in kube.list(kinds.VM, project) if v["metadata"]["name"] != vm["metadata"]["name"]]
     others = [v for v in project_vms if (v.get("status") or {}).get("nodeName")]
     node_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
     affinity = placement.get("affinity") or {}

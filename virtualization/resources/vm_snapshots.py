@@ -1,5 +1,5 @@
-"""The VM's "Snapshots" tab: its VirtualMachineSnapshots, "Create" as the user guide describes it, and per
-snapshot Restore (a DryRun first, then Strict or BestEffort), "Create VM from snapshot" and Delete.
+"""The kinds.VM's "Snapshots" tab: its VirtualMachineSnapshots, "Create" as the user guide describes it, and per
+snapshot Restore (a DryRun first, then Strict or BestEffort), "Create kinds.VM from snapshot" and Delete.
 
 Every call is made as the user (kube_for); the API's refusals land on the form or in the messages.
 """
@@ -21,28 +21,24 @@ from ..registry import Resource, register
 from ..registry import get as registry_get
 from .common import save_or_report
 
-VM = kinds.get("VirtualMachine")
-VMOP = kinds.get("VirtualMachineOperation")
-VMSNAPSHOT = kinds.get("VirtualMachineSnapshot")
-VMSOP = kinds.get("VirtualMachineSnapshotOperation")
 
 FIELD_MAP = {"metadata.name": "name", "spec.keepIPAddress": "keep_ip", "spec.requiredConsistency": "consistent"}
 KEEP_IP_CHOICES = (
-    ("Always", "Always: the VM's automatic IP address becomes static and is saved with the snapshot"),
+    ("Always", "Always: the kinds.VM's automatic IP address becomes static and is saved with the snapshot"),
     ("Never", "Never: the IP address is not saved"),
 )
 MODES = (
-    ("Strict", "Strict: exactly as in the snapshot; missing images or classes leave the VM Pending"),
+    ("Strict", "Strict: exactly as in the snapshot; missing images or classes leave the kinds.VM Pending"),
     ("BestEffort", "BestEffort: references to missing images (VirtualImage, ClusterVirtualImage) are removed"),
 )
-# What keeps a VM snapshot from being Ready, in words (reasons of the VirtualMachineSnapshotReady condition, §4.11).
+# What keeps a kinds.VM snapshot from being Ready, in words (reasons of the VirtualMachineSnapshotReady condition, §4.11).
 REASON_WORDS = {
-    "WaitingForTheVirtualMachine": "The VM must be Running or Stopped to be snapshotted.",
-    "BlockDevicesNotReady": "The VM's disks are not ready (for example a disk is being resized).",
-    "PotentiallyInconsistent": "The VM runs without a guest agent, so its file systems cannot be frozen: install and "
-                               "start qemu-guest-agent, stop the VM, or take the snapshot without the consistency "
+    "WaitingForTheVirtualMachine": "The kinds.VM must be Running or Stopped to be snapshotted.",
+    "BlockDevicesNotReady": "The kinds.VM's disks are not ready (for example a disk is being resized).",
+    "PotentiallyInconsistent": "The kinds.VM runs without a guest agent, so its file systems cannot be frozen: install and "
+                               "start qemu-guest-agent, stop the kinds.VM, or take the snapshot without the consistency "
                                "guarantee.",
-    "VirtualDiskSnapshotLost": "A disk snapshot of this VM snapshot was deleted: it can no longer be used.",
+    "VirtualDiskSnapshotLost": "A disk snapshot of this kinds.VM snapshot was deleted: it can no longer be used.",
     "FileSystemFreezing": "The guest's file systems are being frozen.",
     "FileSystemUnfreezing": "The guest's file systems are being thawed.",
     "Snapshotting": "The disks are being snapshotted.",
@@ -57,9 +53,9 @@ def snapshot_detail_context(request, project, obj):
 
 
 # A snapshot's own page (the guide: "The snapshot status is displayed at the top left, under the snapshot name"),
-# with its YAML and events; snapshots are made from their VM's Snapshots tab, so the list has no create form.
+# with its YAML and events; snapshots are made from their kinds.VM's Snapshots tab, so the list has no create form.
 resource = register(Resource(
-    slug="vm-snapshots", kind=VMSNAPSHOT, title="VM Snapshots", noun="VM snapshot", create_label="Create",
+    slug="vm-snapshots", kind=kinds.VM_SNAPSHOT, title="VM Snapshots", noun="VM snapshot", create_label="Create",
     detail_template="virtualization/vm-snapshots/detail.html",
     extra={"detail_context": snapshot_detail_context},
 ))
@@ -70,8 +66,8 @@ def tab_url(project, name):
 
 
 def snapshots_of(user, project, vm_name):
-    """The VM's snapshots, newest first."""
-    items = [s for s in kube_for(user).list(VMSNAPSHOT, project)
+    """The kinds.VM's snapshots, newest first."""
+    items = [s for s in kube_for(user).list(kinds.VM_SNAPSHOT, project)
              if (s.get("spec") or {}).get("virtualMachineName") == vm_name]
     return sorted(items, key=lambda s: s["metadata"].get("creationTimestamp", ""), reverse=True)
 
@@ -94,8 +90,8 @@ def permissions(user, project):
     def need(verb, kind):
         return "" if can(user, verb, kind, project) else \
             f"You may not do this here (needs {verb} on {kind.plural})."
-    return {"create": need("create", VMSNAPSHOT), "delete": need("delete", VMSNAPSHOT),
-            "restore": need("create", VMOP), "create_vm": need("create", VMSOP)}
+    return {"create": need("create", kinds.VM_SNAPSHOT), "delete": need("delete", kinds.VM_SNAPSHOT),
+            "restore": need("create", kinds.VMOP), "create_vm": need("create", kinds.VMSOP)}
 
 
 def snapshots_tab(request, project, obj):
@@ -104,9 +100,9 @@ def snapshots_tab(request, project, obj):
     try:
         snapshots = snapshots_of(request.user, project.name, name)
     except Forbidden:
-        list_error = "You may not list VM snapshots in this project (needs list on virtualmachinesnapshots)."
-    except KubeError as exc:  # the rest of the VM page still shows
-        list_error = f"The VM snapshots could not be read: {exc.message}"
+        list_error = "You may not list kinds.VM snapshots in this project (needs list on virtualmachinesnapshots)."
+    except KubeError as exc:  # the rest of the kinds.VM page still shows
+        list_error = f"The kinds.VM snapshots could not be read: {exc.message}"
     return {
         "snapshots": [{"obj": s, "name": s["metadata"]["name"], "notes": not_ready_notes(s),
                        "ready": (s.get("status") or {}).get("phase") == "Ready"} for s in snapshots],
@@ -124,8 +120,8 @@ class SnapshotForm(forms.Form):
     consistent = forms.BooleanField(
         label="Consistency Guarantee", required=False, initial=True,
         widget=forms.CheckboxInput(attrs={"role": "switch"}),
-        help_text="A running VM is then snapshotted only if the guest agent can freeze its file systems; "
-                  "otherwise the snapshot waits until the agent is ready or the VM stops.")
+        help_text="A running kinds.VM is then snapshotted only if the guest agent can freeze its file systems; "
+                  "otherwise the snapshot waits until the agent is ready or the kinds.VM stops.")
 
     def manifest(self, vm_name):
         data = self.cleaned_data
@@ -136,16 +132,16 @@ class SnapshotForm(forms.Form):
 
 def _vm(request, project, name):
     try:
-        return kube_for(request.user).get(VM, name, project.name)
+        return kube_for(request.user).get(kinds.VM, name, project.name)
     except NotFound:
         raise Http404(f"No virtual machine named {name}")
 
 
 def _snapshot(request, project, vm_name, name):
     try:
-        snapshot = kube_for(request.user).get(VMSNAPSHOT, name, project.name)
+        snapshot = kube_for(request.user).get(kinds.VM_SNAPSHOT, name, project.name)
     except NotFound:
-        raise Http404(f"No VM snapshot named {name}")
+        raise Http404(f"No kinds.VM snapshot named {name}")
     if (snapshot.get("spec") or {}).get("virtualMachineName") != vm_name:
         raise Http404(f"{name} is not a snapshot of {vm_name}")
     return snapshot
@@ -166,16 +162,16 @@ def create(request, project, name):
     yaml_preview = None
     if request.method == "POST" and form.is_valid():
         if request.POST.get("preview"):
-            yaml_preview = manifests.preview([manifests.document(VMSNAPSHOT, form.manifest(name), project.name)])
+            yaml_preview = manifests.preview([manifests.document(kinds.VM_SNAPSHOT, form.manifest(name), project.name)])
         else:
             created = save_or_report(form, lambda: kube_for(request.user).create(
-                VMSNAPSHOT, form.manifest(name), project.name), FIELD_MAP, "VM snapshot")
+                kinds.VM_SNAPSHOT, form.manifest(name), project.name), FIELD_MAP, "VM snapshot")
             if created:
                 messages.success(request, f"The snapshot {created['metadata']['name']} of {name} is being taken.")
                 return redirect(tab_url(project.name, name))
     return _page(request, project, name, "snapshot_create.html", status=422 if form.errors else 200,
                  form=form, yaml_preview=yaml_preview, cancel_url=tab_url(project.name, name),
-                 can_create=can(request.user, "create", VMSNAPSHOT, project.name))
+                 can_create=can(request.user, "create", kinds.VM_SNAPSHOT, project.name))
 
 
 # ---- Delete ----------------------------------------------------------------------------------------------------
@@ -186,7 +182,7 @@ def delete(request, project, name, snapshot_name):
     snapshot = _snapshot(request, project, name, snapshot_name)
     if request.method == "POST":
         try:
-            kube_for(request.user).delete(VMSNAPSHOT, snapshot_name, project.name)
+            kube_for(request.user).delete(kinds.VM_SNAPSHOT, snapshot_name, project.name)
             messages.success(request, f"The snapshot {snapshot_name} is being deleted.")
         except NotFound:
             messages.info(request, f"The snapshot {snapshot_name} is already gone.")
@@ -223,7 +219,7 @@ def _completed_message(op):
 
 
 def _restore_operation(kube, project, vm_name, snapshot_name, mode):
-    return kube.create(VMOP, {"metadata": {"generateName": f"{vm_name[:40]}-restore-"}, "spec": {
+    return kube.create(kinds.VMOP, {"metadata": {"generateName": f"{vm_name[:40]}-restore-"}, "spec": {
         "type": "Restore", "virtualMachineName": vm_name,
         "restore": {"mode": mode, "virtualMachineSnapshotName": snapshot_name}}}, project)
 
@@ -256,14 +252,14 @@ def restore(request, project, name, snapshot_name):
         except KubeError as exc:
             messages.error(request, f"The dry run of the restore was refused: {exc.message}")
             return redirect(tab_url(project.name, name))
-        _wait_finished(kube, VMOP, op["metadata"]["name"], project.name)
+        _wait_finished(kube, kinds.VMOP, op["metadata"]["name"], project.name)
         return redirect(reverse("virtualization:vm-snapshot-restore", args=[project.name, name, snapshot_name])
                         + f"?dry_run={op['metadata']['name']}")
     dry_run = None
     dry_run_name = request.GET.get("dry_run", "")
     if dry_run_name:
         try:
-            dry_run = kube.get(VMOP, dry_run_name, project.name)
+            dry_run = kube.get(kinds.VMOP, dry_run_name, project.name)
         except NotFound:
             dry_run = None
         if dry_run is not None and ((dry_run["spec"].get("restore") or {}).get("virtualMachineSnapshotName")
@@ -282,7 +278,7 @@ def restore(request, project, name, snapshot_name):
     return _page(request, project, name, template, **context)
 
 
-# ---- Create VM from snapshot (VirtualMachineSnapshotOperation CreateVirtualMachine, §4.12) ------------------------
+# ---- Create kinds.VM from snapshot (VirtualMachineSnapshotOperation CreateVirtualMachine, §4.12) ------------------------
 
 def validate_affix(value):
     """A name prefix or suffix: 1–59 characters (the CRD's CEL) that keep names valid."""
@@ -294,13 +290,13 @@ def validate_affix(value):
 class NewNamesForm(forms.Form):
     """customization.namePrefix / nameSuffix and the mode of a Clone or a CreateVirtualMachine."""
     name_prefix = forms.CharField(label="Name prefix", required=False, max_length=59, validators=[validate_affix],
-                                  help_text="Put before the names of the new VM, its disks and its Secret.")
+                                  help_text="Put before the names of the new kinds.VM, its disks and its Secret.")
     name_suffix = forms.CharField(label="Name suffix", required=False, max_length=59, validators=[validate_affix],
                                   help_text="Put after those names, e.g. -clone.")
     mode = forms.ChoiceField(label="Mode", initial="Strict", choices=(
         ("Strict", "Strict"), ("BestEffort", "BestEffort (drop references to missing images)"),
         ("DryRun", "DryRun (only check for conflicts)")),
-        help_text="Strict keeps references to missing images (the new VM then waits in Pending); DryRun creates "
+        help_text="Strict keeps references to missing images (the new kinds.VM then waits in Pending); DryRun creates "
                   "nothing and lists the conflicts under the operation.")
 
     def __init__(self, *args, source_name="", **kwargs):
@@ -313,7 +309,7 @@ class NewNamesForm(forms.Form):
         if not prefix and not suffix and not self.errors:
             self.add_error("name_suffix", "Give a prefix or a suffix: the new resources need names of their own.")
         elif self.source_name and not self.errors and len(prefix + self.source_name + suffix) > 63:
-            self.add_error("name_suffix", f"The new VM's name {prefix}{self.source_name}{suffix} would be longer "
+            self.add_error("name_suffix", f"The new kinds.VM's name {prefix}{self.source_name}{suffix} would be longer "
                                           "than 63 characters.")
         return data
 
@@ -338,11 +334,11 @@ def create_vm(request, project, name, snapshot_name):
         body = {"metadata": {"generateName": f"{snapshot_name[:40]}-create-vm-"}, "spec": {
             "type": "CreateVirtualMachine", "virtualMachineSnapshotName": snapshot_name,
             "createVirtualMachine": form.spec()}}
-        created = save_or_report(form, lambda: kube_for(request.user).create(VMSOP, body, project.name),
+        created = save_or_report(form, lambda: kube_for(request.user).create(kinds.VMSOP, body, project.name),
                                  {"spec.createVirtualMachine.customization": "name_suffix",
                                   "spec.createVirtualMachine.mode": "mode"}, "operation")
         if created:
-            op = _wait_finished(kube_for(request.user), VMSOP, created["metadata"]["name"], project.name)
+            op = _wait_finished(kube_for(request.user), kinds.VMSOP, created["metadata"]["name"], project.name)
             phase = (op.get("status") or {}).get("phase") or "Pending"
             new = form.new_name()
             if form.cleaned_data["mode"] == "DryRun" or phase == "Failed":

@@ -27,38 +27,34 @@ from . import (
     vm_snapshots,
 )
 
-VM = kinds.get("VirtualMachine")
-VMOP = kinds.get("VirtualMachineOperation")
-VMCLASS = kinds.get("VirtualMachineClass")
-DISK = kinds.get("VirtualDisk")
 DEFAULT_CLASS_ANNOTATION = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
 USERDATA_LIMIT = 2048
 
 CONSOLE_PHASES = ("Running", "Migrating")
-# What the guide's "Virtual Machine Life Cycle" says can hold a VM in a phase, and where to look.
+# What the guide's "Virtual Machine Life Cycle" says can hold a kinds.VM in a phase, and where to look.
 PHASE_DIAGNOSTICS = {
-    "Pending": ("Resources the VM depends on are not ready: its disks and images, its VM class or its IP address.",
+    "Pending": ("Resources the kinds.VM depends on are not ready: its disks and images, its kinds.VM class or its IP address.",
                 "Look at the conditions ending in Ready below (BlockDevicesReady, VirtualMachineClassReady, "
                 "VirtualMachineIPAddressReady)."),
     "Starting": ("No suitable node, not enough CPU or memory on suitable nodes, or the project's quotas are "
                  "exceeded.", "Look at the Running condition below."),
-    "Migrating": ("The VM moves to another node (live migration). It can fail on incompatible processor "
+    "Migrating": ("The kinds.VM moves to another node (live migration). It can fail on incompatible processor "
                   "instructions, different hypervisor kernels, too little CPU or memory on eligible nodes, or "
                   "exceeded quotas.", "Look at the Migrating condition and the migration state below."),
-    "Degraded": ("An internal failure of the VM or its hypervisor. With the run policy AlwaysOn or "
-                 "AlwaysOnUnlessStoppedManually the VM is started again; otherwise restart or stop it.",
+    "Degraded": ("An internal failure of the kinds.VM or its hypervisor. With the run policy AlwaysOn or "
+                 "AlwaysOnUnlessStoppedManually the kinds.VM is started again; otherwise restart or stop it.",
                  "Look at the Running condition below and at the Events tab."),
-    "Pause": ("The hypervisor paused the VM, usually after an I/O error on one of its disks (for example a full "
+    "Pause": ("The hypervisor paused the kinds.VM, usually after an I/O error on one of its disks (for example a full "
               "or failing volume). Its console does not answer until it resumes.",
-              "Look at the Running condition below and at the disks' status; Restart or Stop the VM to recover."),
+              "Look at the Running condition below and at the disks' status; Restart or Stop the kinds.VM to recover."),
 }
 CONDITION_HINTS = {
-    ("SizingPolicyMatched", "False"): "The VM's cores, memory or CPU share do not match the sizing policy of its "
+    ("SizingPolicyMatched", "False"): "The kinds.VM's cores, memory or CPU share do not match the sizing policy of its "
                                       "class: configuration changes cannot be saved until they do.",
-    ("ConfigurationApplied", "False"): "The configuration is not applied to the running VM yet.",
+    ("ConfigurationApplied", "False"): "The configuration is not applied to the running kinds.VM yet.",
     ("AwaitingRestartToApplyConfiguration", "True"): "Some changes only take effect after a restart.",
-    ("FirmwareUpToDate", "False"): "The VM's firmware needs an update (it is migrated to apply it).",
-    ("Migratable", "False"): "The VM cannot be live-migrated (for example it uses local disks).",
+    ("FirmwareUpToDate", "False"): "The kinds.VM's firmware needs an update (it is migrated to apply it).",
+    ("Migratable", "False"): "The kinds.VM cannot be live-migrated (for example it uses local disks).",
     ("AgentReady", "False"): "The guest agent (qemu-guest-agent) is not running in the guest.",
 }
 
@@ -75,21 +71,21 @@ def condition_notes(status):
 def vm_detail_context(request, project, obj):
     name = obj["metadata"]["name"]
     status = obj.get("status") or {}
-    can_operate = can(request.user, "create", VMOP, project.name)
+    can_operate = can(request.user, "create", kinds.VMOP, project.name)
     recent = vm_operations.operations_of(request.user, project.name, name)
     migration = next((op for op in recent if op["spec"].get("type") in vm_operations.MIGRATION_TYPES
                       and (op.get("status") or {}).get("phase") not in vm_operations.VMOP_FINISHED), None)
     return {
         "operations": vm_operations.operation_choices(obj, can_operate), "can_operate": can_operate,
         "recent_operations": recent[:5], "migration": migration,
-        "can_cancel_migration": can(request.user, "delete", VMOP, project.name),
+        "can_cancel_migration": can(request.user, "delete", kinds.VMOP, project.name),
         "diagnostics": PHASE_DIAGNOSTICS.get(status.get("phase") or "Pending"),
         "condition_notes": condition_notes(status),
     }
 
 
 resource = register(Resource(
-    slug="vms", kind=VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
+    slug="vms", kind=kinds.VM, title="Virtual Machines", noun="virtual machine", create_label="Create",
     detail_template="virtualization/vms/detail.html",
     tabs=(("overview", "Overview"), ("configuration", "Configuration"), ("disks", "Disks and Images"),
           ("placement", "Placement"), ("network", "Network"), ("snapshots", "Snapshots"), ("tty", "TTY"),
@@ -98,8 +94,8 @@ resource = register(Resource(
     extra={"detail_context": vm_detail_context,
            "row_context": vm_operations.vm_row_context, "row_actions": "virtualization/vms/_row_actions.html",
            "events_timeline": vm_operations.vm_timeline,
-           "live_related": ((VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
-                            (vm_snapshots.VMSNAPSHOT,
+           "live_related": ((kinds.VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
+                            (kinds.VM_SNAPSHOT,
                              lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm)),
            "list_template": "virtualization/vms/_list_dialog.html",
            "bulk_actions": vm_operations.BULK_ACTIONS, "bulk_url": "vm-bulk",
@@ -130,17 +126,16 @@ RUN_POLICIES = (
     ("AlwaysOff", "Always off"),
 )
 OS_TYPES = (("Generic", "Generic (Linux and others)"), ("Windows", "Windows"), ("Legacy", "Legacy"))
-SECRET = kinds.get("Secret")
 CLOUD_INIT_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/cloud-init"
 SYSPREP_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/sysprep"
-# cloud-init keys that carry a password (plain or hashed): such data is kept in a Secret, not in the VM spec.
+# cloud-init keys that carry a password (plain or hashed): such data is kept in a Secret, not in the kinds.VM spec.
 PASSWORD_KEYS = re.compile(r"^\s*-?\s*(passwd|password|plain_text_passwd|hashed_passwd|chpasswd)\s*:", re.MULTILINE)
 
 
 def vm_classes(user):
-    """(choices, default class name, {name: ClassRules}) of the cluster's VM classes, read as the user."""
+    """(choices, default class name, {name: ClassRules}) of the cluster's kinds.VM classes, read as the user."""
     try:
-        items = kube_for(user).list(VMCLASS)
+        items = kube_for(user).list(kinds.VM_CLASS)
     except KubeError:
         return [], "", {}
     choices, default, rules = [], "", {}
@@ -171,7 +166,7 @@ class VMForm(forms.Form):
     run_policy = forms.ChoiceField(label="Startup Policy", choices=RUN_POLICIES, initial=RUN_POLICIES[0][0],
                                    required=False)
     auto_apply = forms.BooleanField(label="Auto-apply changes", required=False,
-                                    help_text="Restart the VM by itself when a change needs a restart.")
+                                    help_text="Restart the kinds.VM by itself when a change needs a restart.")
     os_type = forms.ChoiceField(label="OS type", choices=OS_TYPES, initial="Generic", required=False)
     cloud_init_enabled = forms.BooleanField(label="Cloud-init", required=False)
     cloud_init = forms.CharField(label="Cloud-init", required=False, strip=False,
@@ -217,7 +212,7 @@ class VMForm(forms.Form):
         if data.get("sysprep", "").strip() and data.get("os_type") != "Windows":
             self.add_error("sysprep", "Sysprep is for Windows: choose the Windows OS type or leave it empty.")
         if data.get("cloud_init_enabled") and data.get("sysprep", "").strip():
-            self.add_error("sysprep", "A VM has either cloud-init or Sysprep, not both.")
+            self.add_error("sysprep", "A kinds.VM has either cloud-init or Sysprep, not both.")
         return data
 
     def user_data(self):
@@ -265,7 +260,7 @@ class VMForm(forms.Form):
 
 
 class BootDisk:
-    """One entry of "Boot Disks": an existing disk, or a new one created with the VM."""
+    """One entry of "Boot Disks": an existing disk, or a new one created with the kinds.VM."""
 
     def __init__(self, raw):
         self.raw = raw
@@ -298,34 +293,34 @@ def _posted_boot_disks(request):
 
 
 def _attachable_disks(user, project):
-    return [d for d in kube_for(user).list(DISK, project)
+    return [d for d in kube_for(user).list(kinds.DISK, project)
             if not any(a.get("name") for a in (d.get("status") or {}).get("attachedToVirtualMachines") or [])]
 
 
 def _create_vm(request, project, form, boot_disks):
-    """Create the provisioning Secret and the new boot disks, then the VM, all as the user.
+    """Create the provisioning Secret and the new boot disks, then the kinds.VM, all as the user.
 
-    If anything is refused, what was made for the VM is removed again; the Secret is then owned by
-    the VM, so it goes when the VM is deleted.
+    If anything is refused, what was made for the kinds.VM is removed again; the Secret is then owned by
+    the kinds.VM, so it goes when the kinds.VM is deleted.
     """
     kube = kube_for(request.user)
-    made = []  # (kind, name) created for this VM, undone if the VM is refused
+    made = []  # (kind, name) created for this kinds.VM, undone if the kinds.VM is refused
     secret = form.secret_manifest()
     try:
         if secret:
             try:
-                kube.create(SECRET, secret, project.name)
+                kube.create(kinds.SECRET, secret, project.name)
             except AlreadyExists:
                 field = "cloud_init" if secret["type"] == CLOUD_INIT_SECRET_TYPE else "sysprep"
                 form.add_error(field, f"A Secret named {secret['metadata']['name']} already exists in the project; "
-                                      "it would hold this data. Rename the VM or remove that Secret.")
+                                      "it would hold this data. Rename the kinds.VM or remove that Secret.")
                 return None
-            made.append((SECRET, secret["metadata"]["name"]))
+            made.append((kinds.SECRET, secret["metadata"]["name"]))
         for disk in boot_disks:
             if disk.mode == "new":
-                kube.create(DISK, disk.manifest, project.name)
-                made.append((DISK, disk.name))
-        vm = kube.create(VM, form.manifest([d.name for d in boot_disks]), project.name)
+                kube.create(kinds.DISK, disk.manifest, project.name)
+                made.append((kinds.DISK, disk.name))
+        vm = kube.create(kinds.VM, form.manifest([d.name for d in boot_disks]), project.name)
     except KubeError as exc:
         for kind, name in made:
             try:
@@ -336,13 +331,13 @@ def _create_vm(request, project, form, boot_disks):
             form.add_error(None, exc.message)
         return None
     if secret:
-        owner = {"apiVersion": VM.api_version, "kind": VM.kind, "name": vm["metadata"]["name"],
+        owner = {"apiVersion": kinds.VM.api_version, "kind": kinds.VM.kind, "name": vm["metadata"]["name"],
                  "uid": vm["metadata"]["uid"]}
         try:
-            kube.patch(SECRET, secret["metadata"]["name"], {"metadata": {"ownerReferences": [owner]}}, project.name)
+            kube.patch(kinds.SECRET, secret["metadata"]["name"], {"metadata": {"ownerReferences": [owner]}}, project.name)
         except KubeError as exc:
-            messages.warning(request, f"The Secret {secret['metadata']['name']} could not be tied to the VM "
-                                      f"({exc.message}); delete it yourself when you delete the VM.")
+            messages.warning(request, f"The Secret {secret['metadata']['name']} could not be tied to the kinds.VM "
+                                      f"({exc.message}); delete it yourself when you delete the kinds.VM.")
     return vm
 
 
@@ -357,12 +352,12 @@ def create(request, project):
         elif len({d.name for d in boot_disks}) != len(boot_disks):
             form.add_error("boot_disks", "The same disk is listed twice.")
         elif request.POST.get("preview"):
-            documents = [manifests.document(DISK, d.manifest, project.name) for d in boot_disks if d.mode == "new"]
+            documents = [manifests.document(kinds.DISK, d.manifest, project.name) for d in boot_disks if d.mode == "new"]
             secret = form.secret_manifest()
             if secret:  # the preview never shows secret data
-                documents.insert(0, manifests.document(SECRET, {**secret, "data": {
+                documents.insert(0, manifests.document(kinds.SECRET, {**secret, "data": {
                     key: "<hidden>" for key in secret["data"]}}, project.name))
-            documents.append(manifests.document(VM, form.manifest([d.name for d in boot_disks]), project.name))
+            documents.append(manifests.document(kinds.VM, form.manifest([d.name for d in boot_disks]), project.name))
             yaml_preview = manifests.preview(documents)
         else:
             created = _create_vm(request, project, form, boot_disks)
@@ -394,7 +389,7 @@ def boot_disk(request, project):
     elif disk_form.is_valid():
         name = disk_form.cleaned_data["name"]
         try:
-            kube_for(request.user).get(DISK, name, project.name)
+            kube_for(request.user).get(kinds.DISK, name, project.name)
             disk_form.add_error("name", "A disk with this name already exists in the project.")
         except NotFound:
             manifest = disk_form.manifest()
