@@ -15,6 +15,12 @@ class KubeError(Exception):
             self.reason = reason
         self.causes = causes or []
 
+    def summary(self, *, fields=False):
+        """The API's causes in one line ("; "-joined, each "field: message" with `fields`), else the message."""
+        parts = [f"{c.get('field')}: {c['message']}" if fields and c.get("field") else c["message"]
+                 for c in self.causes if c.get("message")]
+        return "; ".join(parts) or self.message
+
 
 class NotFound(KubeError):
     status = 404
