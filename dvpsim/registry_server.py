@@ -1,6 +1,6 @@
 """dvpsim's own read-only container registry, on the simulator's port: one repository per sample image,
 `samples/<file name without extension>:latest`, built on the fly: a one-layer OCI image whose tar holds
-`disk/<file>` (the DVP container-disk format dvpsim.registry pulls). `--registry-auth user:password` (or
+`disk/<file>` (the DVP container-disk format dvpsim.oci_pull pulls). `--registry-auth user:password` (or
 POST /dvpsim/registry/auth) makes it demand credentials, with the Bearer token flow or plain Basic.
 """
 
@@ -18,7 +18,7 @@ from aiohttp import web
 
 from dvpsim import control
 from dvpsim.errors import BadRequest
-from dvpsim.registry import CHUNK, DISK_DIR, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP, OCI_MANIFEST
+from dvpsim.oci_pull import CHUNK, DISK_DIR, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP, OCI_MANIFEST
 
 @dataclass(frozen=True)
 class _Image:

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from dvpsim import kinds, quantity, registry
+from dvpsim import kinds, oci_pull, quantity
 from dvpsim.controllers import dataexport, importer, migration, snapshots, storage
 from dvpsim.controllers.base import Controller, condition, is_deleting, set_condition, status_of
 from dvpsim.controllers.uploads import UploadSink
@@ -270,8 +270,8 @@ class VirtualDiskController(UploadSink, Controller):
         type_ = source.get("type")
         if type_ == "ContainerImage":
             try:
-                registry.pull_credentials(self.cluster, disk["metadata"]["namespace"], source.get("containerImage") or {})
-            except registry.SecretNotFound:
+                oci_pull.pull_credentials(self.cluster, disk["metadata"]["namespace"], source.get("containerImage") or {})
+            except oci_pull.SecretNotFound:
                 before = (status.get("phase"), [c.get("reason") for c in status.get("conditions") or []])
                 status["phase"] = "Pending"
                 # DVP's VirtualDisk DatasourceReady handler: this reason, message and a Normal event.
@@ -359,11 +359,11 @@ class VirtualDiskController(UploadSink, Controller):
         try:
             if source.get("type") == "ContainerImage":
                 image = source.get("containerImage") or {}
-                credentials = registry.pull_credentials(self.cluster, disk["metadata"]["namespace"], image)
-                info, _ = await registry.pull(image.get("image", ""), credentials, image.get("caBundle"), on_progress)
+                credentials = oci_pull.pull_credentials(self.cluster, disk["metadata"]["namespace"], image)
+                info, _ = await oci_pull.pull(image.get("image", ""), credentials, image.get("caBundle"), on_progress)
             else:
                 info, _ = await importer.download(source["http"], on_progress)
-        except (importer.ImportFailed, registry.PullFailed, registry.SecretNotFound) as exc:
+        except (importer.ImportFailed, oci_pull.PullFailed, oci_pull.SecretNotFound) as exc:
             generation = disk["metadata"].get("generation", 1)
             status["phase"] = "Failed"
             verb = "pull" if source.get("type") == "ContainerImage" else "download"

@@ -5,7 +5,7 @@ HTTP sources are really downloaded; the bytes decide the format and sizes.
 
 import time
 
-from dvpsim import kinds, quantity, registry
+from dvpsim import kinds, oci_pull, quantity
 from dvpsim.controllers import importer, snapshots, storage
 from dvpsim.controllers.base import (Controller, condition, is_deleting, remove_condition, set_condition,
                                      status_of)
@@ -249,8 +249,8 @@ class _ImageController(UploadSink, Controller):
         namespace = image["metadata"]["namespace"] if self.kind.namespaced else \
             (container_image.get("imagePullSecret") or {}).get("namespace")
         try:
-            credentials = registry.pull_credentials(self.cluster, namespace, container_image)
-        except registry.SecretNotFound:
+            credentials = oci_pull.pull_credentials(self.cluster, namespace, container_image)
+        except oci_pull.SecretNotFound:
             self._wait_for_pull_secret(image)
             return
         status = self._provisioning_status(image)
@@ -262,8 +262,8 @@ class _ImageController(UploadSink, Controller):
             return
         reporter = _ProgressReporter(self, image, status)
         try:
-            info, sniffer = await registry.pull(reference, credentials, container_image.get("caBundle"), reporter)
-        except (registry.PullFailed, importer.ImportFailed) as exc:
+            info, sniffer = await oci_pull.pull(reference, credentials, container_image.get("caBundle"), reporter)
+        except (oci_pull.PullFailed, importer.ImportFailed) as exc:
             if not reporter.cancelled:
                 self._fail(image, status, f"Failed to pull the image: {exc}")
             return

@@ -6,7 +6,6 @@ or the Bearer token flow announced by `WWW-Authenticate`), fetch the manifest (a
 resolved to linux/amd64), then stream every layer blob: its sha256 is checked, gzip is undone, the
 tar is read entry by entry and the one regular file under `disk/` (the DVP container-disk format:
 "FROM scratch / COPY x.img /disk/x.img") is fed to the same `ImageSniffer` HTTP imports use.
-
 """
 
 import base64
