@@ -13,8 +13,6 @@ from django.http import Http404
 
 from portal.kube import Kube, kinds
 
-VM = kinds.get("VirtualMachine")
-
 
 @dataclass(frozen=True)
 class Project:
@@ -44,23 +42,29 @@ def can(user, verb, kind, namespace=None, name=None, subresource=None, *, group=
                                                    group=group, resource=resource))
 
 
+def can_console(user, namespace, vm, stream="console"):
+    """Whether the user may open the VM's serial console ("console") or VNC display ("vnc"), cached like can()."""
+    key = "ssar:" + "|".join((user.get_username(), "console", namespace, vm, stream))
+    return _cached(key, lambda: kube_for(user).can_open_console(namespace, vm, stream))
+
+
 def _all_projects():
     """Every Project, read with the console's own identity (the same for every user, so cached once)."""
     def read():
         return {p["metadata"]["name"]: Project(name=p["metadata"]["name"],
                                                description=(p.get("spec") or {}).get("description", ""),
                                                state=(p.get("status") or {}).get("state", ""))
-                for p in Kube(None).list(kinds.get("Project"))}
+                for p in Kube(None).list(kinds.PROJECT)}
     return _cached("projects", read)
 
 
 def visible_projects(user):
-    return sorted((p for p in _all_projects().values() if can(user, "list", VM, p.name)), key=lambda p: p.name)
+    return sorted((p for p in _all_projects().values() if can(user, "list", kinds.VM, p.name)), key=lambda p: p.name)
 
 
 def get_project(user, name) -> Project:
     """The project if this user may work in it; 404 otherwise (existence is not revealed)."""
-    if not can(user, "list", VM, name):
+    if not can(user, "list", kinds.VM, name):
         raise Http404("No such project")
     project = _all_projects().get(name)
     if project is None:

@@ -100,6 +100,14 @@ class Kube:
     def delete(self, kind: Kind, name, namespace=None):
         return self.request("DELETE", kind.object_path(name, namespace))
 
+    # --- discovery -------------------------------------------------------------------------
+
+    def groups(self):
+        """The API groups the server serves: {group name: [group/version, ...]} in the server's order of
+        preference (discovery, which every authenticated user may read)."""
+        return {group["name"]: [v["groupVersion"] for v in group.get("versions") or []]
+                for group in self.request("GET", "/apis").get("groups") or []}
+
     # --- authorization ---------------------------------------------------------------------
 
     def can(self, verb, kind: Kind | None = None, namespace=None, name=None, *, subresource=None,
@@ -120,5 +128,6 @@ class Kube:
         return bool(review.get("status", {}).get("allowed"))
 
     def can_open_console(self, namespace, name, stream="console"):
+        """Whether this user may open the VM's serial console ("console") or VNC display ("vnc")."""
         return self.can("get", None, namespace, name, subresource=stream, group=SUBRESOURCES,
                         resource="virtualmachines")
