@@ -22,9 +22,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from portal.kube import KubeError, kinds, streams
-from projects.access import can, kube_for
+from projects.access import can_console, kube_for
 
-from .consumers import _UserConsumer
+from .sockets import ProjectSocket, Refused
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def client_label(user_agent):
     return f"another client ({cleaned})" if cleaned else "an unknown client"
 
 
-class StreamRelay(_UserConsumer):
+class StreamRelay(ProjectSocket):
     stream = None  # "console" or "vnc"
     WINDOW = 256 * 1024
     INPUT_LIMIT = 1024 * 1024
@@ -59,10 +59,8 @@ class StreamRelay(_UserConsumer):
         if self.project is None:
             return
         self.vm = self.scope["url_route"]["kwargs"]["name"]
-        allowed = await sync_to_async(can)(self.user, "get", None, self.project.name, self.vm, self.stream,
-                                           group=kinds.SUBRESOURCES, resource="virtualmachines")
-        if not allowed:
-            await self.close(code=4403)
+        if not await sync_to_async(can_console)(self.user, self.project.name, self.vm, self.stream):
+            await self.refuse(Refused(403, f"You may not open the {STREAM_NAMES[self.stream]}."))
             return
         self.exit_stack = AsyncExitStack()
         try:
