@@ -1,7 +1,7 @@
 // One console session (serial TTY or VNC) of a VM page: who holds it, taking over, the socket,
 // keepalives, flow-control acknowledgements, and reconnecting with backoff.
 //
-// The relay (virtualization/consoles.py) sends raw binary frames and stops at a window of
+// The relay (virtualization/consoles/relay.py) sends raw binary frames and stops at a window of
 // unacknowledged bytes: the page answers "ack <bytes>" text frames once it has consumed data.
 // Text frames are never forwarded to the VM, so "" works as a keepalive.
 (function () {

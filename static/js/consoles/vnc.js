@@ -1,6 +1,6 @@
 // The VNC tab (and its pop-out window): noVNC's RFB on the VM's VNC relay.
 // noVNC is an ES module library; its core/rfb.js is imported from staticfiles (the URL is in the
-// page, so hashed static names keep working). The socket is ours (console-session.js: holder
+// page, so hashed static names keep working). The socket is ours (session.js: holder
 // probe, takeover question, keepalive, acknowledgements, reconnect) and handed to RFB.
 "use strict";
 
