@@ -5,6 +5,6 @@ class VirtualizationConfig(AppConfig):
     name = "virtualization"
 
     def ready(self):
-        # The kinds register themselves when their modules load; load them all now, so that
-        # WebSocket consumers find the registry filled before any HTTP request loads the URLconf.
-        from . import urls  # noqa: F401
+        # The one place the kinds are loaded: the URLconf, the sidebar and the live consumers all read
+        # the registry they fill.
+        from . import kinds  # noqa: F401

@@ -5,7 +5,7 @@ from django.shortcuts import render
 from portal.kube import Forbidden, KubeError, kinds
 from projects.access import can, kube_for
 
-from .resources.common import DEFAULT_SC_ANNOTATION
+from .generic.create import DEFAULT_SC_ANNOTATION
 
 
 

@@ -11,7 +11,7 @@ def get_item(mapping, key):
 @register.filter
 def age(timestamp):
     """kubectl's age of an API timestamp: 45s, 12m, 5h40m, 3d."""
-    from virtualization.tables import humanize_age
+    from virtualization.generic.tables import humanize_age
 
     return humanize_age(timestamp)
 
