@@ -1,4 +1,5 @@
-"""Shared fixtures: `sim`, one dvpsim process for the whole test session."""
+"""Shared fixtures: `sim`, one dvpsim process for the whole test session; the console tests' cast
+(owner, member, viewer, outsider, operator) and a fresh `project` for each test module."""
 
 import importlib.util
 import os
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import pytest
 import yaml
@@ -108,3 +110,177 @@ def sim():
         yield s
     finally:
         stop_sim(s)
+
+
+# ---- The console's tests: Django pointed at the session's dvpsim, a cast, a fresh project per module ---------
+
+# The test directories whose tests run the console (Django) against the session's dvpsim.
+CONSOLE_TESTS = {"virtualization", "projects", "portal", "security", "bench"}
+TESTS = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(autouse=True)
+def console_on_sim(request):
+    """For the console's tests (CONSOLE_TESTS): Django's settings point at the session's dvpsim."""
+    if os.path.relpath(str(request.path), TESTS).split(os.sep)[0] not in CONSOLE_TESTS:
+        yield
+        return
+    from django.core.cache import cache
+
+    from portal.kube import config as kube_config
+
+    sim, settings = request.getfixturevalue("sim"), request.getfixturevalue("settings")
+    settings.DVP_KUBECONFIG = str(sim.kubeconfig)
+    settings.DVP_KUBE_CONTEXT = "dvp-console"
+    settings.DVP_ACCESS_CACHE_SECONDS = 0.001
+    kube_config.reset()
+    cache.clear()
+    yield
+    kube_config.reset()
+
+
+class Cast:
+    """The users of a test module, by the rights RBAC in dvpsim gives them in the module's `project`:
+    owner (d8:use:role:manager), member (d8:use:role:user), viewer (d8:use:role:viewer), outsider (nothing
+    there; manager of `other_project`) and operator (cluster-admin)."""
+
+    def __init__(self, suffix):
+        self.owner, self.member, self.viewer, self.outsider = (
+            f"{role}-{suffix}" for role in ("owner", "member", "viewer", "outsider"))
+        self.operator = "operator"
+
+
+@pytest.fixture(scope="session")
+def cluster_operator(sim):
+    """The operator is cluster-admin (as in the demo), bound here so the tests need no demo data."""
+    from kubernetes import client
+
+    try:
+        client.RbacAuthorizationV1Api(sim.api("admin")).create_cluster_role_binding({
+            "metadata": {"name": "test:operator"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "operator"}]})
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+    return "operator"
+
+
+@pytest.fixture(scope="module")
+def cast(cluster_operator):
+    return Cast(uuid.uuid4().hex[:6])
+
+
+def _project_name(request, prefix=""):
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    return f"{prefix}{module[:40]}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="module")
+def project(sim, cast, request):
+    """A fresh Project of this test module (made as the cluster admin) with the cast's RoleBindings;
+    deleted, with all it holds, when the module ends. No other module sees its objects."""
+    from tests.kube import delete_project, make_project
+
+    name = make_project(sim, _project_name(request),
+                        {cast.owner: "manager", cast.member: "user", cast.viewer: "viewer"})
+    yield name
+    delete_project(sim, name)
+
+
+@pytest.fixture(scope="module")
+def other_project(sim, cast, request):
+    """A second fresh Project, managed by the outsider only."""
+    from tests.kube import delete_project, make_project
+
+    name = make_project(sim, _project_name(request, "other-"), {cast.outsider: "manager"})
+    yield name
+    delete_project(sim, name)
+
+
+def _client_of(django_user_model, username):
+    from django.test import Client
+
+    user, _ = django_user_model.objects.get_or_create(username=username)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def login(client, django_user_model):
+    """log_in(username): pytest-django's `client`, logged in as that user."""
+    def log_in(username):
+        user, _ = django_user_model.objects.get_or_create(username=username)
+        client.force_login(user)
+        return client
+    return log_in
+
+
+@pytest.fixture
+def owner(cast, project, django_user_model):
+    return _client_of(django_user_model, cast.owner)
+
+
+@pytest.fixture
+def member(cast, project, django_user_model):
+    return _client_of(django_user_model, cast.member)
+
+
+@pytest.fixture
+def viewer(cast, project, django_user_model):
+    return _client_of(django_user_model, cast.viewer)
+
+
+@pytest.fixture
+def outsider(cast, project, django_user_model):
+    return _client_of(django_user_model, cast.outsider)
+
+
+@pytest.fixture
+def operator(cast, django_user_model):
+    return _client_of(django_user_model, cast.operator)
+
+
+@pytest.fixture
+def unique():
+    """A fresh object name."""
+    return lambda prefix="t": f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def running_vm(sim, project):
+    """make_vm(vm, disk) in the module's project, the VM deleted afterwards so the simulated nodes keep room."""
+    from tests.kube import delete_dvp, make_vm
+
+    made = []
+
+    def make(vm, disk):
+        made.append(vm)
+        return make_vm(sim, project, vm, disk)
+    yield make
+    for vm in made:
+        delete_dvp(sim, "virtualmachines", project, vm)
+
+
+@pytest.fixture
+def remove_test_vms(sim, project):
+    """Delete the VMs (and their disks) a test made, so the simulated nodes keep room for the other tests."""
+    from tests.kube import delete_dvp, list_dvp
+
+    before = {v["metadata"]["name"] for v in list_dvp(sim, "virtualmachines", project)}
+    disks_before = {d["metadata"]["name"] for d in list_dvp(sim, "virtualdisks", project)}
+    yield
+    for plural, known in (("virtualmachines", before), ("virtualdisks", disks_before)):
+        for obj in list_dvp(sim, plural, project):
+            if obj["metadata"]["name"] not in known:
+                delete_dvp(sim, plural, project, obj["metadata"]["name"])
+
+
+@pytest.fixture(scope="module")
+def project_vm(sim, project):
+    """A Running VM (1 core at 10%, an empty disk) in the module's project."""
+    from tests.kube import make_vm
+
+    make_vm(sim, project, "project-vm", "project-vm-root")
+    return "project-vm"

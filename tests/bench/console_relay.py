@@ -181,9 +181,9 @@ def websockify(sim, bench_vms):
 
 @pytest.fixture(scope="module")
 def bench_vms(sim):
-    from tests.console.guest_vms import running_vm
+    from tests.kube import PROJECT_A, guest_vm
 
-    running_vm(sim, "bench-console-vm")
+    guest_vm(sim, PROJECT_A, "bench-console-vm")
     return "bench-console-vm"
 
 
@@ -229,7 +229,7 @@ def test_console_relay(sim, daphne, websockify, bench_vms):
 async def _concurrent_sessions(sim, pid, host, cookie):
     from asgiref.sync import sync_to_async
 
-    from tests.console.helpers import create_dvp, get_dvp, list_dvp
+    from tests.kube import create_dvp, get_dvp, list_dvp
 
     names = [f"bench-concurrent-{i:03d}" for i in range(CONCURRENT_VMS)]
 

@@ -7,9 +7,8 @@ import pytest
 from django.urls import reverse
 
 from portal.kube import Kube, kinds
-from tests.console.conftest import OWNER, PROJECT_A
 from tests.bench import timing
-from tests.console.helpers import create_dvp, list_dvp
+from tests.kube import OWNER, PROJECT_A, create_dvp, list_dvp
 
 VMS = 50
 ROUNDS = 30

@@ -12,7 +12,7 @@ import aiohttp
 
 from dvpsim.samples import qcow2
 from tests.bench.console_relay import _rss_kib, _session_cookie, daphne  # noqa: F401  (fixture)
-from tests.console.helpers import create_dvp, get_dvp, wait_for_phase
+from tests.kube import create_dvp, get_dvp, wait_for_phase
 
 MiB = 1024**2
 SIZE = 256 * MiB

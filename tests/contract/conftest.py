@@ -4,12 +4,24 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.guide_examples import examples
 from tests.kubectl import kubectl
 
 CRDS = Path(os.environ.get("DVP_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "dvp-crds"
+
+
+def crds():
+    """{(group, version, plural): (scope, openAPIV3Schema)} of every upstream CRD version."""
+    found = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        for version in crd["spec"]["versions"]:
+            found[(crd["spec"]["group"], version["name"], crd["spec"]["names"]["plural"])] = (
+                crd["spec"]["scope"], version["schema"]["openAPIV3Schema"])
+    return found
 
 
 @pytest.fixture(scope="package")

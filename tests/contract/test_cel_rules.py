@@ -12,8 +12,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.contract.test_stored_objects import CRDS
-from tests.dvpsim.support import fresh_namespace
+from tests.contract.conftest import CRDS
+from tests.kube import fresh_namespace
 
 pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}")
 

@@ -11,8 +11,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from dvpsim import schemas
-from tests.contract.test_stored_objects import CRDS, crds
-from tests.dvpsim.support import fresh_namespace
+from tests.contract.conftest import CRDS, crds
+from tests.kube import fresh_namespace
 
 pytestmark = pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}")
 

@@ -8,11 +8,10 @@ field a real API server would prune.
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 
 from tests.contract.openapi import validate
-from tests.contract.conftest import CRDS
+from tests.contract.conftest import CRDS, crds
 from tests.kubectl import KUBECTL
 from tests.dvpsim.guide_examples import GUIDE
 
@@ -20,16 +19,6 @@ pytestmark = [
     pytest.mark.skipif(not CRDS.is_dir(), reason=f"the upstream CRDs are not at {CRDS}"),
     pytest.mark.skipif(not GUIDE.exists() or not Path(KUBECTL).exists(), reason="needs the user guide and kubectl"),
 ]
-
-
-def crds():
-    found = {}
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        for version in crd["spec"]["versions"]:
-            found[(crd["spec"]["group"], version["name"], crd["spec"]["names"]["plural"])] = (
-                crd["spec"]["scope"], version["schema"]["openAPIV3Schema"])
-    return found
 
 
 def stored(sim, group, version, plural):

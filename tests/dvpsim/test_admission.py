@@ -5,7 +5,7 @@ import json
 import pytest
 from kubernetes import client
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +230,7 @@ def test_it_refuses_a_container_image_that_is_not_an_image_reference(sim):
     from kubernetes import client as k8s
     from kubernetes.client.exceptions import ApiException
 
-    from tests.dvpsim.support import fresh_namespace
+    from tests.kube import fresh_namespace
 
     ns = fresh_namespace(sim, "imgref")
     api = k8s.CustomObjectsApi(sim.api())

@@ -19,7 +19,7 @@ from kubernetes import client, watch
 
 from dvpsim.samples import qcow2
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import GROUP, VERSION, Dvp, condition, fresh_namespace
+from tests.kube import GROUP, VERSION, Dvp, condition, fresh_namespace
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from kubernetes import client
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, vm_body
 from tests.kubectl import kubectl, needs_kubectl
 
 GROUP, VERSION, PLURAL = "storage.deckhouse.io", "v1alpha1", "dataexports"

@@ -3,7 +3,7 @@
 import pytest
 from kubernetes import client
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from kubernetes import client
 
 from tests.dvpsim.rawhttp import call
-from tests.dvpsim.support import fresh_namespace
+from tests.kube import fresh_namespace
 from tests.kubectl import kubectl as run_kubectl
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"

@@ -10,7 +10,7 @@ from kubernetes.client.exceptions import ApiException
 
 from dvpsim.clock import Clock
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import fresh_namespace
+from tests.kube import fresh_namespace
 
 GROUP, VERSION = "virtualization.deckhouse.io", "v1alpha2"
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.dvpsim.rawhttp import call
-from tests.dvpsim.support import fresh_namespace
+from tests.kube import fresh_namespace
 from tests.kubectl import kubectl, needs_kubectl
 
 pytestmark = needs_kubectl

@@ -5,10 +5,8 @@ import asyncio
 import aiohttp
 import pytest
 
-from tests.dvpsim.support import Dvp, blank_disk, fresh_namespace, vm_body
-
-SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
-
+from tests.guest import connect, console_url
+from tests.kube import Dvp, blank_disk, fresh_namespace, vm_body
 
 @pytest.fixture(scope="module")
 def vm(sim):
@@ -17,37 +15,6 @@ def vm(sim):
     dvp.create("virtualmachines", vm_body("linux-vm", cores=3, memory="3Gi"))
     dvp.wait_phase("virtualmachines", "linux-vm", "Running")
     return dvp
-
-
-class Console:
-    def __init__(self, ws):
-        self.ws = ws
-        self.buffer = ""
-
-    async def expect(self, text, timeout=5.0):
-        """Read until `text` has been shown; returns everything read so far and resets the buffer."""
-        async def read():
-            while text not in self.buffer:
-                message = await self.ws.receive()
-                if message.type != aiohttp.WSMsgType.BINARY:
-                    raise AssertionError(f"unexpected {message.type} while waiting for {text!r}: {self.buffer!r}")
-                self.buffer += message.data.decode()
-        await asyncio.wait_for(read(), timeout)
-        seen, self.buffer = self.buffer, ""
-        return seen
-
-    async def type(self, text):
-        await self.ws.send_bytes(text.encode())
-
-
-def console_url(sim, dvp, name="linux-vm"):
-    return f"{sim.url}{SUBRESOURCES}/namespaces/{dvp.namespace}/virtualmachines/{name}/console"
-
-
-async def connect(session, sim, dvp):
-    ws = await session.ws_connect(console_url(sim, dvp), protocols=("plain.kubevirt.io",),
-                                  headers={"Authorization": f"Bearer {sim.token('admin')}"})
-    return Console(ws)
 
 
 async def test_it_logs_in_with_the_cloud_init_password_and_runs_commands(sim, vm):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.dvpsim.guide_examples import GUIDE, documents, examples
-from tests.dvpsim.support import fresh_namespace
+from tests.kube import fresh_namespace
 from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
 

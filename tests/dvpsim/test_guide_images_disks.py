@@ -20,7 +20,7 @@ from kubernetes import watch
 from dvpsim.samples import qcow2
 from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.guide_examples import GUIDE, examples
-from tests.dvpsim.support import (
+from tests.kube import (
     GROUP,
     VERSION,
     Dvp,

@@ -19,7 +19,7 @@ import yaml
 from kubernetes import client
 
 from tests.dvpsim.guide_examples import GUIDE, examples
-from tests.dvpsim.support import GUIDE_USER_DATA, Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import GUIDE_USER_DATA, Dvp, blank_disk, condition, fresh_namespace, vm_body
 from tests.kubectl import KUBECTL, kubectl
 
 CIDRS = [ipaddress.ip_network(c) for c in ("10.66.10.0/24", "10.66.20.0/24", "10.66.30.0/24")]  # the demo's

@@ -16,8 +16,8 @@ import pytest
 from kubernetes import client, watch
 
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, sample_url, vm_body
-from tests.dvpsim.test_guide_vms import ssh
+from tests.kube import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, sample_url, vm_body
+from tests.guest import ssh
 from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
 NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")

@@ -11,7 +11,6 @@ import base64
 import json
 import re
 import shutil
-import socket
 import urllib.error
 
 import aiohttp
@@ -21,8 +20,8 @@ import yaml
 from kubernetes import client, watch
 
 from tests.dvpsim.guide_examples import GUIDE, documents, examples
-from tests.dvpsim.support import GROUP, GUIDE_USER_DATA, VERSION, Dvp, blank_disk, condition, fresh_namespace, vm_body
-from tests.dvpsim.test_guest import Console, console_url
+from tests.kube import GROUP, GUIDE_USER_DATA, VERSION, Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.guest import Console, PortForward, console_url, ssh
 from tests.kubectl import KUBECTL, kubectl as run_kubectl
 
 SECTION = (894, 1636)  # the guide's lines of the "Virtual machines" sections
@@ -164,60 +163,6 @@ class Guest:
     async def __aexit__(self, *exc):
         await self.console.ws.close()
         await self.session.close()
-
-
-def tcp_pair():
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        a = socket.create_connection(listener.getsockname())
-        b, _ = listener.accept()
-    return a, b
-
-
-class PortForward:
-    """`d8 v port-forward`: the VM's TCP port through the portforward subresource WebSocket, as a local socket."""
-
-    def __init__(self, sim, dvp, name, port=22):
-        self.url = console_url(sim, dvp, name).replace("/console", f"/portforward?port={port}&protocol=tcp")
-        self.token = sim.token("admin")
-
-    async def __aenter__(self):
-        self.session = aiohttp.ClientSession()
-        self.ws = await self.session.ws_connect(self.url, protocols=("plain.kubevirt.io",),
-                                                headers={"Authorization": f"Bearer {self.token}"})
-        self.ours, self.sock = tcp_pair()
-        self.ours.setblocking(False)
-        loop = asyncio.get_running_loop()
-        self.pumps = [loop.create_task(self._up(loop)), loop.create_task(self._down(loop))]
-        return self.sock
-
-    async def _up(self, loop):
-        while data := await loop.sock_recv(self.ours, 65536):
-            await self.ws.send_bytes(data)
-        await self.ws.close()
-
-    async def _down(self, loop):
-        async for message in self.ws:
-            if message.type != aiohttp.WSMsgType.BINARY:
-                break
-            await loop.sock_sendall(self.ours, message.data)
-        self.ours.shutdown(socket.SHUT_WR)  # the far end closed: EOF to whoever reads the local socket
-
-    async def __aexit__(self, *exc):
-        for pump in self.pumps:
-            pump.cancel()
-        await asyncio.gather(*self.pumps, return_exceptions=True)
-        self.ours.close()
-        await self.ws.close()
-        await self.session.close()
-        self.sock.close()  # a no-op when an SSH connection took it and closed it already
-
-
-async def ssh(sim, dvp, name, command, username="cloud", password="cloud"):
-    """`d8 v ssh <user>@<vm> --local-ssh --command <command>`: its output."""
-    async with PortForward(sim, dvp, name) as sock:
-        async with asyncssh.run_client(sock, username=username, password=password, known_hosts=None) as conn:
-            result = await conn.run(command)
-            return result.stdout
 
 
 # ---- Creating a virtual machine -----------------------------------------------------------------

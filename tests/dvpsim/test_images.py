@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from tests.dvpsim.support import Dvp, condition, fresh_namespace, http_image, sample_url
+from tests.kube import Dvp, condition, fresh_namespace, http_image, sample_url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ MAC addresses for additional networks."""
 import pytest
 
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, vm_body
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, http_image, vm_body
 
 
 @pytest.fixture(scope="module")

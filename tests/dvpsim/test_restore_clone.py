@@ -3,7 +3,7 @@
 import pytest
 from kubernetes import watch
 
-from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import GROUP, VERSION, Dvp, blank_disk, condition, fresh_namespace, vm_body
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_it_creates_a_vm_from_a_snapshot_with_a_snapshot_operation(dvp):
 
 def test_it_stores_snapshots_and_operations_that_fit_the_upstream_crds(dvp):
     from tests.contract.openapi import validate
-    from tests.contract.test_stored_objects import CRDS, crds
+    from tests.contract.conftest import CRDS, crds
 
     if not CRDS.is_dir():
         pytest.skip(f"the upstream CRDs are not at {CRDS}")

@@ -4,8 +4,8 @@ import aiohttp
 import pytest
 from kubernetes import watch
 
-from tests.dvpsim.support import GROUP, VERSION, Dvp, blank_disk, fresh_namespace, vm_body
-from tests.dvpsim.test_guest import Console, console_url
+from tests.kube import GROUP, VERSION, Dvp, blank_disk, fresh_namespace, vm_body
+from tests.guest import Console, console_url
 
 
 @pytest.fixture(scope="module")

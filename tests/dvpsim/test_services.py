@@ -5,8 +5,8 @@ import time
 import pytest
 from kubernetes import client
 
-from tests.dvpsim.support import Dvp, blank_disk, fresh_namespace, vm_body
-from tests.dvpsim.test_kubectl import kubectl
+from tests.kube import Dvp, blank_disk, fresh_namespace, vm_body
+from tests.kubectl import kubectl
 
 
 @pytest.fixture(scope="module")

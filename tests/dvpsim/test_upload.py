@@ -12,7 +12,7 @@ import pytest
 
 from dvpsim.samples import qcow2
 from tests.conftest import start_sim, stop_sim
-from tests.dvpsim.support import Dvp, condition, fresh_namespace
+from tests.kube import Dvp, condition, fresh_namespace
 
 MiB = 1024**2
 

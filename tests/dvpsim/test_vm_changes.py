@@ -5,8 +5,8 @@ import time
 import aiohttp
 import pytest
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
-from tests.dvpsim.test_guest import connect
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.guest import connect
 
 
 @pytest.fixture(scope="module")

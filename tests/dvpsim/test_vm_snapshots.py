@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.dvpsim.support import GUIDE_USER_DATA, Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import GUIDE_USER_DATA, Dvp, blank_disk, condition, fresh_namespace, vm_body
 
 AGENT_USER_DATA = GUIDE_USER_DATA + "packages:\n  - qemu-guest-agent\n"
 

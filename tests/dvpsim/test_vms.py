@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from tests.dvpsim.support import Dvp, blank_disk, condition, fresh_namespace, vm_body
+from tests.kube import Dvp, blank_disk, condition, fresh_namespace, vm_body
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import struct
 import aiohttp
 import pytest
 
-from tests.dvpsim.support import Dvp, blank_disk, fresh_namespace, vm_body
+from tests.kube import Dvp, blank_disk, fresh_namespace, vm_body
 
 SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
 # What noVNC asks for: 32 bpp, depth 24, little-endian, true colour, RGBX.

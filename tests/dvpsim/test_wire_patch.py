@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.dvpsim.rawhttp import call
-from tests.dvpsim.support import fresh_namespace
+from tests.kube import fresh_namespace
 from tests.kubectl import KUBECTL, kubectl
 
 SMP = "application/strategic-merge-patch+json"

@@ -2,8 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.guest_vms import delete_vm, run_operation, running_vm, stop_vm
-from tests.console.helpers import wait_for_phase
+from tests.kube import PROJECT_A, delete_vm, guest_vm, run_operation, stop_vm, wait_for_phase
 from tests.e2e.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -23,9 +22,9 @@ CANVAS_DIGEST = """() => {
 
 @pytest.fixture(scope="module")
 def console_vm(sim):
-    running_vm(sim, VM)
+    guest_vm(sim, PROJECT_A, VM)
     yield VM
-    delete_vm(sim, VM)
+    delete_vm(sim, PROJECT_A, VM)
 
 
 def tab_url(vm, tab):
@@ -139,20 +138,20 @@ def test_it_refuses_a_console_socket_opened_by_a_page_of_another_origin(page, lo
 
 def test_it_closes_the_console_with_a_message_when_the_vm_stops_and_reconnects_after_it_starts(page, log_in, sim):
     vm = "e2e-stopping-vm"
-    running_vm(sim, vm)
+    guest_vm(sim, PROJECT_A, vm)
     log_in("alice")
     page.goto(tab_url(vm, "tty"))
     expect(page.locator("#tty-state")).to_have_text("Connected")
-    stop_vm(sim, vm)
+    stop_vm(sim, PROJECT_A, vm)
     expect(page.locator("#tty-state")).to_contain_text("The virtual machine is Stop", timeout=30000)
     expect(page.locator("#tty-console")).not_to_have_attribute("data-state", "connected")
     expect(page.locator("#tty-state")).to_contain_text("Reconnecting in")
 
     # Started again, the page reconnects on its own (backing off while the VM is down).
     wait_for_phase(sim, "virtualmachines", "project-a", vm, "Stopped")
-    run_operation(sim, vm, "Start")
+    run_operation(sim, PROJECT_A, vm, "Start")
     expect(page.locator("#tty-state")).to_have_text("Connected", timeout=45000)
-    delete_vm(sim, vm)
+    delete_vm(sim, PROJECT_A, vm)
 
 
 def test_it_pops_the_tty_out_into_its_own_window(page, log_in, console_vm):

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dvpsim.samples import qcow2
-from tests.console.helpers import create_dvp, wait_for_phase
+from tests.kube import create_dvp, wait_for_phase
 
 pytestmark = pytest.mark.browser
 MiB = 1024**2

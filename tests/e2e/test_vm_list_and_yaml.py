@@ -4,7 +4,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.helpers import create_dvp, custom, make_vm, wait_for_phase
+from tests.kube import create_dvp, custom, make_vm, wait_for_phase
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,13 @@
 import pytest
 from django.urls import reverse
 
-from tests.kube import get_dvp, sample_url
+from tests.kube import get_dvp, sample_url, stopped_vm
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_vm(sim, project):
+    """A VM to read (named as the demo's)."""
+    stopped_vm(sim, project, "demo-vm")
 
 
 @pytest.fixture

@@ -4,87 +4,85 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.console.conftest import MEMBER, OUTSIDER, OWNER, PROJECT_A
 from tests.websockets import connect, read_until
-from tests.security.test_isolation import project_a_vm  # noqa: F401  (module fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def console_path(vm):
-    return f"/ws/projects/{PROJECT_A}/vms/{vm}/console/"
+def console_path(project, vm):
+    return f"/ws/projects/{project}/vms/{vm}/console/"
 
 
-async def test_it_relays_the_owners_console(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(console_path(project_a_vm), OWNER)
+async def test_it_relays_the_owners_console(project, cast, project_vm):
+    communicator, connected = await connect(console_path(project, project_vm), cast.owner)
     assert connected
     await communicator.send_to(bytes_data=b"\r")
-    assert f"{project_a_vm} login:".encode() in await read_until(communicator, b"login:")
+    assert f"{project_vm} login:".encode() in await read_until(communicator, b"login:")
     await communicator.disconnect()
 
 
-async def test_it_refuses_the_console_to_an_outsider(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(console_path(project_a_vm), OUTSIDER)
+async def test_it_refuses_the_console_to_an_outsider(project, cast, project_vm):
+    communicator, connected = await connect(console_path(project, project_vm), cast.outsider)
     assert not connected
 
 
-async def test_it_refuses_the_console_without_a_session(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(console_path(project_a_vm), None)
+async def test_it_refuses_the_console_without_a_session(project, project_vm):
+    communicator, connected = await connect(console_path(project, project_vm), None)
     assert not connected
 
 
-async def test_it_refuses_the_console_from_another_origin(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(console_path(project_a_vm), OWNER, origin="http://evil.example")
+async def test_it_refuses_the_console_from_another_origin(project, cast, project_vm):
+    communicator, connected = await connect(console_path(project, project_vm), cast.owner, origin="http://evil.example")
     assert not connected
-    communicator, connected = await connect(console_path(project_a_vm), OWNER, origin=None)
-    assert not connected
-
-
-async def test_it_refuses_live_updates_of_project_a_to_an_outsider(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/{project_a_vm}/", OUTSIDER)
-    assert not connected
-    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OUTSIDER)
+    communicator, connected = await connect(console_path(project, project_vm), cast.owner, origin=None)
     assert not connected
 
 
-async def test_it_pushes_live_rows_to_the_owner(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OWNER)
+async def test_it_refuses_live_updates_of_a_project_to_an_outsider(project, cast, project_vm):
+    communicator, connected = await connect(f"/ws/projects/{project}/live/vms/{project_vm}/", cast.outsider)
+    assert not connected
+    communicator, connected = await connect(f"/ws/projects/{project}/live/vms/", cast.outsider)
+    assert not connected
+
+
+async def test_it_pushes_live_rows_to_the_owner(project, cast, project_vm):
+    communicator, connected = await connect(f"/ws/projects/{project}/live/vms/", cast.owner)
     assert connected
     html = await communicator.receive_from(timeout=10)
     assert 'id="rows"' in html and 'hx-swap-oob="true"' in html
-    assert project_a_vm in html
+    assert project_vm in html
     await communicator.disconnect()
 
 
-async def test_it_pushes_no_delete_links_to_a_viewer(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", MEMBER)
+async def test_it_pushes_no_delete_links_to_a_viewer(project, cast, project_vm):
+    communicator, connected = await connect(f"/ws/projects/{project}/live/vms/", cast.viewer)
     assert connected
     html = await communicator.receive_from(timeout=10)
-    assert project_a_vm in html
+    assert project_vm in html
     assert "/delete/" not in html  # no delete link; the row menu shows Delete disabled with the permission
     assert "needs delete on virtualmachines" in html
     await communicator.disconnect()
 
 
-async def test_it_keeps_the_pages_filter_in_pushed_rows(project_a_vm):  # noqa: F811
-    communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/?q=no-such-vm-at-all", OWNER)
+async def test_it_keeps_the_pages_filter_in_pushed_rows(project, cast, project_vm):
+    communicator, connected = await connect(f"/ws/projects/{project}/live/vms/?q=no-such-vm-at-all", cast.owner)
     assert connected
     html = await communicator.receive_from(timeout=10)
-    assert project_a_vm not in html
+    assert project_vm not in html
     assert "match" in html
     await communicator.disconnect()
 
 
-async def test_it_keeps_pushing_after_the_watch_drops(project_a_vm, sim):  # noqa: F811
-    from tests.console.helpers import create_dvp
+async def test_it_keeps_pushing_after_the_watch_drops(project, cast, project_vm, sim):
+    from tests.kube import create_dvp
 
-    sim.inject(verb="watch", resource="virtualmachines", namespace=PROJECT_A, drop_after=0.3, times=1)
+    sim.inject(verb="watch", resource="virtualmachines", namespace=project, drop_after=0.3, times=1)
     try:
-        communicator, connected = await connect(f"/ws/projects/{PROJECT_A}/live/vms/", OWNER)
+        communicator, connected = await connect(f"/ws/projects/{project}/live/vms/", cast.owner)
         assert connected
-        assert project_a_vm in await communicator.receive_from(timeout=10)
+        assert project_vm in await communicator.receive_from(timeout=10)
         await asyncio.sleep(0.6)  # the watch has been cut; the consumer watches again
-        await sync_to_async(create_dvp)(sim, "virtualmachines", PROJECT_A, {
+        await sync_to_async(create_dvp)(sim, "virtualmachines", project, {
             "metadata": {"name": "after-the-drop"}, "spec": {
                 "virtualMachineClassName": "generic", "runPolicy": "AlwaysOff", "cpu": {"cores": 1},
                 "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "none"}]}})
@@ -96,7 +94,7 @@ async def test_it_keeps_pushing_after_the_watch_drops(project_a_vm, sim):  # noq
         sim.clear_faults()
 
 
-async def test_it_refuses_a_page_from_another_port_of_the_same_host(project_a_vm):  # noqa: F811
-    for path in (f"/ws/projects/{PROJECT_A}/live/vms/", console_path(project_a_vm)):
-        communicator, connected = await connect(path, OWNER, origin="http://localhost:9999")
+async def test_it_refuses_a_page_from_another_port_of_the_same_host(project, cast, project_vm):
+    for path in (f"/ws/projects/{project}/live/vms/", console_path(project, project_vm)):
+        communicator, connected = await connect(path, cast.owner, origin="http://localhost:9999")
         assert not connected, path

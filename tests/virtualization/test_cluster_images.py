@@ -3,8 +3,7 @@ import time
 
 from django.urls import reverse
 
-from .conftest import OPERATOR, PROJECT_A
-from .helpers import custom, sample_url, GROUP, VERSION
+from tests.kube import custom, sample_url, GROUP, VERSION
 
 
 def get_cvi(sim, name):
@@ -17,34 +16,34 @@ def get_cvi(sim, name):
         raise
 
 
-def test_a_project_user_sees_cluster_images_but_may_not_create_or_delete_them(owner, sim):
-    listing = owner.get(reverse("virtualization:list", args=[PROJECT_A, "cluster-images"]))
+def test_a_project_user_sees_cluster_images_but_may_not_create_or_delete_them(project, owner, sim):
+    listing = owner.get(reverse("virtualization:list", args=[project, "cluster-images"]))
     page = listing.content.decode()
     assert listing.status_code == 200
     assert ">Cluster Images</a>" in page  # in the project navigation
     assert "needs create on clustervirtualimages" in page
     assert "Delete</a>" not in page
-    refused = owner.post(reverse("virtualization:cluster-image-create-http", args=[PROJECT_A]),
+    refused = owner.post(reverse("virtualization:cluster-image-create-http", args=[project]),
                          {"name": "alice-cvi", "url": sample_url(sim)})
     assert refused.status_code == 422
     assert "forbidden" in refused.content.decode().lower()
     assert get_cvi(sim, "alice-cvi") is None
 
 
-def test_an_operator_creates_and_deletes_a_cluster_image(login, sim, unique, db):
-    operator = login(OPERATOR)
+def test_an_operator_creates_and_deletes_a_cluster_image(project, cast, login, sim, unique, db):
+    operator = login(cast.operator)
     name = unique("cvi")
-    response = operator.post(reverse("virtualization:cluster-image-create-http", args=[PROJECT_A]),
+    response = operator.post(reverse("virtualization:cluster-image-create-http", args=[project]),
                              {"name": name, "url": sample_url(sim)})
     assert response.status_code == 302
-    assert response["Location"] == reverse("virtualization:detail", args=[PROJECT_A, "cluster-images", name])
+    assert response["Location"] == reverse("virtualization:detail", args=[project, "cluster-images", name])
     cvi = get_cvi(sim, name)
     assert cvi["spec"] == {"dataSource": {"type": "HTTP", "http": {"url": sample_url(sim)}}}
     page = operator.get(response["Location"]).content.decode()
     assert name in page
-    listing = operator.get(reverse("virtualization:list", args=[PROJECT_A, "cluster-images"])).content.decode()
+    listing = operator.get(reverse("virtualization:list", args=[project, "cluster-images"])).content.decode()
     assert f'aria-label="Delete {name}"' in listing
-    assert operator.post(reverse("virtualization:delete", args=[PROJECT_A, "cluster-images", name])).status_code == 302
+    assert operator.post(reverse("virtualization:delete", args=[project, "cluster-images", name])).status_code == 302
     for _ in range(50):
         if get_cvi(sim, name) is None:
             break
@@ -52,15 +51,15 @@ def test_an_operator_creates_and_deletes_a_cluster_image(login, sim, unique, db)
     assert get_cvi(sim, name) is None
 
 
-def test_the_storage_classes_page_shows_the_operator_every_class(login, sim, db):
-    page = login(OPERATOR).get(reverse("storage-classes")).content.decode()
+def test_the_storage_classes_page_shows_the_operator_every_class(cast, login, sim, db):
+    page = login(cast.operator).get(reverse("storage-classes")).content.decode()
     assert "i-sds-replicated-thin-r1 <strong class=\"badge\"" in page
     assert "replicated.csi.storage.deckhouse.io" in page
     assert "WaitForFirstConsumer" in page
     assert "Delete" in page and "yes" in page
 
 
-def test_the_storage_classes_page_tells_a_user_without_the_right_why(login, settings, db):
+def test_the_storage_classes_page_tells_a_user_without_the_right_why(cast, login, settings, db):
     """On a cluster where storage classes are not readable by everyone (no catalogue binding)."""
     from kubernetes import client
 
@@ -72,12 +71,12 @@ def test_the_storage_classes_page_tells_a_user_without_the_right_why(login, sett
         client.RbacAuthorizationV1Api(sim.api()).delete_cluster_role_binding("d8:use:cluster-read")
         settings.DVP_KUBECONFIG, settings.DVP_KUBE_CONTEXT = str(sim.kubeconfig), "dvp-console"
         kube_config.reset()
-        response = login("alice").get(reverse("storage-classes"))
+        response = login(cast.owner).get(reverse("storage-classes"))
         page = response.content.decode()
         assert response.status_code == 403
         assert "needs list on storageclasses.storage.k8s.io" in page
         assert "i-sds-replicated-thin-r1" not in page
-        assert "i-sds-replicated-thin-r1" in login(OPERATOR).get(reverse("storage-classes")).content.decode()
+        assert "i-sds-replicated-thin-r1" in login(cast.operator).get(reverse("storage-classes")).content.decode()
     finally:
         stop_sim(sim)
         kube_config.reset()

@@ -5,24 +5,23 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.console.conftest import MEMBER, OPERATOR, OWNER, PROJECT_A
-from tests.console.guest_vms import delete_vm, running_vm, stop_vm
-from tests.console.helpers import wait_for_phase
+from tests.kube import delete_vm, guest_vm, stop_vm
+from tests.kube import wait_for_phase
 from tests.websockets import connect, read_until
-from virtualization.consoles import StreamRelay
+from virtualization.consoles.relay import StreamRelay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(scope="module")
-def relay_vm(sim):
-    running_vm(sim, "relay-vm")
+def relay_vm(sim, project):
+    guest_vm(sim, project, "relay-vm")
     yield "relay-vm"
-    delete_vm(sim, "relay-vm")
+    delete_vm(sim, project, "relay-vm")
 
 
-def path(vm, stream="console"):
-    return f"/ws/projects/{PROJECT_A}/vms/{vm}/{stream}/"
+def path(project, vm, stream="console"):
+    return f"/ws/projects/{project}/vms/{vm}/{stream}/"
 
 
 async def drain(communicator, quiet=0.5):
@@ -47,8 +46,8 @@ async def log_in(communicator, vm):
     await read_until(communicator, f"cloud@{vm}:~$ ".encode())
 
 
-async def test_it_stops_reading_a_flooding_guest_until_the_browser_catches_up(relay_vm):
-    communicator, connected = await connect(path(relay_vm), OWNER)
+async def test_it_stops_reading_a_flooding_guest_until_the_browser_catches_up(project, cast, relay_vm):
+    communicator, connected = await connect(path(project, relay_vm), cast.owner)
     assert connected
     await log_in(communicator, relay_vm)
     await communicator.send_to(text_data="ack 100000")  # what the login showed has been consumed
@@ -77,8 +76,8 @@ async def test_it_stops_reading_a_flooding_guest_until_the_browser_catches_up(re
     await communicator.disconnect()
 
 
-async def test_it_disconnects_a_browser_sending_more_than_the_input_limit(relay_vm):
-    communicator, connected = await connect(path(relay_vm), OWNER)
+async def test_it_disconnects_a_browser_sending_more_than_the_input_limit(project, cast, relay_vm):
+    communicator, connected = await connect(path(project, relay_vm), cast.owner)
     assert connected
     await communicator.send_to(bytes_data=b"\x15" * (StreamRelay.INPUT_LIMIT + 1))
     _, closed = await drain(communicator, quiet=5)
@@ -86,32 +85,32 @@ async def test_it_disconnects_a_browser_sending_more_than_the_input_limit(relay_
     assert "faster than the virtual machine reads it" in closed["reason"]
 
 
-async def test_it_relays_vnc_as_raw_rfb_bytes(relay_vm):
-    communicator, connected = await connect(path(relay_vm, "vnc"), OWNER)
+async def test_it_relays_vnc_as_raw_rfb_bytes(project, cast, relay_vm):
+    communicator, connected = await connect(path(project, relay_vm, "vnc"), cast.owner)
     assert connected
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.send", "bytes": b"RFB 003.008\n"}
     await communicator.disconnect()
 
 
-async def test_it_refuses_the_console_and_vnc_to_a_viewer_before_accepting(relay_vm):
+async def test_it_refuses_the_console_and_vnc_to_a_viewer_before_accepting(project, cast, relay_vm):
     for stream in ("console", "vnc"):
-        communicator, connected = await connect(path(relay_vm, stream), MEMBER)
+        communicator, connected = await connect(path(project, relay_vm, stream), cast.viewer)
         assert not connected
 
 
-async def test_it_refuses_a_page_from_another_port_of_the_same_host(relay_vm):
+async def test_it_refuses_a_page_from_another_port_of_the_same_host(project, cast, relay_vm):
     # ALLOWED_HOSTS has no ports, and cookies go to every port: only the console's own origin may connect.
     for stream in ("console", "vnc"):
-        communicator, connected = await connect(path(relay_vm, stream), OWNER, origin="http://localhost:6445")
+        communicator, connected = await connect(path(project, relay_vm, stream), cast.owner, origin="http://localhost:6445")
         assert not connected
 
 
-async def test_it_tells_who_took_the_console_over(relay_vm):
-    first, connected = await connect(path(relay_vm), OWNER)
+async def test_it_tells_who_took_the_console_over(project, cast, relay_vm):
+    first, connected = await connect(path(project, relay_vm), cast.owner)
     assert connected
     await first.send_to(bytes_data=b"\r")
     await read_until(first, b"login: ")
-    second, connected = await connect(path(relay_vm), OPERATOR)
+    second, connected = await connect(path(project, relay_vm), cast.operator)
     assert connected
     _, closed = await drain(first, quiet=5)
     assert closed["code"] == 4001
@@ -119,9 +118,9 @@ async def test_it_tells_who_took_the_console_over(relay_vm):
     await second.disconnect()
 
 
-async def test_it_keeps_an_idle_session_up_with_keepalive_pings(relay_vm, settings):
+async def test_it_keeps_an_idle_session_up_with_keepalive_pings(project, cast, relay_vm, settings):
     settings.DVP_CONSOLE_KEEPALIVE_SECONDS = 0.2
-    communicator, connected = await connect(path(relay_vm), OWNER)
+    communicator, connected = await connect(path(project, relay_vm), cast.owner)
     assert connected
     await communicator.send_to(bytes_data=b"\r")
     await read_until(communicator, b"login: ")
@@ -132,34 +131,34 @@ async def test_it_keeps_an_idle_session_up_with_keepalive_pings(relay_vm, settin
     await communicator.disconnect()
 
 
-async def test_it_closes_with_the_reason_when_the_vm_stops(sim):
+async def test_it_closes_with_the_reason_when_the_vm_stops(project, cast, sim):
     vm = "relay-stop-vm"
-    await sync_to_async(running_vm)(sim, vm)
-    communicator, connected = await connect(path(vm), OWNER)
+    await sync_to_async(guest_vm)(sim, project, vm)
+    communicator, connected = await connect(path(project, vm), cast.owner)
     assert connected
     await communicator.send_to(bytes_data=b"\r")
     await read_until(communicator, b"login: ")
-    await sync_to_async(stop_vm)(sim, vm)
+    await sync_to_async(stop_vm)(sim, project, vm)
     _, closed = await drain(communicator, quiet=20)
     assert closed["code"] == 4009
     assert closed["reason"].startswith("The virtual machine is Stop")
     await communicator.wait()
 
     # Reconnecting to the stopped VM: the API refuses the stream and the page is told why.
-    await sync_to_async(wait_for_phase)(sim, "virtualmachines", PROJECT_A, vm, "Stopped")
-    communicator, connected = await connect(path(vm), OWNER)
+    await sync_to_async(wait_for_phase)(sim, "virtualmachines", project, vm, "Stopped")
+    communicator, connected = await connect(path(project, vm), cast.owner)
     assert connected  # accepted only to say why, then closed
     text = await asyncio.wait_for(communicator.output_queue.get(), 5)
     _, closed = await drain(communicator, quiet=5)
     assert json.loads(text["text"]) == {"close": 4503, "reason": "The virtual machine is not running."}
     assert closed["code"] == 4503  # 4000 + the status of the refusal (5xx: Unavailable)
-    await sync_to_async(delete_vm)(sim, vm)
+    await sync_to_async(delete_vm)(sim, project, vm)
 
 
-async def test_it_tells_the_page_when_the_stream_breaks(relay_vm, sim):
-    sim.inject(verb="get", resource="virtualmachines/console", namespace=PROJECT_A, drop_after=0.5, times=1)
+async def test_it_tells_the_page_when_the_stream_breaks(project, cast, relay_vm, sim):
+    sim.inject(verb="get", resource="virtualmachines/console", namespace=project, drop_after=0.5, times=1)
     try:
-        communicator, connected = await connect(path(relay_vm), OWNER)
+        communicator, connected = await connect(path(project, relay_vm), cast.owner)
         assert connected
         _, closed = await drain(communicator, quiet=10)
         assert closed is not None and closed["code"] != 1000

@@ -3,24 +3,23 @@ import re
 
 from django.urls import reverse
 
-from .conftest import MEMBER, PROJECT_A
-from .helpers import GROUP, VERSION, create_dvp, custom, get_dvp
+from tests.kube import GROUP, VERSION, create_dvp, custom, get_dvp
 
 
-def make_vm(sim, name, labels=None, annotations=None):
-    create_dvp(sim, "virtualmachines", PROJECT_A, {
+def make_vm(project, sim, name, labels=None, annotations=None):
+    create_dvp(sim, "virtualmachines", project, {
         "metadata": {"name": name, "labels": labels or {}, "annotations": annotations or {}},
         "spec": {"virtualMachineClassName": "generic", "runPolicy": "AlwaysOff", "cpu": {"cores": 1},
                  "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-d"}]}})
     return name
 
 
-def tab_url(vm):
-    return reverse("virtualization:detail-tab", args=[PROJECT_A, "vms", vm, "meta"])
+def tab_url(project, vm):
+    return reverse("virtualization:detail-tab", args=[project, "vms", vm, "meta"])
 
 
-def save_url(vm):
-    return reverse("virtualization:meta", args=[PROJECT_A, "vms", vm])
+def save_url(project, vm):
+    return reverse("virtualization:vms-meta-save", args=[project, vm])
 
 
 def form_data(page):
@@ -36,9 +35,9 @@ def form_data(page):
     return data
 
 
-def test_it_adds_changes_and_removes_labels_and_annotations(owner, sim, unique):
-    vm = make_vm(sim, unique("vm"), labels={"tier": "web", "old": "x"}, annotations={"note": "first"})
-    page = owner.get(tab_url(vm)).content.decode()
+def test_it_adds_changes_and_removes_labels_and_annotations(project, owner, sim, unique):
+    vm = make_vm(project, sim, unique("vm"), labels={"tier": "web", "old": "x"}, annotations={"note": "first"})
+    page = owner.get(tab_url(project, vm)).content.decode()
     assert "<code>tier</code>" in page and "<code>note</code>" in page
     data = form_data(page)
     keys = {data[k]: k.rsplit("-", 1)[1] for k in data if k.startswith("labels-key-") and k != "labels-key-new"}
@@ -46,48 +45,48 @@ def test_it_adds_changes_and_removes_labels_and_annotations(owner, sim, unique):
     data[f"labels-remove-{keys['old']}"] = "on"
     data.update({"labels-key-new": "team", "labels-value-new": "blue",
                  "annotations-key-new": "example.com/owner", "annotations-value-new": "Alice & Bob <ops>"})
-    assert owner.post(save_url(vm), data).status_code == 302
-    meta = get_dvp(sim, "virtualmachines", PROJECT_A, vm)["metadata"]
+    assert owner.post(save_url(project, vm), data).status_code == 302
+    meta = get_dvp(sim, "virtualmachines", project, vm)["metadata"]
     assert meta["labels"] == {"tier": "api", "team": "blue"}
     assert meta["annotations"] == {"note": "first", "example.com/owner": "Alice & Bob <ops>"}
-    assert "Alice &amp; Bob &lt;ops&gt;" in owner.get(tab_url(vm)).content.decode()
+    assert "Alice &amp; Bob &lt;ops&gt;" in owner.get(tab_url(project, vm)).content.decode()
 
 
-def test_it_explains_a_bad_label_on_the_field_and_keeps_the_input(owner, sim, unique):
-    vm = make_vm(sim, unique("vm"))
-    data = form_data(owner.get(tab_url(vm)).content.decode())
+def test_it_explains_a_bad_label_on_the_field_and_keeps_the_input(project, owner, sim, unique):
+    vm = make_vm(project, sim, unique("vm"))
+    data = form_data(owner.get(tab_url(project, vm)).content.decode())
     data.update({"labels-key-new": "bad key!", "labels-value-new": "v"})
-    response = owner.post(save_url(vm), data)
+    response = owner.post(save_url(project, vm), data)
     page = response.content.decode()
     assert response.status_code == 422
     assert "A key is an optional DNS prefix" in page and 'value="bad key!"' in page
-    assert not get_dvp(sim, "virtualmachines", PROJECT_A, vm)["metadata"].get("labels")
+    assert not get_dvp(sim, "virtualmachines", project, vm)["metadata"].get("labels")
 
 
-def test_it_keeps_the_edit_on_a_conflict_and_saves_it_on_the_latest_version(owner, sim, unique):
-    vm = make_vm(sim, unique("vm"), labels={"tier": "web"})
-    data = form_data(owner.get(tab_url(vm)).content.decode())
+def test_it_keeps_the_edit_on_a_conflict_and_saves_it_on_the_latest_version(project, owner, sim, unique):
+    vm = make_vm(project, sim, unique("vm"), labels={"tier": "web"})
+    data = form_data(owner.get(tab_url(project, vm)).content.decode())
     data.update({"labels-key-new": "mine", "labels-value-new": "red"})
-    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, PROJECT_A, "virtualmachines", vm,
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, project, "virtualmachines", vm,
                                                {"metadata": {"labels": {"theirs": "blue"}}})
-    response = owner.post(save_url(vm), data)
+    response = owner.post(save_url(project, vm), data)
     page = response.content.decode()
     assert response.status_code == 409
     assert "changed on the server since you opened this tab" in page
     assert "<code>theirs</code> = blue" in page                      # what the server holds now
     assert 'value="mine"' in page and 'value="red"' in page          # the edit is kept
-    assert "mine" not in get_dvp(sim, "virtualmachines", PROJECT_A, vm)["metadata"]["labels"]
-    assert owner.post(save_url(vm), form_data(page)).status_code == 302
-    assert get_dvp(sim, "virtualmachines", PROJECT_A, vm)["metadata"]["labels"] == \
+    assert "mine" not in get_dvp(sim, "virtualmachines", project, vm)["metadata"]["labels"]
+    assert owner.post(save_url(project, vm), form_data(page)).status_code == 302
+    assert get_dvp(sim, "virtualmachines", project, vm)["metadata"]["labels"] == \
         {"tier": "web", "theirs": "blue", "mine": "red"}
 
 
-def test_it_disables_the_meta_edit_for_a_viewer(login, sim, unique, db):
-    vm = make_vm(sim, unique("vm"), labels={"tier": "web"})
-    viewer = login(MEMBER)
-    page = viewer.get(tab_url(vm)).content.decode()
+def test_it_disables_the_meta_edit_for_a_viewer(project, cast, login, sim, unique, db):
+    vm = make_vm(project, sim, unique("vm"), labels={"tier": "web"})
+    viewer = login(cast.viewer)
+    page = viewer.get(tab_url(project, vm)).content.decode()
     assert "needs patch on virtualmachines" in page
     data = form_data(page)
     data.update({"labels-key-new": "x", "labels-value-new": "y"})
-    assert viewer.post(save_url(vm), data).status_code == 422
-    assert "x" not in get_dvp(sim, "virtualmachines", PROJECT_A, vm)["metadata"]["labels"]
+    assert viewer.post(save_url(project, vm), data).status_code == 422
+    assert "x" not in get_dvp(sim, "virtualmachines", project, vm)["metadata"]["labels"]
