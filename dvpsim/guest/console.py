@@ -117,6 +117,9 @@ async def _flood(guest, ws):
         chunk = (line * (FLOOD_CHUNK // len(line) + 1)).encode()
         await ws.send_bytes(chunk)
         guest.screen.write(chunk[-len(chunk) // 64:])
+        # send_bytes only suspends when the socket is full: a reader that keeps up would otherwise keep
+        # this loop from ever yielding, so Ctrl+C (and every other request to dvpsim) waits for seconds.
+        await asyncio.sleep(0)
 
 
 async def _drop_when_vm_goes_down(cluster, vm, boot, ws):
