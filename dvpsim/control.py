@@ -2,8 +2,8 @@
 
     GET/POST/DELETE /dvpsim/faults   list, add (JSON Fault fields), clear the injected faults
     GET/POST        /dvpsim/clock    read; {"step": seconds} moves time on, {"speed": x} changes the pace
-    POST /dvpsim/vms/<namespace>/<name>/fail    an internal VM/hypervisor failure: phase Degraded
-                                                ({"message": "..."} says what failed)
+    POST /dvpsim/vms/<namespace>/<name>/fail    the VM's instance fails: phase Pending, KubeVirt's CrashLoopBackOff
+                                                ({"status": "Unknown"} or another status of vm_failures.FAILURES)
     POST /dvpsim/vms/<namespace>/<name>/pause   KubeVirt pauses the guest on an I/O error: phase Pause
     POST /dvpsim/vms/<namespace>/<name>/resume  the I/O error is gone and the guest is unpaused: Running again
     GET/POST        /dvpsim/firmware  read; {"qemu": "...", "libvirt": "..."} = a module update with new VM
@@ -16,12 +16,10 @@ from aiohttp import web
 
 from .auth import authenticate
 from . import kinds
-from .controllers import firmware, guest_power
+from .controllers import firmware, guest_power, vm_failures
 from .errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from .faults import Fault
 
-# What KubeVirt reports for a virt-launcher that failed (DVP words it "Internal virtual machine error: <status>, <phase>").
-DEFAULT_FAILURE = "CrashLoopBackOff, Failed"
 
 
 def _admin(cluster, request):
@@ -84,7 +82,10 @@ def routes(cluster):
             raise NotFound.of(kind, name)
         data = await body(request)
         if action == "fail":
-            done = guest_power.crashed(cluster, namespace, name, str(data.get("message") or DEFAULT_FAILURE))
+            status = data.get("status") or "CrashLoopBackOff"
+            if status not in vm_failures.FAILURES:
+                raise BadRequest(f'unknown status "{status}": use one of {", ".join(vm_failures.FAILURES)}')
+            done = guest_power.crashed(cluster, namespace, name, status)
         elif action == "pause":
             done = guest_power.paused(cluster, namespace, name, str(data.get("reason") or "IOError"))
         elif action == "resume":

@@ -156,6 +156,9 @@ SELECTOR = "node(s) didn't match Pod's node affinity/selector"
 VM_AFFINITY = "node(s) didn't match pod affinity rules"
 VM_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
 FILTERING_EFFECTS = ("NoSchedule", "NoExecute")
+# The DefaultPreemption PostFilter's word for each node, appended to the message after "preemption: ".
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
 
 
 def toleration_matches(toleration: dict, taint: dict) -> bool:
@@ -218,21 +221,39 @@ def _used(node_name, placed):
     return used_cpu, used_mem
 
 
+def _preemption_might_help(reason: str) -> bool:
+    """Only NodeResourcesFit and the anti-affinity filters answer Unschedulable; the node's own unschedulability, taints,
+    node affinity and pod affinity answer UnschedulableAndUnresolvable, which preemption skips."""
+    return reason.startswith("Insufficient") or reason == VM_ANTI_AFFINITY
+
+
+def _fit_error(node_count: int, reasons: dict) -> str:
+    """kube-scheduler's FitError.Error(): each reason with its node count, sorted as strings."""
+    details = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))
+    return f"0/{node_count} nodes are available: {details}."
+
+
 def place(vm: dict, nodes: list[dict], placed: list[dict],
           class_node_selector: dict | None = None, class_tolerations=()) -> tuple[str | None, str]:
-    """(node name, "") for the best node that fits `vm`, or (None, why) like a FailedScheduling message.
+    """(node name, "") for the best node that fits `vm`, or (None, why) as kube-scheduler words a FailedScheduling:
+    the filters' reasons, then what the DefaultPreemption PostFilter found ("… preemption: 0/3 nodes are …").
 
     `placed`: VMs already holding resources on nodes (not including `vm`); `class_tolerations`: the
     VirtualMachineClass's `spec.tolerations`, added to the VM's own.
     """
+    if not nodes:
+        return None, "no nodes available to schedule pods"
     cpu, memory = requested(vm)
     nodes_by_name = {n["metadata"]["name"]: n for n in nodes}
-    best, best_key, rejected = None, None, {}
+    best, best_key, rejected, preemption = None, None, {}, {}
     for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
         reason = _reject_reason(node, vm, placed, nodes_by_name, class_node_selector, cpu, memory, class_tolerations)
         if reason:
             for part in reason.split(", ") if reason.startswith("Insufficient") else [reason]:
                 rejected[part] = rejected.get(part, 0) + 1
+            # Every VM has the same priority: no node holds a pod that preemption could evict for this one.
+            outcome = NO_VICTIMS if _preemption_might_help(reason) else NOT_HELPFUL
+            preemption[outcome] = preemption.get(outcome, 0) + 1
             continue
         used_cpu, used_mem = _used(node["metadata"]["name"], placed)
         cpu_total, mem_total = _allocatable(node)
@@ -242,8 +263,7 @@ def place(vm: dict, nodes: list[dict], placed: list[dict],
             best, best_key = node["metadata"]["name"], key
     if best is not None:
         return best, ""
-    details = ", ".join(sorted(f"{count} {reason}" for reason, count in rejected.items()))  # as FitError.Error()
-    return None, f"0/{len(nodes)} nodes are available: {details or 'no nodes in the cluster'}."
+    return None, _fit_error(len(nodes), rejected) + " preemption: " + _fit_error(len(nodes), preemption)
 
 
 def feasible_nodes(vm: dict, nodes: list[dict], placed: list[dict], class_node_selector: dict | None = None,

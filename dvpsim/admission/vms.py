@@ -4,6 +4,7 @@ import re
 
 from dvpsim import kinds, quantity
 from dvpsim.admission.checks import check_name, get
+from dvpsim.admission.networks import check_networks
 from dvpsim.admission.vm_classes import check_sizing_policy
 from dvpsim.admission.vm_defaults import default_vm
 
@@ -36,9 +37,6 @@ def admit_virtual_machine(cluster, operation, obj, old, checks):
     if len(boot_orders) != len(set(boot_orders)):
         checks.deny("duplicate bootOrder values in spec.blockDeviceRefs")
     networks = spec.get("networks") or []
-    if any(n.get("type") != "Main" for n in networks if isinstance(n, dict)) and not _sdn_enabled(cluster):
-        checks.deny("additional networks require the sdn module to be enabled")
-    _check_cluster_networks(cluster, checks, networks, get(old or {}, "spec", "networks", default=None) or [])
     ip_name_changed = spec.get("virtualMachineIPAddressName") != get(old or {}, "spec", "virtualMachineIPAddressName")
     if spec.get("virtualMachineIPAddressName") and (operation == "CREATE" or ip_name_changed or
                                                     networks != (get(old or {}, "spec", "networks") or [])):
@@ -57,27 +55,11 @@ def admit_virtual_machine(cluster, operation, obj, old, checks):
             checks.deny(f"VirtualMachineIPAddress with the name of the virtual machine already exists: set "
                         f"spec.virtualMachineIPAddress field to {name} to use IP "
                         f"{get(vmip, 'status', 'address', default='')}")
+    check_networks(cluster, operation, checks, obj, old)
     _check_cpu_topology(checks, spec["cpu"]["cores"])
     # A VM that no longer matches a changed class keeps running, but its spec cannot change until it does.
     if operation == "CREATE" or spec != (old or {}).get("spec"):
         check_sizing_policy(cluster, checks, spec)
-
-
-def _check_cluster_networks(cluster, checks, networks, old_networks):
-    """dvp-api-notes §4.5: a referenced ClusterNetwork must exist (checked for entries the request adds). The notes
-    say nothing of that kind for project Networks: a VM may name a Network that is created later."""
-    kind = kinds.get("ClusterNetwork")
-    for index, network in enumerate(networks):
-        if not isinstance(network, dict) or network.get("type") != "ClusterNetwork" or network in old_networks:
-            continue
-        name = network.get("name") or ""
-        if cluster.store.get(kind, None, name) is None:
-            checks.deny(f'the ClusterNetwork "{name}" referenced in spec.networks[{index}] does not exist')
-
-
-def _sdn_enabled(cluster):
-    config = cluster.store.get(kinds.get("ModuleConfig"), None, "sdn") or {}
-    return bool((config.get("spec") or {}).get("enabled"))
 
 
 # (highest core count of the range, sockets): DVP spreads cores evenly over the sockets.

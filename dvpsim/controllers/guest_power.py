@@ -4,7 +4,7 @@ KubeVirt sees the VM instance finish; DVP then starts it again under `AlwaysOn`,
 other policies (a shutdown from inside counts as a manual stop for `AlwaysOnUnlessStoppedManually`).
 
 Also what else the guest or its hypervisor can do to a running VM: reboot from inside (the instance stays, so
-changes awaiting a restart stay pending), crash (phase Degraded), pause on an I/O error (phase Pause), and a
+changes awaiting a restart stay pending), crash (phase Pending, KubeVirt's CrashLoopBackOff), pause on an I/O error (phase Pause), and a
 qemu-guest-agent installed by hand.
 """
 
@@ -76,14 +76,14 @@ def agent_started(cluster, namespace: str, name: str):
         power.wake(cluster, vm)
 
 
-def crashed(cluster, namespace: str, name: str, detail: str) -> bool:
-    """An internal failure of the VM or its hypervisor (a control endpoint, or a guest kernel panic):
-    the VM goes Degraded. False when the VM has no instance to fail."""
+def crashed(cluster, namespace: str, name: str, printable_status: str = "CrashLoopBackOff") -> bool:
+    """The VM's instance fails (a control endpoint, or a guest kernel panic) and KubeVirt reports `printable_status`:
+    the VM goes Pending (vm_failures). False when the VM has no instance to fail."""
     vm = _vm(cluster, namespace, name)
     # (not while Migrating: the migration owns the phase until it ends)
     if vm is None or (vm.get("status") or {}).get("phase") not in ("Running", "Starting", "Pause"):
         return False
-    power.of(cluster, vm).fault = detail
+    power.of(cluster, vm).fault = printable_status
     power.wake(cluster, vm)
     return True
 

@@ -1,7 +1,8 @@
 """virt-launcher Pods, and their eviction: how `kubectl drain` moves VMs off a node.
 
 Each running VM has one active virt-launcher Pod on its node (`status.virtualMachinePods`); it carries the VM's
-labels (which is why Services select VMs). Evicting such a Pod (`pods/eviction`, what `kubectl drain` does) is
+labels (which is why Services select VMs). The Pod of a VM that no node can take waits Pending, with kube-scheduler's
+PodScheduled=False condition and its FailedScheduling Events. Evicting such a Pod (`pods/eviction`, what `kubectl drain` does) is
 refused by KubeVirt's eviction webhook with 429 "Eviction triggered evacuation of VMI", and DVP answers the
 evacuation with an Evict VirtualMachineOperation named `evacuation-*` (the guide's "Migration types" table). When
 the migration ends the source Pod is gone, so drain's retry finds nothing left to evict and the node is drained.
@@ -11,7 +12,8 @@ import copy
 
 from dvpsim import kinds
 from dvpsim.admission import VMOP_FINISHED
-from dvpsim.controllers.base import Controller
+from dvpsim.controllers import vm_failures
+from dvpsim.controllers.base import Controller, condition
 from dvpsim.errors import AlreadyExists, ApiError, NotFound
 
 # DVP runs KubeVirt under its own API group: the instance kind and labels carry "internal.virtualization".
@@ -55,7 +57,7 @@ class LauncherPodController(Controller):
         vm = self.get(namespace, name)
         status = (vm or {}).get("status") or {}
         wanted = {}
-        if vm is not None and status.get("nodeName") and status.get("phase") in POD_PHASES:
+        if vm is not None and (status.get("nodeName") and status.get("phase") in POD_PHASES or _unscheduled(status)):
             for pod in status.get("virtualMachinePods") or []:
                 if pod.get("active"):
                     wanted[pod["name"]] = _pod(vm, pod["name"])
@@ -73,26 +75,67 @@ class LauncherPodController(Controller):
                     self.cluster.delete(pod_kind, namespace, pod["metadata"]["name"])
                 except NotFound:
                     pass
-            elif (pod["metadata"].get("labels"), pod.get("status")) != (want["metadata"]["labels"], want["status"]):
+            elif (pod["metadata"].get("labels"), pod["spec"].get("nodeName"), pod.get("status")) != \
+                    (want["metadata"]["labels"], want["spec"].get("nodeName"), want["status"]):
+                before = pod
+                pod = copy.deepcopy(pod)
                 pod["metadata"]["labels"] = want["metadata"]["labels"]
+                pod["spec"]["nodeName"] = want["spec"].get("nodeName")
                 pod["metadata"].pop("resourceVersion", None)
                 pod = self.cluster.update(pod_kind, pod)
                 pod["status"] = want["status"]
                 pod["metadata"].pop("resourceVersion", None)
-                self.cluster.update_status(pod_kind, pod)
+                self._scheduler_events(before, self.cluster.update_status(pod_kind, pod))
         for want in wanted.values():
             known.add(want["metadata"]["name"])
             try:
-                self.cluster.create(pod_kind, copy.deepcopy(want))  # status kept: the kubelet reports it at once
+                # status kept: the kubelet (or the scheduler) reports it at once
+                self._scheduler_events(None, self.cluster.create(pod_kind, copy.deepcopy(want)))
             except AlreadyExists:
                 self.kick(namespace, name)
         if not known:
             self._index.pop((namespace, name), None)
 
 
+    def _scheduler_events(self, before, pod):
+        """kube-scheduler's Events about the Pod: Scheduled once it has a node, FailedScheduling for each new reason."""
+        if pod is None:
+            return
+        node = pod["spec"].get("nodeName")
+        if node and not (before or {}).get("spec", {}).get("nodeName"):
+            self.cluster.record_event(pod, "Normal", "Scheduled", f'Successfully assigned {pod["metadata"]["namespace"]}/'
+                                      f'{pod["metadata"]["name"]} to {node}', component="default-scheduler")
+        message = _unschedulable_message(pod)
+        if message and message != _unschedulable_message(before or {}):
+            self.cluster.record_event(pod, "Warning", "FailedScheduling", message, component="default-scheduler")
+
+
+def _unscheduled(status) -> bool:
+    return status.get("phase") == "Pending" and bool(status.get("virtualMachinePods")) and not status.get("nodeName")
+
+
+def _unschedulable_message(pod) -> str:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return cond.get("message") or ""
+    return ""
+
+
 def _pod(vm, pod_name):
     meta, status = vm["metadata"], vm["status"]
     ready = "True" if status.get("phase") in ("Running", "Migrating") else "False"
+    spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 60,
+            "containers": [{"name": "compute", "image": "virt-launcher"}]}
+    if status.get("nodeName"):
+        spec["nodeName"] = status["nodeName"]
+        pod_status = {"phase": POD_PHASES[status["phase"]], "podIP": status.get("ipAddress", ""),
+                      "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": ready}],
+                      "containerStatuses": [{"name": "compute", "ready": ready == "True", "restartCount": 0,
+                                             "image": "virt-launcher", "imageID": "", "started": True}]}
+    else:  # kube-scheduler found no node: the condition KubeVirt copies onto the instance, and DVP onto the VM
+        message = vm_failures.scheduler_message((condition(status, "Running") or {}).get("message") or "")
+        pod_status = {"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}]}
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {
@@ -101,12 +144,8 @@ def _pod(vm, pod_name):
             "ownerReferences": [{"apiVersion": INSTANCE_API, "kind": INSTANCE_KIND, "name": meta["name"],
                                  "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}],
         },
-        "spec": {"nodeName": status["nodeName"], "restartPolicy": "Never", "terminationGracePeriodSeconds": 60,
-                 "containers": [{"name": "compute", "image": "virt-launcher"}]},
-        "status": {"phase": POD_PHASES[status["phase"]], "podIP": status.get("ipAddress", ""),
-                   "conditions": [{"type": "Ready", "status": ready}],
-                   "containerStatuses": [{"name": "compute", "ready": ready == "True", "restartCount": 0,
-                                          "image": "virt-launcher", "imageID": "", "started": True}]},
+        "spec": spec,
+        "status": pod_status,
     }
 
 

@@ -16,7 +16,7 @@ class Power:
     restart: bool = False     # a restart has been asked for and not yet begun
     force: bool = False       # the pending stop/restart skips the graceful shutdown
     boots: int = 0            # how many times the VM reached Running
-    fault: str = ""           # an internal failure of the VM or hypervisor (Degraded until restarted)
+    fault: str = ""           # KubeVirt's printable status of a failed instance (Pending until restarted)
     paused: str = ""          # why KubeVirt paused the guest (Pause until resumed, restarted or stopped)
     reboots: int = 0          # reboots from inside the guest (the instance and its pod stay)
     agent_installed: bool = False  # qemu-guest-agent installed by hand in the guest (kept on its disk)

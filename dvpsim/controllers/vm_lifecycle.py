@@ -2,7 +2,7 @@
 
 import secrets
 
-from dvpsim.controllers import firmware, power
+from dvpsim.controllers import firmware, power, vm_failures
 from dvpsim.controllers.base import condition, is_deleting, remove_condition, set_condition, status_of
 from dvpsim.controllers.vm_running import placement_fields, restart_fields
 from dvpsim.guest import cloudinit
@@ -14,6 +14,13 @@ AGENT_SECONDS = 2.0
 GRACEFUL_STOP_SECONDS = 2.0
 FORCED_STOP_SECONDS = 0.3
 CRASH_BACKOFF_SECONDS = 5.0  # KubeVirt's back-off before it starts a failed instance again
+# sync_power_state.go: the VMRestarted Event of DVP's restart of a failed instance, per run policy.
+RESTART_AFTER_FAILURE = {
+    "AlwaysOn": "Restart initiated by controller after stopping from inside the guest VirtualMachine for AlwaysOn "
+                "runPolicy",
+    "AlwaysOnUnlessStoppedManually": "Restart initiated by controller after observing failed guest VirtualMachine "
+                                     "for AlwaysOnUnlessStoppedManually runPolicy",
+}
 # The Running condition while KubeVirt keeps the guest paused after an I/O error (a full or failed disk).
 PAUSED_IO_ERROR = "VMI was paused, low-level IO error detected"
 AGENT_NOT_CONNECTED = "Failed to connect to VM Agent."
@@ -42,17 +49,21 @@ class VmLifecycle:
     async def _start(self, vm, status, state):
         namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         if not status.get("nodeName"):
+            if not status.get("virtualMachinePods"):
+                status["virtualMachinePods"] = [{"name": f"virt-launcher-{name}-{pod_suffix()}", "active": True}]
             node, message = self._schedule(vm)
             if node is None:
-                if (condition(status, "Running") or {}).get("message") != message:
-                    self.event(vm, "FailedScheduling", message, "Warning")
-                self._not_running(status, message, reason="PodNotStarted")
+                # lifecycle.go: while the Pod's PodScheduled condition is False the VM is Pending; its Pod waits for
+                # the scheduler (and gets the FailedScheduling Event: launchers.py).
+                self._set_phase(vm, status, "Pending")
+                self._not_running(status, vm_failures.unschedulable_message("Unschedulable", message),
+                                  reason="PodNotStarted")
                 self.write_status(vm, status)
                 return
             status["nodeName"] = node
-            status["virtualMachinePods"] = [{"name": f"virt-launcher-{name}-{pod_suffix()}", "active": True}]
+            self._set_phase(vm, status, "Starting")
+            self._not_running(status, "The virtual machine is starting.", reason="PodNotStarted")
             self.write_status(vm, status)
-            self.event(vm, "Scheduled", f"Successfully assigned {namespace}/{name} to {node}")
         # WaitForFirstConsumer disks are provisioned now that the node is known.
         if (condition(status, "BlockDevicesReady") or {}).get("status") != "True":
             self.write_status(vm, status)
@@ -132,12 +143,7 @@ class VmLifecycle:
         if vm is None:
             return
         status = status_of(vm)
-        for key in ("nodeName", "guestOSInfo", "virtualMachinePods", "versions"):
-            status.pop(key, None)
-        remove_condition(status, "AgentReady")
-        remove_condition(status, "Migratable")
-        for device in status.get("blockDeviceRefs") or []:
-            device["attached"] = False
+        self._drop_instance(status)
         self._set_phase(vm, status, then)
         if then == "Stopped":
             status["resources"] = spec_resources(vm)
@@ -163,32 +169,43 @@ class VmLifecycle:
 
     # ---- failures -----------------------------------------------------------------------------
 
-    async def _degrade(self, vm, status, state):
-        """An internal failure of the VM or its hypervisor: phase Degraded, the Running condition says why
-        (reason InternalVirtualMachineError, DVP's wording), a Warning Event. AlwaysOn and
-        AlwaysOnUnlessStoppedManually restore it after KubeVirt's back-off; Manual waits for a Stop or Restart."""
+    async def _crash(self, vm, status, state):
+        """The instance failed (the fail control, a guest kernel panic) and KubeVirt reports `state.fault`, a
+        printable status such as CrashLoopBackOff: the VM is Pending without an instance and the Running condition
+        says why (vm_failures). Under AlwaysOn and AlwaysOnUnlessStoppedManually DVP starts it again once KubeVirt's
+        back-off is over; under Manual it waits for a Stop operation (a Restart does not apply to Pending)."""
         namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
-        message = f"Internal virtual machine error: {state.fault}"
-        self._set_phase(vm, status, "Degraded")
-        set_condition(self.cluster, status, "Running", "False", "InternalVirtualMachineError", message,
-                      vm["metadata"].get("generation"))
-        status.pop("guestOSInfo", None)
-        set_condition(self.cluster, status, "AgentReady", "False", "AgentNotReady", AGENT_NOT_CONNECTED)
+        fault = state.fault
+        reason, message, detail = vm_failures.running_condition(fault)
+        self._set_phase(vm, status, "Pending")
+        set_condition(self.cluster, status, "Running", "False", reason, message, vm["metadata"].get("generation"))
+        self._drop_instance(status)
+        status["resources"] = spec_resources(vm)
         if self.write_status(vm, status) is None:
             return
-        self.event(vm, "InternalVirtualMachineError", message, "Warning")
-        if vm["spec"].get("runPolicy") not in ("AlwaysOn", "AlwaysOnUnlessStoppedManually"):
+        if detail:
+            self.event(vm, "InternalVirtualMachineError", detail, "Warning")
+        policy = vm["spec"].get("runPolicy")
+        if policy not in RESTART_AFTER_FAILURE:
             return
-        fault = state.fault
         await self.sleep(CRASH_BACKOFF_SECONDS)
         vm = self.get(namespace, name)
-        if vm is None or is_deleting(vm) or state.fault != fault or not state.on or state.restart or \
-                (vm.get("status") or {}).get("phase") != "Degraded":
-            return  # stopped, restarted or deleted meanwhile: the next reconcile does that
-        self.event(vm, "Starting", "The virtual machine is starting again after an internal error")
-        state.force = True
-        await self._stop(vm, status_of(vm), state, then="Starting")
+        if vm is None or is_deleting(vm) or state.fault != fault or not state.on or \
+                (vm.get("status") or {}).get("phase") != "Pending":
+            return  # stopped or deleted meanwhile: the next reconcile does that
+        state.fault = ""
+        self.event(vm, "VMRestarted", RESTART_AFTER_FAILURE[policy])
         self._dirty.add((namespace, name))
+
+    @staticmethod
+    def _drop_instance(status):
+        """No instance, no virt-launcher Pod: what a stop leaves of the status."""
+        for key in ("nodeName", "guestOSInfo", "virtualMachinePods", "versions"):
+            status.pop(key, None)
+        remove_condition(status, "AgentReady")
+        remove_condition(status, "Migratable")
+        for device in status.get("blockDeviceRefs") or []:
+            device["attached"] = False
 
     def _pause(self, vm, status, state):
         self._set_phase(vm, status, "Pause")

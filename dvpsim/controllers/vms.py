@@ -41,7 +41,7 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
     def _retry_unscheduled(self, gone):
         for vm in self.cluster.store.iter(self.kind):
             status = vm.get("status") or {}
-            if status.get("phase") == "Starting" and not status.get("nodeName") and \
+            if status.get("phase") == "Pending" and _waits_for_a_node(status) and \
                     vm["metadata"]["uid"] != gone["metadata"]["uid"]:
                 self.kick(vm["metadata"]["namespace"], vm["metadata"]["name"])
 
@@ -101,7 +101,7 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
 
         if state.restart and phase in RUNNING_PHASES:
             state.restart = False
-            if phase in ("Degraded", "Pause"):
+            if phase == "Pause":
                 state.force = True  # nothing left to shut down gracefully
             await self._stop(vm, status, state, then="Starting")
             vm = self.get(namespace, name)
@@ -115,6 +115,8 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
             if phase in RUNNING_PHASES:
                 await self._stop(vm, status, state, then="Stopped")
             elif phase != "Stopped" and phase != "Stopping":
+                state.fault = ""  # a crash-looping or unschedulable VM has no instance left to stop
+                self._drop_instance(status)
                 self._set_phase(vm, status, "Stopped")
                 self._not_running(status, "The virtual machine is stopped.")
                 status["resources"] = spec_resources(vm)
@@ -126,11 +128,11 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
             return
 
         if state.fault and phase in ("Running", "Starting", "Pause"):
-            await self._degrade(vm, status, state)
+            await self._crash(vm, status, state)
             return
-        if phase == "Degraded":
+        if state.fault and phase == "Pending":
             self.write_status(vm, status)
-            return  # until the run policy restarts it, or a Stop/Restart operation
+            return  # crash-looping: until the run policy restarts it, or a Stop operation
         if state.paused and phase == "Running":
             self._pause(vm, status, state)
             return
@@ -148,8 +150,12 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
                 if phase != "Pending":
                     self._set_phase(vm, status, "Pending")
                     status["resources"] = spec_resources(vm)
+                self._drop_instance(status)
                 self._not_running(status, "Waiting for the dependent resources to be ready.")
                 self.write_status(vm, status)
+                return
+            if phase == "Pending" and _waits_for_a_node(status):
+                await self._start(vm, status, state)  # the scheduler tries its Pod again
                 return
             self._set_phase(vm, status, "Starting")
             self._not_running(status, "The virtual machine is starting.", reason="PodNotStarted")
@@ -185,3 +191,8 @@ class VirtualMachineController(VmDependencies, VmLifecycle, VmRunning, Controlle
             set_condition(self.cluster, status, "AgentReady", "False", "AgentNotReady", AGENT_NOT_CONNECTED)
             self.write_status(vm, status)
         await self.connect_agent(namespace, name, state)
+
+
+def _waits_for_a_node(status) -> bool:
+    """Its virt-launcher Pod is there but not scheduled yet."""
+    return bool(status.get("virtualMachinePods")) and not status.get("nodeName")

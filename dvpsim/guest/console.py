@@ -35,7 +35,7 @@ def guest_for(cluster, vm: dict) -> GuestSession:
         namespace, name = vm["metadata"]["namespace"], vm["metadata"]["name"]
         current[1].on_power_off = lambda: guest_power.powered_off(cluster, namespace, name)
         current[1].on_reboot = lambda: guest_power.rebooted(cluster, namespace, name)
-        current[1].on_crash = lambda detail: guest_power.crashed(cluster, namespace, name, detail)
+        current[1].on_crash = lambda detail: guest_power.crashed(cluster, namespace, name)
         current[1].on_agent = lambda: guest_power.agent_started(cluster, namespace, name)
         sessions[uid] = current
     else:

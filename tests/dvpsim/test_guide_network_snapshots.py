@@ -301,7 +301,7 @@ def test_it_hides_the_networks_while_the_sdn_module_is_disabled(sim, dvp):
         with pytest.raises(client.ApiException) as refused:
             dvp.create("virtualmachines", small_vm("no-sdn", networks=[{"type": "Main"},
                                                                        {"type": "Network", "name": "user-net"}]))
-        assert refused.value.status == 403 and "sdn module" in refused.value.body
+        assert refused.value.status == 403 and "requires SDN module to be enabled" in refused.value.body
     finally:
         modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn",
                                             {"spec": {"enabled": True}})
@@ -311,18 +311,33 @@ def test_it_hides_the_networks_while_the_sdn_module_is_disabled(sim, dvp):
     dvp.delete("virtualmachines", "sdn-user")
 
 
-def test_it_refuses_a_cluster_network_that_does_not_exist(dvp):
-    with pytest.raises(client.ApiException) as refused:
-        dvp.create("virtualmachines", small_vm("lost", networks=[{"type": "Main"},
-                                                                 {"type": "ClusterNetwork", "name": "no-such-net"}]))
-    assert refused.value.status == 403
-    assert 'the ClusterNetwork \\"no-such-net\\" referenced in spec.networks[1] does not exist' in refused.value.body
+def test_it_refuses_to_add_a_network_that_does_not_exist_but_not_to_create_with_one(dvp):
+    """networks_validator.go checks existence only for the networks an update adds."""
+    networks = [{"type": "Main"}, {"type": "ClusterNetwork", "name": "no-such-net"}]
+    dvp.create("virtualmachines", small_vm("lost", networks=networks, runPolicy="AlwaysOff"))
+    for added, words in (({"type": "ClusterNetwork", "name": "also-missing"},
+                          'ClusterNetwork \\"also-missing\\" referenced in spec.networks does not exist'),
+                         ({"type": "Network", "name": "no-such-net"},
+                          f'network \\"no-such-net\\" referenced in spec.networks does not exist in namespace '
+                          f'\\"{dvp.namespace}\\"')):
+        with pytest.raises(client.ApiException) as refused:
+            dvp.patch("virtualmachines", "lost", {"spec": {"networks": networks + [added]}})
+        assert refused.value.status == 403 and words in refused.value.body, refused.value.body
+    dvp.delete("virtualmachines", "lost")
 
 
 def test_it_connects_the_guides_networks_with_a_mac_address_each(sim, dvp):
     project_network(dvp)
-    networks = [{"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "user-net"},
-                {"type": "ClusterNetwork", "name": "corp-net"}]  # the guide's last example
+    project_network(dvp, "second-net")
+    guides = [{"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "user-net"},
+              {"type": "ClusterNetwork", "name": "corp-net"}]  # the guide's last example
+    # "It is allowed to connect a VM to the same network multiple times", says the guide; DVP's networks_validator.go
+    # refuses it since "prohibit duplicating networks in the VirtualMachine .spec" (#1545). dvpsim follows the code.
+    with pytest.raises(client.ApiException) as refused:
+        dvp.create("virtualmachines", small_vm("vm-01", networks=guides))
+    assert refused.value.status == 403 and "network Network:user-net is duplicated" in refused.value.body
+    networks = [{"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "second-net"},
+                {"type": "ClusterNetwork", "name": "corp-net"}]
     running_vm(dvp, "vm-01", networks=networks)
     vm = dvp.wait("virtualmachines", "vm-01", lambda o: all(n.get("macAddress") for n in o["status"]["networks"][1:]))
     assert condition(vm, "NetworkReady")["status"] == "True" and condition(vm, "NetworkReady")["reason"] == "NetworkReady"
@@ -360,7 +375,7 @@ def test_it_changes_the_networks_of_a_running_vm_only_after_a_restart_and_then_r
     project_network(dvp, "lab-net")
     # The list as `kubectl apply` sends it, without ids: corp-net removed, lab-net added last.
     dvp.patch("virtualmachines", "vm-01", {"spec": {"networks": [
-        {"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "user-net"},
+        {"type": "Main"}, {"type": "Network", "name": "user-net"}, {"type": "Network", "name": "second-net"},
         {"type": "Network", "name": "lab-net"}]}})
     spec = dvp.get("virtualmachines", "vm-01")["spec"]["networks"]
     assert [n["id"] for n in spec] == [1, 2, 3, 5]  # kept ids; the new one does not take corp-net's 4
@@ -383,7 +398,7 @@ def test_it_changes_the_networks_of_a_running_vm_only_after_a_restart_and_then_r
     assert not restarted["status"].get("restartAwaitingChanges")
     assert [(n["type"], n.get("name"), n.get("macAddress")) for n in restarted["status"]["networks"]] == [
         ("Main", None, None), ("Network", "user-net", first["macAddress"]),
-        ("Network", "user-net", second["macAddress"]), ("Network", "lab-net", reserved)]
+        ("Network", "second-net", second["macAddress"]), ("Network", "lab-net", reserved)]
     # The removed network's MAC address is released: its vmmac and lease go.
     dvp.wait_gone("virtualmachinemacaddresses", corp["virtualMachineMACAddressName"])
     dvp.wait_gone("virtualmachinemacaddressleases", "mac-" + corp["macAddress"].replace(":", "-"))

@@ -67,6 +67,10 @@ def remove_vms(dvp, *names):
         dvp.wait_gone("virtualmachines", name, timeout=30)
 
 
+# lifecycle.go: the Running condition quotes the PodScheduled condition KubeVirt copies from the virt-launcher Pod.
+NOT_SCHEDULED = "Could not schedule the virtual machine: Unschedulable: "
+
+
 def unplaced(dvp, name, timeout=30):
     """The VM once the scheduler has said why it cannot place it."""
     return dvp.wait("virtualmachines", name, lambda o: "nodes are available" in (
@@ -126,11 +130,14 @@ def test_it_falls_back_to_the_hdd_node_under_a_soft_rule_when_the_ssd_nodes_are_
     # A strict rule waits instead, and says why in its Running condition (as kube-scheduler words it).
     vm_with_disk(dvp, "strict", wait=None, cpu={"cores": 1, "coreFraction": "100%"}, affinity=strict)
     stuck = unplaced(dvp, "strict")
-    assert stuck["status"]["phase"] == "Starting" and not stuck["status"].get("nodeName")
+    assert stuck["status"]["phase"] == "Pending" and not stuck["status"].get("nodeName")
     assert condition(stuck, "Running")["reason"] == "PodNotStarted"
-    assert condition(stuck, "Running")["message"] == \
-        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu."
-    assert "FailedScheduling" in {e.reason for e in dvp.events_about("strict")}
+    assert condition(stuck, "Running")["message"] == NOT_SCHEDULED + (
+        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu. "
+        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
+        "2 No preemption victims found for incoming pod.")
+    [pod] = [p["name"] for p in stuck["status"]["virtualMachinePods"]]  # it waits, unscheduled
+    assert "FailedScheduling" in {e.reason for e in dvp.events_about(pod)}
     # Freed capacity is used at once.
     remove_vms(dvp, "fill-1")
     assert dvp.wait_phase("virtualmachines", "strict", "Running", timeout=30)["status"]["nodeName"] == "virtlab-pt-1"
@@ -184,8 +191,9 @@ def test_it_waits_for_the_vm_its_strict_affinity_refers_to_and_starts_next_to_it
     term = {"labelSelector": {"matchLabels": {"server": "database-2"}}, "topologyKey": "kubernetes.io/hostname"}
     vm_with_disk(dvp, "backend", wait=None, affinity={"virtualMachineAndPodAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": [term]}})
-    assert condition(unplaced(dvp, "backend"), "Running")["message"] == \
-        "0/3 nodes are available: 3 node(s) didn't match pod affinity rules."
+    assert condition(unplaced(dvp, "backend"), "Running")["message"] == NOT_SCHEDULED + (
+        "0/3 nodes are available: 3 node(s) didn't match pod affinity rules. "
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
     database = vm_with_disk(dvp, "database-2", labels={"server": "database-2"})["status"]["nodeName"]
     assert dvp.wait_phase("virtualmachines", "backend", "Running", timeout=30)["status"]["nodeName"] == database
     remove_vms(dvp, "backend", "database-2")
@@ -240,7 +248,8 @@ def test_it_words_the_reasons_as_kube_scheduler_orders_its_filters():
         {"labelSelector": {"matchLabels": {"server": "db"}}, "topologyKey": "kubernetes.io/hostname"}]}}
     assert scheduling.place(vm("x", 1, affinity=anti), nodes, placed) == (None, (
         "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod anti-affinity rules, "
-        "1 node(s) had untolerated taint {k: v}."))
+        "1 node(s) had untolerated taint {k: v}. preemption: 0/3 nodes are available: "
+        "1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."))
 
 
 def test_it_applies_the_class_node_selector_together_with_the_vms_rules(dvp, psim):
@@ -255,8 +264,9 @@ def test_it_applies_the_class_node_selector_together_with_the_vms_rules(dvp, psi
         # The class wants ssd, the VM wants the hdd node: no node satisfies both, the VM does not start.
         vm_with_disk(dvp, "cls-clash", wait=None, virtualMachineClassName=name,
                      nodeSelector={"kubernetes.io/hostname": "virtlab-pt-3"})
-        assert condition(unplaced(dvp, "cls-clash"), "Running")["message"] == \
-            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+        assert condition(unplaced(dvp, "cls-clash"), "Running")["message"] == NOT_SCHEDULED + (
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
         remove_vms(dvp, "cls-1", "cls-2", "cls-3", "cls-clash")
     finally:
         dvp.delete("virtualmachineclasses", name)
@@ -267,9 +277,10 @@ def test_it_keeps_vms_off_a_tainted_node_unless_they_or_their_class_tolerate_it(
     try:
         pinned = {"kubernetes.io/hostname": "virtlab-pt-3"}
         vm_with_disk(dvp, "tainted", wait=None, nodeSelector=pinned)
-        assert condition(unplaced(dvp, "tainted"), "Running")["message"] == (
+        assert condition(unplaced(dvp, "tainted"), "Running")["message"] == NOT_SCHEDULED + (
             "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: database}, "
-            "2 node(s) didn't match Pod's node affinity/selector.")
+            "2 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
         toleration = {"key": "dedicated", "operator": "Equal", "value": "database", "effect": "NoSchedule"}
         dvp.patch("virtualmachines", "tainted", {"spec": {"tolerations": [toleration]}})
         assert dvp.wait_phase("virtualmachines", "tainted", "Running", timeout=30)["status"]["nodeName"] == \
@@ -832,8 +843,9 @@ def test_it_drains_a_node_by_evacuating_its_vms_with_evacuation_operations(dvp, 
         assert kubectl(psim, "get", "node", node, "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
         # The cordoned node takes no new VM.
         vm_with_disk(dvp, "after-drain", wait=None, nodeSelector={"kubernetes.io/hostname": node})
-        assert condition(unplaced(dvp, "after-drain"), "Running")["message"] == \
-            "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector."
+        assert condition(unplaced(dvp, "after-drain"), "Running")["message"] == NOT_SCHEDULED + (
+            "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node "
+            "affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
         kubectl(psim, "uncordon", node, check=True)
         assert dvp.wait_phase("virtualmachines", "after-drain", "Running", timeout=30)["status"]["nodeName"] == node
         remove_vms(dvp, "after-drain")

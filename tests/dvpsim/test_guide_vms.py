@@ -3,7 +3,7 @@ connecting, run policies, configuration changes, initialization scripts), driven
 kubectl for its `d8 k` commands, the serial console for what it types in the guest, operations for `d8 v`.
 
 Phases the guide does not narrate but the CRD has are driven through dvpsim's control endpoints:
-`POST /dvpsim/vms/<ns>/<name>/fail` (Degraded), `.../pause` and `.../resume` (Pause).
+`POST /dvpsim/vms/<ns>/<name>/fail` (a crash loop: Pending), `.../pause` and `.../resume` (Pause).
 """
 
 import asyncio
@@ -235,45 +235,54 @@ def test_it_holds_a_vm_pending_and_names_what_it_waits_for(dvp):
     dvp.delete("virtualmachines", "waiting")
 
 
-def test_it_marks_a_failed_vm_degraded_and_its_run_policy_restores_it(sim, dvp):
+def test_it_holds_a_crash_looping_vm_pending_and_its_run_policy_restarts_it(sim, dvp):
     before = running_vm(dvp, "crashy")
     since = before["metadata"]["resourceVersion"]
     status, answer = control(sim, dvp, "crashy", "fail")
     assert status == 202, answer
     seen = watch_phases(dvp, "crashy", since,
-                        lambda o: "Degraded" in phases(o) and o["status"]["phase"] == "Running")
-    degraded = next(o for o in seen if o["status"]["phase"] == "Degraded")
-    running = condition(degraded, "Running")
-    assert (running["status"], running["reason"]) == ("False", "InternalVirtualMachineError")
-    assert running["message"] == "Internal virtual machine error: CrashLoopBackOff, Failed"
+                        lambda o: phases(o)[-3:] == ["Pending", "Starting", "Running"] and
+                        o["status"]["phase"] == "Running")
+    looping = next(o for o in seen if o["status"]["phase"] == "Pending")
+    running = condition(looping, "Running")
+    assert (running["status"], running["reason"], running["message"]) == \
+        ("False", "PodNotStarted", "The virtual machine repeatedly fails to start.")
+    assert not looping["status"].get("nodeName") and not looping["status"].get("virtualMachinePods")
     # `jq '.status.conditions[] | select(.message != "")'` names the failure
-    assert "Running" in [c["type"] for c in degraded["status"]["conditions"] if c.get("message")]
-    assert "InternalVirtualMachineError" in reasons(dvp, "crashy", "Warning")
+    assert "Running" in [c["type"] for c in looping["status"]["conditions"] if c.get("message")]
+    assert "InternalVirtualMachineError" not in reasons(dvp, "crashy")  # CrashLoopBackOff is a PodNotStarted
     # AlwaysOnUnlessStoppedManually: "In case of failures the VM operation is restored automatically"
+    assert "VMRestarted" in reasons(dvp, "crashy", "Normal")
     after = seen[-1]
-    assert phases(after)[-4:] == ["Degraded", "Stopping", "Starting", "Running"]
     assert condition(after, "Running")["status"] == "True"
     # a new instance: KubeVirt starts a fresh virt-launcher pod
     assert after["status"]["virtualMachinePods"][0]["name"] != before["status"]["virtualMachinePods"][0]["name"]
     dvp.delete("virtualmachines", "crashy")
 
 
-def test_it_leaves_a_degraded_manual_vm_until_an_operation_restarts_it(sim, dvp):
+def test_it_leaves_a_failed_manual_vm_pending_until_it_is_stopped(sim, dvp):
     running_vm(dvp, "fragile", policy="Manual")
-    assert control(sim, dvp, "fragile", "fail", {"message": "Unknown, Failed"})[0] == 202
-    vm = dvp.wait_phase("virtualmachines", "fragile", "Degraded")
-    assert condition(vm, "Running")["message"] == "Internal virtual machine error: Unknown, Failed"
-    assert condition(vm, "AgentReady")["status"] == "False"
+    assert control(sim, dvp, "fragile", "fail", {"status": "Unknown"})[0] == 202
+    vm = dvp.wait_phase("virtualmachines", "fragile", "Pending")
+    running = condition(vm, "Running")
+    assert (running["reason"], running["message"]) == \
+        ("InternalVirtualMachineError", "The virtual machine state is temporarily unknown.")
+    warnings = [e for e in dvp.events_about("fragile") if e.type == "Warning"]
+    assert [(e.reason, e.message) for e in warnings] == [("InternalVirtualMachineError", 'printableStatus="Unknown"')]
     sim.control("clock", {"step": 60})  # far past KubeVirt's back-off: Manual restores nothing by itself
-    assert dvp.get("virtualmachines", "fragile")["status"]["phase"] == "Degraded"
-    restart = operation(dvp, "fragile", "Restart")  # dvp-api-notes.md §8.1: Restart applies to Degraded
-    dvp.wait_phase("virtualmachineoperations", restart, "Completed", timeout=30)
-    vm = dvp.get("virtualmachines", "fragile")
-    assert vm["status"]["phase"] == "Running" and condition(vm, "Running")["status"] == "True"
+    assert dvp.get("virtualmachines", "fragile")["status"]["phase"] == "Pending"
+    restart = operation(dvp, "fragile", "Restart")  # restart.go: a Restart does not apply to a Pending VM
+    assert dvp.wait_phase("virtualmachineoperations", restart, "Failed", timeout=30)
+    stop = operation(dvp, "fragile", "Stop")  # stop.go: a Stop does
+    dvp.wait_phase("virtualmachineoperations", stop, "Completed", timeout=30)
+    dvp.wait_phase("virtualmachines", "fragile", "Stopped")
+    dvp.wait_phase("virtualmachineoperations", operation(dvp, "fragile", "Start"), "Completed", timeout=30)
+    vm = dvp.wait_phase("virtualmachines", "fragile", "Running", timeout=30)
+    assert condition(vm, "Running")["status"] == "True"
     dvp.delete("virtualmachines", "fragile")
 
 
-async def test_it_degrades_a_vm_whose_guest_kernel_panics(sim, dvp):
+async def test_it_crash_loops_a_vm_whose_guest_kernel_panics(sim, dvp):
     running_vm(dvp, "panicky", policy="Manual")
     async with Guest(sim, dvp, "panicky") as guest:
         await guest.login()
@@ -281,10 +290,9 @@ async def test_it_degrades_a_vm_whose_guest_kernel_panics(sim, dvp):
         await guest.console.type("echo c | sudo tee /proc/sysrq-trigger\r")
         shown = await guest.dropped()
     assert "Kernel panic - not syncing: sysrq triggered crash" in shown
-    vm = dvp.wait_phase("virtualmachines", "panicky", "Degraded")
-    assert condition(vm, "Running")["reason"] == "InternalVirtualMachineError"
-    assert "the guest kernel panicked" in condition(vm, "Running")["message"]
-    stop = operation(dvp, "panicky", "Stop")  # dvp-api-notes.md §8.1: Stop applies to Degraded
+    vm = dvp.wait_phase("virtualmachines", "panicky", "Pending")
+    assert condition(vm, "Running")["message"] == "The virtual machine repeatedly fails to start."
+    stop = operation(dvp, "panicky", "Stop")  # stop.go: Stop applies to Pending
     dvp.wait_phase("virtualmachineoperations", stop, "Completed", timeout=30)
     assert dvp.get("virtualmachines", "panicky")["status"]["phase"] == "Stopped"
     dvp.delete("virtualmachines", "panicky")
@@ -336,6 +344,8 @@ def test_it_refuses_to_fail_or_pause_a_vm_without_an_instance(sim, dvp):
     for action in ("fail", "pause", "resume"):
         status, answer = control(sim, dvp, "idle", action)
         assert status == 409 and "phase Stopped" in answer["message"], answer
+    status, answer = control(sim, dvp, "idle", "fail", {"status": "Degraded"})
+    assert status == 400 and "CrashLoopBackOff" in answer["message"], answer
     assert control(sim, dvp, "no-such-vm", "fail")[0] == 404
     dvp.delete("virtualmachines", "idle")
 

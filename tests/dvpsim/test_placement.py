@@ -110,7 +110,8 @@ def test_it_keeps_apart_vms_with_anti_affinity_in_one_zone():
     web["metadata"]["namespace"] = "p"
     assert scheduling.place(web, nodes, [_labelled("web-1", "a", app="web")]) == ("c", "")
     assert scheduling.place(web, nodes, [_labelled("web-1", "a", app="web"), _labelled("web-3", "c", app="web")]) == (
-        None, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules.")
+        None, "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. "
+              "preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.")
     # VMs of another project do not count.
     other = _labelled("web-1", "a", app="web")
     other["metadata"]["namespace"] = "elsewhere"

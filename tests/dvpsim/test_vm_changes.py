@@ -128,9 +128,11 @@ def test_it_says_why_a_vm_cannot_be_placed(dvp):
     dvp.create("virtualmachines", vm_body("nowhere", nodeSelector={"disktype": "ssd"}))
     vm = dvp.wait("virtualmachines", "nowhere",
                   lambda o: "nodes are available" in ((condition(o, "Running") or {}).get("message") or ""))
-    assert condition(vm, "Running")["message"] == \
-        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
-    assert vm["status"]["phase"] == "Starting" and not vm["status"].get("nodeName")
+    assert condition(vm, "Running")["message"] == (
+        "Could not schedule the virtual machine: Unschedulable: 0/3 nodes are available: 3 node(s) didn't match "
+        "Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+        "scheduling.")
+    assert vm["status"]["phase"] == "Pending" and not vm["status"].get("nodeName")
 
 
 def test_it_keeps_vms_with_strict_anti_affinity_apart(dvp):
@@ -151,8 +153,10 @@ def test_it_keeps_vms_with_strict_anti_affinity_apart(dvp):
             break
         time.sleep(0.3)
     assert len({vm["status"]["nodeName"] for vm in running}) == 3
-    assert condition(waiting[0], "Running")["message"] == \
-        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+    assert condition(waiting[0], "Running")["message"] == (
+        "Could not schedule the virtual machine: Unschedulable: 0/3 nodes are available: 3 node(s) didn't match "
+        "pod anti-affinity rules. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming "
+        "pod.")
 
 
 def test_it_keeps_the_spec_of_an_attachment_immutable(dvp):
@@ -178,15 +182,15 @@ def test_it_refuses_additional_networks_without_the_sdn_module(sim, dvp):
     finally:
         modules.patch_cluster_custom_object("deckhouse.io", "v1alpha1", "moduleconfigs", "sdn",
                                             {"spec": {"enabled": True}})
-    assert refused.value.status == 403 and "sdn module" in refused.value.body
+    assert refused.value.status == 403 and "requires SDN module to be enabled" in refused.value.body
 
 
 def test_it_reports_the_networks_with_mac_addresses(sim, dvp):
     vm = running_vm(dvp, "netted", networks=[{"type": "Main"}, {"type": "Network", "name": "user-net"},
-                                             {"type": "Network", "name": "user-net"}])
+                                             {"type": "ClusterNetwork", "name": "corp-net"}])
     main, first, second = vm["status"]["networks"]
     assert main == {"type": "Main", "id": 1}
-    assert first["name"] == second["name"] == "user-net" and (first["id"], second["id"]) == (2, 3)
+    assert (first["name"], second["name"]) == ("user-net", "corp-net") and (first["id"], second["id"]) == (2, 3)
     assert first["macAddress"] != second["macAddress"]
     assert int(first["macAddress"][:2], 16) & 0x0f == 0x02
 
