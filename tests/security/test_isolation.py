@@ -11,7 +11,8 @@ from tests.kube import create_dvp, get_dvp, list_dvp, sample_url
     ("virtualization:detail", ["vms", "{vm}"]),
     ("virtualization:detail-tab", ["vms", "{vm}", "yaml"]),
     ("virtualization:detail-tab", ["vms", "{vm}", "events"]),
-    ("virtualization:vm-tty", ["{vm}"]),
+    ("virtualization:detail-tab", ["vms", "{vm}", "tty"]),  # the TTY page (was virtualization:vm-tty)
+    ("virtualization:vm-console-window", ["{vm}", "tty"]),
     ("virtualization:status", ["vms", "{vm}"]),
     ("virtualization:delete", ["vms", "{vm}"]),
     ("virtualization:vm-create", []),
