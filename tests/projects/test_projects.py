@@ -44,3 +44,9 @@ def test_it_rejects_a_wrong_password(cast, client, django_user_model):
     response = client.post(reverse("login"), {"username": cast.owner, "password": "nope"})
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_it_lists_the_project_for_every_member_of_the_cast_but_the_outsider(project, owner, member, viewer, outsider):
+    for client in (owner, member, viewer):
+        assert project in client.get(reverse("projects:list")).content.decode()
+    assert project not in outsider.get(reverse("projects:list")).content.decode()

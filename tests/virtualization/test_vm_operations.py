@@ -162,3 +162,16 @@ def test_it_disables_migrate_for_a_vm_that_is_not_migratable(project, owner, sim
                                                       "virtualmachines", vm, {"status": {"conditions": conditions}})
     page = owner.get(detail_url(project, vm)).content.decode()
     assert 'title="The VM cannot be live-migrated: It uses a local disk." data-operation="Migrate"' in page
+
+
+def test_it_lets_a_member_run_operations_but_not_delete_the_vm(project, member, sim, unique):
+    """d8:use:role:user may create VirtualMachineOperations, not delete the VM (that is the manager's)."""
+    vm = unique("vm")
+    make_vm(sim, project, vm, unique("disk"))
+    page = member.get(detail_url(project, vm)).content.decode()
+    assert "needs delete on virtualmachines" in page
+    assert "needs create on virtualmachineoperations" not in page
+    assert member.post(operation_url(project, vm), {"type": "Stop"}).status_code == 302
+    assert [o["spec"]["type"] for o in operations_of(project, sim, vm)] == ["Stop"]
+    member.post(reverse("virtualization:delete", args=[project, "vms", vm]))
+    assert get_dvp(sim, "virtualmachines", project, vm)["metadata"].get("deletionTimestamp") is None
