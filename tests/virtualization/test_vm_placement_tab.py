@@ -116,7 +116,9 @@ def test_it_moves_a_vm_that_breaks_new_rules_nowhere_and_says_why(project, owner
         c.get("message", "") for c in v["status"].get("conditions") or []) else None)(
         get_dvp(sim, "virtualmachines", project, name)), timeout=30)
     running = next(c for c in stuck["status"]["conditions"] if c["type"] == "Running")
-    assert running["message"] == "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    assert running["message"] == (  # dvpsim follows DVP's lifecycle.go and kube-scheduler's wording (issue 15)
+        "Could not schedule the virtual machine: Unschedulable: 0/3 nodes are available: 3 node(s) didn't match "
+        "Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
 
 
 def test_it_warns_when_strict_anti_affinity_needs_more_servers_than_the_rules_leave(project, cast, login, sim, unique, db):
