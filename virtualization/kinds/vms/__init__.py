@@ -6,27 +6,10 @@ from projects.access import can
 from ...consoles import pages as consoles
 from ...generic.meta import meta_tab
 from ...registry import Action, BulkActions, CreateChoice, LiveRelation, Resource, Route, RowActions, Tab, register
-from . import bulk, create, operations, snapshots
+from . import bulk, create, diagnostics, operations, snapshots
 from .tabs import configuration, disks, network, placement
 from .tabs import snapshots as snapshots_tab
 
-# What the guide's "Virtual Machine Life Cycle" says can hold a VM in a phase, and where to look.
-PHASE_DIAGNOSTICS = {
-    "Pending": ("Resources the VM depends on are not ready: its disks and images, its VM class or its IP address.",
-                "Look at the conditions ending in Ready below (BlockDevicesReady, VirtualMachineClassReady, "
-                "VirtualMachineIPAddressReady)."),
-    "Starting": ("No suitable node, not enough CPU or memory on suitable nodes, or the project's quotas are "
-                 "exceeded.", "Look at the Running condition below."),
-    "Migrating": ("The VM moves to another node (live migration). It can fail on incompatible processor "
-                  "instructions, different hypervisor kernels, too little CPU or memory on eligible nodes, or "
-                  "exceeded quotas.", "Look at the Migrating condition and the migration state below."),
-    "Degraded": ("An internal failure of the VM or its hypervisor. With the run policy AlwaysOn or "
-                 "AlwaysOnUnlessStoppedManually the VM is started again; otherwise restart or stop it.",
-                 "Look at the Running condition below and at the Events tab."),
-    "Pause": ("The hypervisor paused the VM, usually after an I/O error on one of its disks (for example a full "
-              "or failing volume). Its console does not answer until it resumes.",
-              "Look at the Running condition below and at the disks' status; Restart or Stop the VM to recover."),
-}
 CONDITION_HINTS = {
     ("SizingPolicyMatched", "False"): "The VM's cores, memory or CPU share do not match the sizing policy of its "
                                       "class: configuration changes cannot be saved until they do.",
@@ -58,7 +41,7 @@ def detail_context(user, project, obj):
         "operations": operations.operation_choices(obj, can_operate), "can_operate": can_operate,
         "recent_operations": recent[:5], "migration": migration,
         "can_cancel_migration": can(user, "delete", kinds.VMOP, project.name),
-        "diagnostics": PHASE_DIAGNOSTICS.get(status.get("phase") or "Pending"),
+        "diagnostics": diagnostics.explain(status),
         "condition_notes": condition_notes(status),
     }
 
@@ -84,9 +67,9 @@ resource = register(Resource(
     ),
     detail_context=detail_context,
     events_timeline=operations.timeline,
-    row_actions=RowActions("virtualization/vms/_row_actions.html", operations.decorate_rows),
+    row_actions=RowActions("virtualization/vms/includes/row_actions.html", operations.decorate_rows),
     bulk=BulkActions(bulk.ACTIONS, "vm-bulk", bulk.blocked),
-    list_dialogs="virtualization/vms/_list_dialog.html",
+    list_dialogs="virtualization/vms/includes/list_dialog.html",
     live_related=(
         LiveRelation(kinds.VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
         LiveRelation(kinds.VM_SNAPSHOT, lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm),
