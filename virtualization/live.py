@@ -1,19 +1,20 @@
 """Live updates of list and detail pages over a WebSocket, pushed as htmx out-of-band swaps.
 
-The consumer runs as the logged-in user: the session (AuthMiddlewareStack) gives the user, the Origin is
-checked by AllowedHostsOriginValidator in portal.asgi, and access is asked of the API server
-before the socket is accepted.
+The consumer runs as the logged-in user and is authorized like every socket of the console
+(consoles.sockets: session, then the project asked of the API server as the user; the Origin is checked
+by portal.origin before any consumer runs); then it asks for the right to watch the kind.
 """
 import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.http import Http404
 from django.template.loader import render_to_string
 
+from portal.auth.identity import identity_of
 from portal.kube import KubeError, streams
-from projects.access import can, get_project
+from projects.access import can
+
+from .consoles.sockets import ProjectSocket
 
 from .generic import tables
 from .generic.detail import detail_context
@@ -26,21 +27,7 @@ DEBOUNCE_SECONDS = 0.15
 RETRY_SECONDS = 2.0
 
 
-class _UserConsumer(AsyncWebsocketConsumer):
-    async def authorize(self):
-        """The project, if the session's user may see it; None (and the socket refused) otherwise."""
-        self.user = self.scope.get("user")
-        if self.user is None or not self.user.is_authenticated:
-            await self.close(code=4401)
-            return None
-        try:
-            return await sync_to_async(get_project)(self.user, self.scope["url_route"]["kwargs"]["project"])
-        except (Http404, KubeError):
-            await self.close(code=4403)
-            return None
-
-
-class LiveConsumer(_UserConsumer):
+class LiveConsumer(ProjectSocket):
     """Pushes re-rendered fragments (htmx out-of-band swaps) when a watched object changes.
 
     /ws/projects/<project>/live/<slug>/          the list page's table body
@@ -87,7 +74,7 @@ class LiveConsumer(_UserConsumer):
         while True:
             self.rows = {}
             try:
-                async for event_type, obj in streams.watch(self.user.get_username(), self.resource.kind,
+                async for event_type, obj in streams.watch(identity_of(self.user), self.resource.kind,
                                                            self.project.name, table=not self.name,
                                                            field_selector=field_selector,
                                                            label_selector=None if self.name
@@ -105,7 +92,7 @@ class LiveConsumer(_UserConsumer):
             return
         while True:
             try:
-                async for event_type, obj in streams.watch(self.user.get_username(), kind, self.project.name):
+                async for event_type, obj in streams.watch(identity_of(self.user), kind, self.project.name):
                     if event_type != "BOOKMARK" and self.current is not None and refers(obj, self.name):
                         self.dirty.set()
             except KubeError as exc:

@@ -183,7 +183,7 @@
       if (!field) { return; }
       var bytes = new TextEncoder().encode(field.value.replace(/\r\n/g, "\n")).length;
       counter.textContent = String(bytes);
-      counter.parentElement.classList.toggle("warn", bytes > 2048);  // it then goes into a Secret
+      counter.parentElement.classList.toggle("warn", bytes > Number(counter.dataset.byteLimit));  // over what fits inline
     });
   }
   document.addEventListener("input", updateByteCounters);

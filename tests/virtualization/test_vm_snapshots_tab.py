@@ -234,6 +234,23 @@ def test_it_creates_a_vm_from_a_snapshot(project, owner, sim, unique):
     assert get_dvp(sim, "virtualdisks", project, f"{vm}-root-new") is not None
 
 
+def test_it_follows_a_dry_run_of_create_vm_on_its_page_without_waiting_in_the_request(project, owner, sim, unique):
+    vm = unique("snap")
+    stopped_vm(project, sim, vm)
+    take_snapshot(project, sim, f"{vm}-s", vm)
+    page_url = url(project, "vm-snapshot-create-vm", vm, f"{vm}-s")
+    response = owner.post(page_url, {"name_suffix": "-dry", "mode": "DryRun"})
+    assert response.status_code == 302 and "operation=" in response["Location"]
+    op_name = response["Location"].split("operation=")[1].split("&")[0]
+    page = text(owner.get(response["Location"]))
+    assert f"Operation {op_name}:" in page
+    assert 'value="-dry"' in page  # the form keeps what the user chose
+    finished(project, sim, "virtualmachinesnapshotoperations", op_name)
+    fragment = text(owner.get(response["Location"] + "&fragment=1", HTTP_HX_REQUEST="true"))
+    assert fragment.lstrip().startswith('<section id="operation-result"') and "every 1s" not in fragment
+    assert get_dvp(sim, "virtualmachines", project, f"{vm}-dry") is None  # a dry run creates nothing
+
+
 def test_it_deletes_a_snapshot_after_confirmation(project, owner, sim, unique):
     vm = unique("snap")
     stopped_vm(project, sim, vm)

@@ -18,9 +18,9 @@ from ... import registry, sizing
 from ...forms import NameField, SizeField, apply_api_error
 from ...generic import yamls
 from .. import disks as disk_kind
+from .spec_form import OS_TYPES, RUN_POLICIES, USERDATA_LIMIT
 
 DEFAULT_CLASS_ANNOTATION = "virtualmachineclass.virtualization.deckhouse.io/is-default-class"
-USERDATA_LIMIT = 2048
 
 FIELD_MAP = {
     "metadata.name": "name",
@@ -34,13 +34,6 @@ FIELD_MAP = {
     "spec.runPolicy": "run_policy",
     "spec.osType": "os_type",
 }
-RUN_POLICIES = (
-    ("AlwaysOnUnlessStoppedManually", "Always on unless stopped manually"),
-    ("AlwaysOn", "Always on"),
-    ("Manual", "Manual"),
-    ("AlwaysOff", "Always off"),
-)
-OS_TYPES = (("Generic", "Generic (Linux and others)"), ("Windows", "Windows"), ("Legacy", "Legacy"))
 CLOUD_INIT_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/cloud-init"
 SYSPREP_SECRET_TYPE = "provisioning.virtualization.deckhouse.io/sysprep"
 # cloud-init keys that carry a password (plain or hashed): such data is kept in a Secret, not in the VM spec.
@@ -281,7 +274,7 @@ def create(request, project):
     return render(request, "virtualization/vms/create.html", {
         "yaml_preview": yaml_preview,
         "project": project, "resource": registry.get("vms"), "form": form, "boot_disks": boot_disks,
-        "existing_disks": _attachable_disks(request.user, project.name),
+        "existing_disks": _attachable_disks(request.user, project.name), "userdata_limit": USERDATA_LIMIT,
         "disk_form": disk_kind.DiskForm(user=request.user, project=project.name, prefix="new"),
     }, status=422 if form.errors else 200)
 

@@ -3,7 +3,7 @@ snapshot Restore (a DryRun first, then Strict or BestEffort), "Create VM from sn
 
 Every call is made as the user (kube_for); the API's refusals land on the form or in the messages.
 """
-import time
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -12,13 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.kube import Forbidden, KubeError, NotFound, kinds
+from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
 from ... import registry
 from ...forms import NameField, validate_name
 from ...generic import yamls
 from ...generic.create import save_or_report
+from ...generic.detail import get_object
 
 
 FIELD_MAP = {"metadata.name": "name", "spec.keepIPAddress": "keep_ip", "spec.requiredConsistency": "consistent"}
@@ -43,7 +44,6 @@ REASON_WORDS = {
     "Snapshotting": "The disks are being snapshotted.",
     "VirtualMachineSnapshotFailed": "The snapshot failed; the message says why. Delete it and take a new one.",
 }
-WAIT_SECONDS = 3.0  # how long "Create VM from snapshot" waits for its operation before reporting
 
 
 def tab_url(project, name):
@@ -98,13 +98,6 @@ class SnapshotForm(forms.Form):
                          "keepIPAddress": data["keep_ip"]}}
 
 
-def _vm(request, project, name):
-    try:
-        return kube_for(request.user).get(kinds.VM, name, project.name)
-    except NotFound:
-        raise Http404(f"No virtual machine named {name}")
-
-
 def _snapshot(request, project, vm_name, name):
     try:
         snapshot = kube_for(request.user).get(kinds.VM_SNAPSHOT, name, project.name)
@@ -125,7 +118,7 @@ def _page(request, project, vm_name, template, status=200, **context):
 def create(request, project, name):
     """The guide's "Create" of the Snapshots tab: name, IP address conversion policy, Consistency Guarantee."""
     project = get_project(request.user, project)
-    _vm(request, project, name)
+    get_object(request.user, project, registry.get("vms"), name)
     form = SnapshotForm(request.POST or None, initial={"name": f"{name[:50]}-snapshot"})
     yaml_preview = None
     if request.method == "POST" and form.is_valid():
@@ -165,20 +158,6 @@ def delete(request, project, name, snapshot_name):
 
 def _finished(op):
     return ((op or {}).get("status") or {}).get("phase") in ("Completed", "Failed", "Superseded")
-
-
-def _wait_finished(kube, kind, name, namespace):
-    """The operation once finished, or as it is after WAIT_SECONDS (the page then polls)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    op = {"metadata": {"name": name}}
-    while True:
-        try:
-            op = kube.get(kind, name, namespace)
-        except KubeError:
-            return op  # the page shows what it knows and polls again
-        if _finished(op) or time.monotonic() > deadline:
-            return op
-        time.sleep(0.1)
 
 
 def _completed_message(op):
@@ -300,7 +279,8 @@ class NewNamesForm(forms.Form):
 def create_vm(request, project, name, snapshot_name):
     project = get_project(request.user, project)
     snapshot = _snapshot(request, project, name, snapshot_name)
-    form = NewNamesForm(request.POST or None, source_name=name, initial={"name_suffix": "-from-snapshot"})
+    initial = {k: request.GET[k] for k in FORM_KEYS if request.GET.get(k)} or {"name_suffix": "-from-snapshot"}
+    form = NewNamesForm(request.POST or None, source_name=name, initial=initial)
     why = permissions(request.user, project.name)["create_vm"]
     if request.method == "POST" and form.is_valid():
         body = {"metadata": {"generateName": f"{snapshot_name[:40]}-create-vm-"}, "spec": {
@@ -310,15 +290,37 @@ def create_vm(request, project, name, snapshot_name):
                                  {"spec.createVirtualMachine.customization": "name_suffix",
                                   "spec.createVirtualMachine.mode": "mode"}, "operation")
         if created:
-            op = _wait_finished(kube_for(request.user), kinds.VMSOP, created["metadata"]["name"], project.name)
-            phase = (op.get("status") or {}).get("phase") or "Pending"
-            new = form.new_name()
-            if form.cleaned_data["mode"] == "DryRun" or phase == "Failed":
-                return _page(request, project, name, "snapshot_create_vm.html", snapshot=snapshot,
-                             snapshot_name=snapshot_name, form=form, why=why, op=op,
-                             op_message=_completed_message(op), status=200 if phase != "Failed" else 422)
-            messages.success(request, f"The virtual machine {new} is being created from the snapshot {snapshot_name} "
-                                      f"(operation {created['metadata']['name']}, {phase}).")
+            op_name = created["metadata"]["name"]
+            if form.cleaned_data["mode"] == "DryRun":  # its page follows the check and lists the conflicts
+                return redirect(url_with_query(reverse("virtualization:vm-snapshot-create-vm",
+                                                       args=[project.name, name, snapshot_name]),
+                                               operation=op_name, **{k: request.POST.get(k, "") for k in FORM_KEYS}))
+            messages.success(request, f"The virtual machine {form.new_name()} is being created from the snapshot "
+                                      f"{snapshot_name} (operation {op_name}; its progress shows on the snapshot's "
+                                      f"Create VM page).")
             return redirect(tab_url(project.name, name))
-    return _page(request, project, name, "snapshot_create_vm.html", snapshot=snapshot, snapshot_name=snapshot_name,
-                 form=form, why=why, status=422 if form.errors else 200)
+    op = _operation_of(request, project, snapshot_name) if request.method == "GET" else None
+    context = {"snapshot": snapshot, "snapshot_name": snapshot_name, "form": form, "why": why, "op": op,
+               "op_message": _completed_message(op) if op else "", "op_done": _finished(op)}
+    if request.htmx and request.GET.get("fragment"):
+        return _page(request, project, name, "snapshot_create_vm.html#operation-result", **context)
+    return _page(request, project, name, "snapshot_create_vm.html", status=422 if form.errors else 200, **context)
+
+
+FORM_KEYS = ("name_prefix", "name_suffix", "mode")
+
+
+def url_with_query(url, **params):
+    return f"{url}?{urlencode({k: v for k, v in params.items() if v})}"
+
+
+def _operation_of(request, project, snapshot_name):
+    """The CreateVirtualMachine operation named in ?operation=, if it is one of this snapshot's."""
+    name = request.GET.get("operation", "")
+    if not name:
+        return None
+    try:
+        op = kube_for(request.user).get(kinds.VMSOP, name, project.name)
+    except NotFound:
+        return None
+    return op if (op.get("spec") or {}).get("virtualMachineSnapshotName") == snapshot_name else None

@@ -13,8 +13,8 @@ from .... import registry, sizing
 from ....forms import SizeField, apply_api_error
 from ....generic.detail import TabState, get_object
 from .. import edit as edit_module
+from ..spec_form import BOOTLOADERS, MIGRATION_POLICIES, OS_TYPES, RUN_POLICIES, USERDATA_LIMIT
 
-USERDATA_LIMIT = 2048
 KEYS = ("virtualMachineClassName", "cpu", "memory", "provisioning", "runPolicy", "disruptions", "osType",
         "bootloader", "liveMigrationPolicy", "enableParavirtualization")
 FIELD_MAP = {
@@ -23,12 +23,6 @@ FIELD_MAP = {
     "spec.disruptions": "auto_apply", "spec.osType": "os_type", "spec.bootloader": "bootloader",
     "spec.liveMigrationPolicy": "live_migration_policy", "spec.enableParavirtualization": "paravirtualization",
 }
-RUN_POLICIES = [("AlwaysOnUnlessStoppedManually", "Always on unless stopped manually (default)"),
-                ("AlwaysOn", "Always on"), ("Manual", "Manual"), ("AlwaysOff", "Always off")]
-OS_TYPES = [("Generic", "Generic"), ("Windows", "Windows"), ("Legacy", "Legacy")]
-BOOTLOADERS = [("BIOS", "BIOS"), ("EFI", "EFI"), ("EFIWithSecureBoot", "EFI with Secure Boot")]
-MIGRATION_POLICIES = [("PreferSafe", "Prefer safe (default)"), ("AlwaysSafe", "Always safe"),
-                      ("PreferForced", "Prefer forced"), ("AlwaysForced", "Always forced")]
 
 
 class ConfigurationForm(forms.Form):
@@ -144,7 +138,7 @@ def context(user, project, obj, state):
     patch = edit_module.merge_patch(edit.base, wanted) if changes else None
     return {"config_form": form, "edit": edit, "changes": changes,
             "patch_command": edit_module.patch_command(obj["metadata"]["name"], patch) if patch else "",
-            "restart_needed": any(c["restart"] for c in changes)}
+            "restart_needed": any(c["restart"] for c in changes), "userdata_limit": USERDATA_LIMIT}
 
 
 def _posted(request, obj):
