@@ -4,4 +4,4 @@ run:
 test:
 	scripts/test
 bench:
-	.venv/bin/python -m pytest tests/bench tests/bench/console_relay.py tests/bench/upload_stream.py -s -p no:cacheprovider --override-ini addopts=
+	.venv/bin/python -m pytest tests/bench -s -p no:cacheprovider --override-ini addopts=

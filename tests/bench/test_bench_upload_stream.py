@@ -1,8 +1,8 @@
 """Benchmark (not a test): "Upload from computer" through Daphne stays streamed.
 
-Uploads a 256 MiB image through the console's upload WebSocket (Daphne, as in production) and
-prints Daphne's peak RSS growth during the upload, and the time against a direct PUT of the
-same bytes to the image's upload URL. Run with `make bench`.
+Uploads a 256 MiB image (8 MiB with BENCH_SMOKE=1) through the console's upload WebSocket (Daphne,
+as in production) and prints Daphne's peak RSS growth during the upload, and the time against a
+direct PUT of the same bytes to the image's upload URL. Run with `make bench`.
 """
 import asyncio
 import json
@@ -11,11 +11,11 @@ import time
 import aiohttp
 
 from dvpsim.samples import qcow2
-from tests.bench.console_relay import _rss_kib, _session_cookie, daphne  # noqa: F401  (fixture)
+from tests.bench.support import ratio, rss_kib, session_cookie, size
 from tests.kube import create_dvp, get_dvp, wait_for_phase
 
 MiB = 1024**2
-SIZE = 256 * MiB
+SIZE = size(256, 8) * MiB
 CHUNK = 256 * 1024
 WINDOW = 2 * MiB
 
@@ -27,7 +27,7 @@ def waiting_image(sim, name):
 
 
 async def through_console(host, cookie, name, data, pid):
-    peak = baseline = _rss_kib(pid)
+    peak = baseline = rss_kib(pid)
     url = f"ws://{host}/ws/projects/project-a/images/{name}/upload/"
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url, headers={"Origin": f"http://{host}", "Cookie": f"sessionid={cookie}"},
@@ -45,7 +45,7 @@ async def through_console(host, cookie, name, data, pid):
                     await ws.send_str(json.dumps({"done": True}))
                     done = True
                 answer = json.loads((await ws.receive()).data)
-                peak = max(peak, _rss_kib(pid))
+                peak = max(peak, rss_kib(pid))
                 if "ack" in answer:
                     acked = answer["ack"]
                     continue
@@ -61,16 +61,19 @@ async def direct(upload_url, data):
     return time.perf_counter() - start
 
 
-def test_upload_through_daphne_is_streamed(sim, daphne):  # noqa: F811
+def test_bench_upload_through_daphne_is_streamed(sim, daphne):
     server, host = daphne
     data = qcow2(2 * SIZE, SIZE, seed=3)
     waiting_image(sim, "bench-upload-console")
     direct_image = waiting_image(sim, "bench-upload-direct")
-    cookie = asyncio.run(_session_cookie(host))
+    cookie = asyncio.run(session_cookie(host))
     relayed, growth = asyncio.run(through_console(host, cookie, "bench-upload-console", data, server.pid))
     direct_time = asyncio.run(direct(direct_image["status"]["imageUploadURLs"]["external"], data))
-    wait_for_phase(sim, "virtualimages", "project-a", "bench-upload-console", "Ready", timeout=120)
+    for name in ("bench-upload-console", "bench-upload-direct"):
+        wait_for_phase(sim, "virtualimages", "project-a", name, "Ready", timeout=120)
     stored = get_dvp(sim, "virtualimages", "project-a", "bench-upload-console")["status"]["size"]["storedBytes"]
+    direct_stored = get_dvp(sim, "virtualimages", "project-a", "bench-upload-direct")["status"]["size"]["storedBytes"]
     print(f"\nupload of {len(data) // MiB} MiB through the console (Daphne): {relayed:.2f} s, "
           f"{len(data) / MiB / relayed:.0f} MiB/s; Daphne's peak RSS growth {growth:.1f} MiB; "
-          f"direct PUT {direct_time:.2f} s; ratio {relayed / direct_time:.2f}; stored {int(stored) // MiB} MiB")
+          f"direct PUT {direct_time:.2f} s; ratio {ratio(relayed, direct_time):.2f}; stored {int(stored) // MiB} MiB")
+    assert stored == direct_stored  # the same image both ways

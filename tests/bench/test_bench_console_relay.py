@@ -1,18 +1,19 @@
 """Benchmark (not a test): the console relay against a direct connection and against websockify.
 
-Run with `make bench` (or `.venv/bin/pytest tests/bench/console_relay.py -s --override-ini addopts=`).
+Run with `make bench` (BENCH_SMOKE=1: the small version scripts/test runs).
 One run measures, on the same simulated guest:
-- throughput of a flooding guest (`yes`) and keystroke round trips (p50, p99) three ways:
+- throughput of a flooding guest (`yes`), keystroke round trips (p50, p99) and the time from Ctrl+C
+  to the prompt (the flood stopped) three ways:
   direct to dvpsim's console WebSocket; through the relay (Daphne serving the console, as in
   production); through websockify (pinned test extra) relaying the same stream. websockify speaks
   WebSocket to TCP, so a small TCP<->WebSocket bridge process sits behind it: that hop is counted
   in websockify's numbers.
 - memory per idle relayed session (Daphne's RSS) and the outcome of 200 concurrent sessions
-  (100 VMs, console + VNC each: the console is exclusive per VM and stream).
+  (100 VMs, console + VNC each: the console is exclusive per VM and stream), opened with at most
+  OPENING handshakes in flight (Daphne drops a handshake not accepted within 5 s).
 Prints ratios; asserts only that the sessions worked.
 """
 import asyncio
-import re
 import subprocess
 import sys
 import time
@@ -24,20 +25,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.console_server import free_port, start_console, stop_console, wait_for_port  # noqa: E402
+from tests.bench.support import ratio, rss_kib, session_cookie, size  # noqa: E402
+from tests.console_server import free_port, wait_for_port  # noqa: E402
 
-PASSWORD = "bench-password"
-FLOOD_BYTES = 16 * 1024 * 1024
-KEYSTROKES = 300
-CONCURRENT_VMS = 100
+FLOOD_BYTES = size(16 * 1024 * 1024, 1024 * 1024)
+KEYSTROKES = size(300, 20)
+CONCURRENT_VMS = size(100, 3)
+OPENING = 10
 SUBRESOURCES = "/apis/subresources.virtualization.deckhouse.io/v1alpha2"
-
-
-def _rss_kib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def _percentile(samples, fraction):
@@ -106,7 +101,7 @@ class Reader:
 
 
 async def measure(way, vm):
-    """(bytes per second of a flood, [keystroke round trips in seconds])."""
+    """(bytes per second of a flood, [keystroke round trips in seconds], seconds from Ctrl+C to the prompt)."""
     prompt = f"cloud@{vm}:~$ ".encode()
     async with aiohttp.ClientSession() as session:
         ws = await way.open(session)
@@ -138,32 +133,16 @@ async def measure(way, vm):
         while received < FLOOD_BYTES:
             received += len(await reader.chunk())
         seconds = time.perf_counter() - start
+        interrupted = time.perf_counter()
         await ws.send_bytes(b"\x03")
         reader.buffer = b""
-        await reader.until(b"^C\r\n" + prompt, timeout=60)
+        await reader.until(b"^C\r\n" + prompt, timeout=10)  # a real `yes` stops at once
+        interrupt_seconds = time.perf_counter() - interrupted
         await ws.close()
-        return received / seconds, round_trips
+        return received / seconds, round_trips, interrupt_seconds
 
 
-# ---- fixtures: Daphne serving the console, websockify with its bridge ------------------------------
-
-@pytest.fixture(scope="module")
-def daphne(sim, tmp_path_factory):
-    server, port = start_console(sim, tmp_path_factory.mktemp("bench-console"), PASSWORD)
-    yield server, f"127.0.0.1:{port}"
-    stop_console(server)
-
-
-async def _session_cookie(host):
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:  # IP hosts
-        async with session.get(f"http://{host}/login/") as response:
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', await response.text()).group(1)
-        async with session.post(f"http://{host}/login/", data={
-                "csrfmiddlewaretoken": token, "username": "alice", "password": PASSWORD, "next": "/projects/"},
-                headers={"Referer": f"http://{host}/login/"}, allow_redirects=False) as response:
-            assert response.status == 302, await response.text()
-        return {c.key: c.value for c in session.cookie_jar}["sessionid"]
-
+# ---- fixtures: websockify with its bridge (Daphne: tests/bench/conftest.py) ----------------------------
 
 @pytest.fixture(scope="module")
 def websockify(sim, bench_vms):
@@ -197,28 +176,31 @@ def _ways(sim, daphne_host, cookie, websockify_port, vm):
     ]
 
 
-def test_console_relay(sim, daphne, websockify, bench_vms):
+def test_bench_console_relay(sim, daphne, websockify, bench_vms):
     server, host = daphne
-    cookie = asyncio.run(_session_cookie(host))
+    cookie = asyncio.run(session_cookie(host))
     ways = _ways(sim, host, cookie, websockify[0], bench_vms)
     results = {way.name: asyncio.run(measure(way, bench_vms)) for way in ways}
 
-    print(f"\nconsole relay, one run ({FLOOD_BYTES // 2**20} MiB flood, {KEYSTROKES} keystrokes):")
-    print(f"{'path':<12}{'MB/s':>9}{'x direct':>10}{'p50 ms':>9}{'p99 ms':>9}{'p50 x direct':>14}{'p99 x direct':>14}")
-    base_rate, base_trips = results["direct"]
-    for name, (rate, trips) in results.items():
+    print(f"\nconsole relay, one run ({FLOOD_BYTES / 2**20:g} MiB flood, {KEYSTROKES} keystrokes):")
+    print(f"{'path':<12}{'MB/s':>9}{'x direct':>10}{'p50 ms':>9}{'p99 ms':>9}{'p50 x direct':>14}{'p99 x direct':>14}"
+          f"{'^C ms':>8}")
+    base_rate, base_trips, _ = results["direct"]
+    for name, (rate, trips, interrupt) in results.items():
         p50, p99 = _percentile(trips, 0.5), _percentile(trips, 0.99)
-        print(f"{name:<12}{rate / 1e6:>9.1f}{rate / base_rate:>10.2f}{p50 * 1e3:>9.2f}{p99 * 1e3:>9.2f}"
-              f"{p50 / _percentile(base_trips, 0.5):>14.2f}{p99 / _percentile(base_trips, 0.99):>14.2f}")
-    relay_rate, relay_trips = results["relay"]
-    ws_rate, ws_trips = results["websockify"]
-    print(f"relay vs websockify(+bridge): throughput x{relay_rate / ws_rate:.2f}, "
-          f"p50 x{_percentile(relay_trips, 0.5) / _percentile(ws_trips, 0.5):.2f}, "
-          f"p99 x{_percentile(relay_trips, 0.99) / _percentile(ws_trips, 0.99):.2f}")
+        print(f"{name:<12}{rate / 1e6:>9.1f}{ratio(rate, base_rate):>10.2f}{p50 * 1e3:>9.2f}{p99 * 1e3:>9.2f}"
+              f"{ratio(p50, _percentile(base_trips, 0.5)):>14.2f}{ratio(p99, _percentile(base_trips, 0.99)):>14.2f}"
+              f"{interrupt * 1e3:>8.0f}")
+    relay_rate, relay_trips, _ = results["relay"]
+    ws_rate, ws_trips, _ = results["websockify"]
+    print(f"relay vs websockify(+bridge): throughput x{ratio(relay_rate, ws_rate):.2f}, "
+          f"p50 x{ratio(_percentile(relay_trips, 0.5), _percentile(ws_trips, 0.5)):.2f}, "
+          f"p99 x{ratio(_percentile(relay_trips, 0.99), _percentile(ws_trips, 0.99)):.2f}")
 
     outcome = asyncio.run(_concurrent_sessions(sim, server.pid, host, cookie))
     print(f"{outcome['sessions']} concurrent relayed sessions ({CONCURRENT_VMS} VMs x console + VNC): "
-          f"{outcome['opened']} opened in {outcome['open_seconds']:.1f} s, {outcome['answered']} answered a "
+          f"{outcome['opened']} opened in {outcome['open_seconds']:.1f} s ({OPENING} handshakes in flight: "
+          f"{outcome['opened'] / outcome['open_seconds']:.0f}/s), {outcome['answered']} answered a "
           f"keystroke or RFB greeting, {outcome['failed']} failed{outcome['errors']}; "
           f"Daphne RSS {outcome['rss_before'] // 1024} -> {outcome['rss_after'] // 1024} MiB: "
           f"{outcome['per_session_kib']:.0f} KiB per idle session; "
@@ -257,15 +239,17 @@ async def _concurrent_sessions(sim, pid, host, cookie):
     targets = [(name, stream) for name in names for stream in ("console", "vnc")]
     errors = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        rss_before = _rss_kib(pid)
+        rss_before = rss_kib(pid)
         start = time.perf_counter()
+        opening = asyncio.Semaphore(OPENING)
 
         async def open_one(name, stream):
             try:
-                return await session.ws_connect(f"http://{host}/ws/projects/project-a/vms/{name}/{stream}/",
-                                                headers=headers)
+                async with opening:
+                    return await session.ws_connect(f"http://{host}/ws/projects/project-a/vms/{name}/{stream}/",
+                                                    headers=headers)
             except Exception as exc:  # counted and reported
-                errors.append(f"{stream} {name}: {exc.__class__.__name__}")
+                errors.append(f"{stream} {name}: {exc.__class__.__name__} {exc}")
                 return None
 
         sockets = await asyncio.gather(*(open_one(name, stream) for name, stream in targets))
@@ -286,11 +270,11 @@ async def _concurrent_sessions(sim, pid, host, cookie):
 
         answered = sum(await asyncio.gather(*(greeting(ws, stream) for ws, (_, stream) in zip(sockets, targets))))
         await asyncio.sleep(2)  # idle
-        rss_after = _rss_kib(pid)
+        rss_after = rss_kib(pid)
         opened = sum(1 for ws in sockets if ws is not None)
         await asyncio.gather(*(ws.close() for ws in sockets if ws is not None))
         await asyncio.sleep(2)
-        rss_closed = _rss_kib(pid)
+        rss_closed = rss_kib(pid)
     return {"sessions": len(targets), "opened": opened, "answered": answered, "failed": len(targets) - answered,
             "open_seconds": open_seconds, "rss_before": rss_before, "rss_after": rss_after,
             "rss_closed": rss_closed, "per_session_kib": (rss_after - rss_before) / max(opened, 1),
