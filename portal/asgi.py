@@ -9,10 +9,11 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from portal.logs import RequestIdWebSockets  # noqa: E402
 from portal.origin import SameOriginWebSockets  # noqa: E402
 from virtualization.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": SameOriginWebSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": RequestIdWebSockets(SameOriginWebSockets(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
 })

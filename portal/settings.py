@@ -2,6 +2,9 @@
 import os
 from pathlib import Path
 
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -21,9 +24,29 @@ def env_list(name, default=""):
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env("DJANGO_SECRET_KEY") or "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set: set it to a long random string "
+                               "(or DJANGO_DEBUG=1 on a development machine)")
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: list the host names the console is served as")
+
+# Behind a TLS-terminating proxy (the Ingress): trust its X-Forwarded-Proto, send cookies over
+# HTTPS only, redirect plain HTTP and ask browsers for HTTPS (HSTS). The probes and the metrics
+# scrape reach the pod directly over HTTP, so they are not redirected.
+DVP_HTTPS = env_bool("DVP_HTTPS", False)
+if DVP_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("DVP_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DVP_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DVP_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
     "daphne",
@@ -35,12 +58,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "channels",
+    "django_prometheus",
     "portal",
     "projects",
     "virtualization",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "portal.logs.RequestIdMiddleware",
+    "portal.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -52,11 +79,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.KubeErrorMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
 ASGI_APPLICATION = "portal.asgi.application"
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 TEMPLATES = [
     {
@@ -75,12 +102,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env("DVP_DATABASE_PATH") or BASE_DIR / "var" / "db.sqlite3",
+# SQLite for the embedded demo; DATABASE_URL (postgres://user:password@host:5432/name) for replicas,
+# which share sessions and logins through it. Connections are not kept across requests: under ASGI
+# each request may run on another thread.
+if env("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"), conn_max_age=0, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("DVP_DATABASE_PATH") or BASE_DIR / "var" / "db.sqlite3",
+        }
     }
-}
 
 AUTH_PASSWORD_VALIDATORS = []
 LOGIN_URL = "login"
@@ -93,7 +126,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = env("DJANGO_STATIC_ROOT") or None  # only for collectstatic; WhiteNoise serves from the finders
+# With DJANGO_STATIC_ROOT (the image), files are collected once with hashed names and served from
+# there; without it (a checkout), WhiteNoise serves them from the finders.
+STATIC_ROOT = env("DJANGO_STATIC_ROOT") or None
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end libraries come from npm (package.json); only the files the pages load are exposed.
 STATICFILES_DIRS = [
@@ -106,7 +141,12 @@ STATICFILES_DIRS = [
     ("vendor/novnc", NODE_MODULES / "@novnc" / "novnc"),
     ("vendor/pico", NODE_MODULES / "@picocss" / "pico" / "css"),
 ]
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
+if STATIC_ROOT:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -132,10 +172,37 @@ DVP_SAMPLE_IMAGES_URL = env("DVP_SAMPLE_IMAGES_URL")
 # Which of status.imageUploadURLs the console streams uploads to: "external" (Ingress) or "inCluster".
 DVP_UPLOAD_URL = env("DVP_UPLOAD_URL", "external")
 
+# Content-Security-Policy: no inline script or style, nothing from other sites. WebSockets go to
+# this same origin ('self' covers ws(s): in current browsers). noVNC draws on canvases from blob:.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "object-src 'none'",
+])
+# Where browsers send CSP violation reports (empty: none are asked for).
+CSP_REPORT_URI = env("DVP_CSP_REPORT_URI")
+
+# One line per record on stderr: JSON (DVP_LOG_FORMAT=json, the image's default) or text; both carry
+# the request id. Audit lines go to the logger "dvp.audit" (see portal.audit).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "portal.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": env("DVP_LOG_FORMAT", "text")}},
     "root": {"handlers": ["console"], "level": env("DVP_LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"},
+                "dvp.audit": {"level": "INFO"}},
 }
