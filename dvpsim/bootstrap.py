@@ -65,6 +65,7 @@ def cluster_roles():
                                               "endpoints", "serviceaccounts"], "verbs": READ},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": READ},
             {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": READ},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": READ}]),
         _capability("virtualization:access_console", "user", [
             {"apiGroups": [SUB], "resources": ["virtualmachines/console"], "verbs": ["get", "create", "update"]}]),
@@ -82,6 +83,10 @@ def cluster_roles():
             {"apiGroups": ["storage.deckhouse.io"], "resources": ["dataexports"], "verbs": READ + WRITE}]),
         _capability("virtualization:manage_resources", "manager", [
             {"apiGroups": [DVP], "resources": MANAGED_DVP, "verbs": WRITE}]),
+        # Publishing a VM's service (the guide's Services and Ingresses), as Deckhouse's manage_resources grants.
+        _capability("kubernetes:manage_services", "manager", [
+            {"apiGroups": [""], "resources": ["services"], "verbs": WRITE},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": WRITE}]),
         _capability("kubernetes:manage_secrets", "manager", [
             {"apiGroups": [""], "resources": ["secrets"], "verbs": READ + WRITE}]),
         _capability("kubernetes:manage_rbac", "admin", [

@@ -15,6 +15,10 @@ USERS = {
     "victor": ("project-a", "d8:use:role:viewer"),
     "bob": ("project-b", "d8:use:role:manager"),
 }
+# group -> (namespace, ClusterRole): on a real DVP cluster most rights come through groups (from Dex).
+GROUP_BINDINGS = {"project-a-team": ("project-a", "d8:use:role:manager")}
+# user -> groups; greta's only right to project-a is her group's (employees has no binding at all).
+USER_GROUPS = {"greta": ("project-a-team", "employees")}
 
 GUIDE_USER_DATA = """#cloud-config
 ssh_pwauth: True
@@ -40,6 +44,12 @@ def seed(cluster):
     # The storage-volume-data-manager module, behind `d8 download` (the guide's "Data export": DataExport objects).
     _create(cluster, "ModuleConfig", {"metadata": {"name": "storage-volume-data-manager"},
                                       "spec": {"enabled": True, "version": 1}})
+    # The guide's ways to publish a VM's service: metallb gives LoadBalancer Services an address of its pool,
+    # ingress-nginx (class nginx) serves Ingresses on the nodes' addresses.
+    pool = {"name": "frontend-pool", "protocol": "layer2", "addresses": ["192.168.10.200-192.168.10.239"]}
+    _create(cluster, "ModuleConfig", {"metadata": {"name": "metallb"},
+                                      "spec": {"enabled": True, "version": 1, "settings": {"addressPools": [pool]}}})
+    _create(cluster, "ModuleConfig", {"metadata": {"name": "ingress-nginx"}, "spec": {"enabled": True, "version": 1}})
     for project in ("project-a", "project-b"):
         _create(cluster, "Namespace", {"metadata": {"name": project, "labels": {
             "projects.deckhouse.io/project": project, "projects.deckhouse.io/project-template": "default"}}})
@@ -48,8 +58,13 @@ def seed(cluster):
                                               "projectTemplateName": "default", "parameters": {}}})
     _create(cluster, "Network", {"metadata": {"name": "user-net", "namespace": "project-a"}, "spec": {}})
     for user, (namespace, role) in USERS.items():
-        cluster.add_user(user)
+        cluster.add_user(user, USER_GROUPS.get(user, ()))
         _bind(cluster, user, namespace, role)
+    for group, (namespace, role) in GROUP_BINDINGS.items():
+        _bind(cluster, group, namespace, role, kind="Group")
+    for user, groups in USER_GROUPS.items():
+        if user not in USERS:
+            cluster.add_user(user, groups)
     for image in cluster_images(cluster.url):
         _create(cluster, "ClusterVirtualImage", image)
     for kind_name, obj in demo_vm("project-a"):
@@ -159,8 +174,8 @@ def demo_vm(namespace):
     }
 
 
-def _bind(cluster, user, namespace, role):
-    subject = [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": user}]
+def _bind(cluster, user, namespace, role, kind="User"):
+    subject = [{"kind": kind, "apiGroup": "rbac.authorization.k8s.io", "name": user}]
     ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}
     if namespace is None:
         _create(cluster, "ClusterRoleBinding", {"metadata": {"name": f"demo:{user}"}, "roleRef": ref,

@@ -173,7 +173,7 @@ KINDS = [
     # networking: how the guide publishes VM services
     Kind("Ingress", "ingresses", group="networking.k8s.io", short_names=("ing",), subresources=("status",), columns=(
         Column("Class", cell="ingress_class"), Column("Hosts", cell="ingress_hosts"),
-        _c("Address", ".status.loadBalancer.ingress[*].ip"), Column("Ports", cell="ingress_ports"), AGE)),
+        Column("Address", cell="ingress_address"), Column("Ports", cell="ingress_ports"), AGE)),
     # rbac
     Kind("Role", "roles", group="rbac.authorization.k8s.io", columns=(
         Column("Created At", "string", ".metadata.creationTimestamp"),)),

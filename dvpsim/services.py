@@ -4,18 +4,34 @@ Allocations are kept across updates (a replace without them keeps the stored one
 """
 
 import ipaddress
+import re
 
 from dvpsim import kinds
 
 SERVICE_CIDR = ipaddress.ip_network("10.222.0.0/16")  # Deckhouse's default serviceSubnetCIDR
 NODE_PORTS = range(30000, 32768)
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+LABEL_MESSAGE = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                 "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
+                 "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
 
 
 def admit(cluster, operation, obj, old, checks):
+    if operation == "CREATE":
+        obj["status"] = {"loadBalancer": {}}  # the strategy's PrepareForCreate: an empty status, never the sender's
     spec = obj.setdefault("spec", {})
     old_spec = (old or {}).get("spec") or {}
+    name = (obj.get("metadata") or {}).get("name") or ""
+    if name and (not DNS1035_LABEL.match(name) or len(name) > 63):  # ValidateServiceName
+        checks.invalid("metadata.name", name, LABEL_MESSAGE)
     spec.setdefault("type", "ClusterIP")
+    if spec["type"] not in TYPES:
+        checks.enum("spec.type", spec["type"], TYPES)
+        return
+    if spec.get("clusterIP") == "None" and spec["type"] in NODE_PORT_TYPES:
+        checks.invalid("spec.clusterIPs[0]", "None", f"may not be set to 'None' for {spec['type']} services")
     spec.setdefault("sessionAffinity", "None")
     spec.setdefault("internalTrafficPolicy", "Cluster")
     if spec["type"] != "ExternalName":
@@ -27,7 +43,16 @@ def admit(cluster, operation, obj, old, checks):
     for index, port in enumerate(spec.get("ports") or []):
         port.setdefault("protocol", "TCP")
         port.setdefault("targetPort", port.get("port"))
+        if not isinstance(port.get("port"), int) or not 1 <= port["port"] <= 65535:
+            checks.invalid(f"spec.ports[{index}].port", port.get("port"), "must be between 1 and 65535, inclusive")
         if spec["type"] not in NODE_PORT_TYPES:
+            if port.get("nodePort"):
+                checks.causes.append({"field": f"spec.ports[{index}].nodePort", "reason": "FieldValueForbidden",
+                                      "message": f"Forbidden: may not be used when `type` is '{spec['type']}'"})
+            continue
+        if port.get("nodePort") and port["nodePort"] not in NODE_PORTS:
+            checks.invalid(f"spec.ports[{index}].nodePort", port["nodePort"], "provided port is not in the valid "
+                           f"range. The range of valid ports is {NODE_PORTS.start}-{NODE_PORTS.stop - 1}")
             continue
         previous = old_ports.get((port.get("port"), port["protocol"])) or {}
         if not port.get("nodePort"):

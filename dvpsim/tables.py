@@ -194,6 +194,13 @@ def _pod_readiness_gates(obj, now):
     return "<none>"
 
 
+def _ingress_address(obj, now):
+    """The apiserver's ingress printer: every IP (or hostname) of the status, sorted, not cut (tables are wide)."""
+    found = {i.get("ip") or i.get("hostname") for i in
+             ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []} - {None, ""}
+    return ",".join(sorted(found))
+
+
 def _ingress_class(obj, now):
     return (obj.get("spec") or {}).get("ingressClassName") or "<none>"  # as the apiserver's ingress printer
 
@@ -221,6 +228,7 @@ CELLS = {
     "service_selector": _service_selector, "endpoints_addresses": _endpoints_addresses,
     "slice_ports": _slice_ports, "slice_addresses": _slice_addresses, "pvc_access_modes": _pvc_access_modes,
     "ingress_hosts": _ingress_hosts, "ingress_ports": _ingress_ports, "ingress_class": _ingress_class,
+    "ingress_address": _ingress_address,
     "pod_ready": _pod_ready, "pod_restarts": _pod_restarts, "pod_readiness_gates": _pod_readiness_gates,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),

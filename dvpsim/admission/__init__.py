@@ -5,7 +5,7 @@ with field causes; rejections by DVP's validating webhooks as 403 "admission web
 the request: …" (controller-runtime's Denied).
 """
 
-from dvpsim import services
+from dvpsim import ingresses, services
 from dvpsim.admission.addresses import admit_ip_address, admit_mac_address
 from dvpsim.admission.checks import Checks
 from dvpsim.admission.images_disks import admit_cluster_virtual_image, admit_virtual_disk, admit_virtual_image
@@ -18,6 +18,7 @@ __all__ = ["admit", "VMOP_FINISHED", "may_supersede", "sizing_policy_problem"]
 
 _ADMITTERS = {
     "Service": services.admit,
+    "Ingress": ingresses.admit,
     "Secret": admit_secret,
     "VirtualMachineClass": admit_vm_class,
     "VirtualImage": admit_virtual_image,

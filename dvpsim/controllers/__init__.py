@@ -5,7 +5,9 @@ from dvpsim.controllers.dataexport import DataExportController
 from dvpsim.controllers.disks import VirtualDiskController
 from dvpsim.controllers.firmware import WorkloadUpdaterController
 from dvpsim.controllers.images import ClusterVirtualImageController, VirtualImageController
+from dvpsim.controllers.ingresses import IngressController
 from dvpsim.controllers.launchers import LauncherPodController
+from dvpsim.controllers.load_balancers import LoadBalancerController
 from dvpsim.controllers.macs import VirtualMachineMACAddressController
 from dvpsim.controllers.networks import ClusterNetworkController, NetworkController
 from dvpsim.controllers.operations import VirtualMachineOperationController
@@ -36,6 +38,8 @@ CONTROLLERS = [
     VirtualMachineSnapshotController,
     VirtualMachineSnapshotOperationController,
     ServiceEndpointsController,
+    LoadBalancerController,
+    IngressController,
     NetworkController,
     ClusterNetworkController,
     DataExportController,

@@ -1,5 +1,6 @@
 """Services selecting VMs by label: defaults and allocations, and the Endpoints kubectl shows."""
 
+import json
 import time
 
 import pytest
@@ -102,9 +103,68 @@ def test_it_allocates_node_ports_and_keeps_headless_services_without_an_ip(dvp, 
         "linux-vm-nginx-lb", {"app": "nginx"}, type="LoadBalancer", ports=[{"port": 80}]))
     assert 30000 <= balancer.spec.ports[0].node_port <= 32767
     out = kubectl(sim, "-n", dvp.namespace, "get", "svc", "linux-vm-nginx-nodeport", "linux-vm-nginx-lb").stdout
-    assert "80:31987/TCP" in out and "<pending>" in out
+    assert "80:31987/TCP" in out
     dvp.core.patch_namespaced_service("linux-vm-nginx-nodeport", dvp.namespace, {"metadata": {"labels": {"x": "y"}}})
     assert dvp.core.read_namespaced_service("linux-vm-nginx-nodeport", dvp.namespace).spec.cluster_ip == \
         node_port.spec.cluster_ip
     for name in ("linux-vm-nginx-nodeport", "linux-vm-nginx-lb"):  # node ports are cluster-wide: free them
         dvp.core.delete_namespaced_service(name, dvp.namespace)
+
+
+def external_ip(dvp, name):
+    ingress = (dvp.core.read_namespaced_service(name, dvp.namespace).status.load_balancer or client.V1LoadBalancerStatus()
+               ).ingress or []
+    return ingress[0].ip if ingress else None
+
+
+def test_it_gives_a_load_balancer_an_address_of_the_metallb_pool_and_takes_it_back(dvp, sim):
+    dvp.core.create_namespaced_service(dvp.namespace, service("lb-web", {"app": "nginx"}, type="LoadBalancer",
+                                                              ports=[{"port": 80}]))
+    eventually(lambda: external_ip(dvp, "lb-web") is not None)
+    address = external_ip(dvp, "lb-web")
+    assert address.startswith("192.168.10.2")  # the demo's pool: 192.168.10.200-239
+    out = kubectl(sim, "-n", dvp.namespace, "get", "svc", "lb-web").stdout
+    assert address in out and "<pending>" not in out
+    assert any(e.reason == "IPAllocated" and address in e.message for e in dvp.events_about("lb-web"))
+    dvp.core.create_namespaced_service(dvp.namespace, service("lb-other", {"app": "nginx"}, type="LoadBalancer",
+                                                              ports=[{"port": 80}]))
+    eventually(lambda: external_ip(dvp, "lb-other") not in (None, address))
+    dvp.core.patch_namespaced_service("lb-web", dvp.namespace, {"spec": {"type": "ClusterIP", "ports": [
+        {"port": 80, "nodePort": None}]}})
+    eventually(lambda: external_ip(dvp, "lb-web") is None)
+    for name in ("lb-web", "lb-other"):
+        dvp.core.delete_namespaced_service(name, dvp.namespace)
+
+
+def test_it_leaves_a_load_balancer_of_another_class_pending(dvp, sim):
+    dvp.core.create_namespaced_service(dvp.namespace, service(
+        "lb-elsewhere", {"app": "nginx"}, type="LoadBalancer", loadBalancerClass="example.com/cloud",
+        ports=[{"port": 80}]))
+    time.sleep(0.5)
+    assert external_ip(dvp, "lb-elsewhere") is None
+    assert "<pending>" in kubectl(sim, "-n", dvp.namespace, "get", "svc", "lb-elsewhere").stdout
+    dvp.core.delete_namespaced_service("lb-elsewhere", dvp.namespace)
+
+
+@pytest.mark.parametrize("spec, field, words", [
+    ({"type": "Balanced", "ports": [{"port": 80}]}, "spec.type", 'Unsupported value: "Balanced"'),
+    ({"ports": [{"port": 0}]}, "spec.ports[0].port", "must be between 1 and 65535, inclusive"),
+    ({"ports": [{"port": 80, "nodePort": 31001}]}, "spec.ports[0].nodePort",
+     "may not be used when `type` is 'ClusterIP'"),
+    ({"type": "NodePort", "ports": [{"port": 80, "nodePort": 80}]}, "spec.ports[0].nodePort",
+     "The range of valid ports is 30000-32767"),
+    ({"type": "NodePort", "clusterIP": "None", "ports": [{"port": 80}]}, "spec.clusterIPs[0]",
+     "may not be set to 'None' for NodePort services"),
+])
+def test_it_refuses_what_kube_apiserver_refuses_with_its_words(dvp, spec, field, words):
+    with pytest.raises(client.ApiException) as refused:
+        dvp.core.create_namespaced_service(dvp.namespace, service("refused", {"app": "nginx"}, **spec))
+    assert refused.value.status == 422
+    causes = json.loads(refused.value.body)["details"]["causes"]
+    assert any(c["field"] == field and words in c["message"] for c in causes), causes
+
+
+def test_it_refuses_a_service_name_that_is_no_dns_1035_label(dvp):
+    with pytest.raises(client.ApiException) as refused:
+        dvp.core.create_namespaced_service(dvp.namespace, service("1-web", {"app": "nginx"}, ports=[{"port": 80}]))
+    assert refused.value.status == 422 and "a DNS-1035 label must consist of" in refused.value.body
