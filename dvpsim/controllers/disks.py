@@ -47,9 +47,12 @@ class VirtualDiskController(UploadSink, Controller):
             for ref in obj.get("spec", {}).get("blockDeviceRefs") or []:
                 if ref.get("kind") == "VirtualDisk":
                     self.kick(obj["metadata"]["namespace"], ref.get("name"))
-            # A VM that dropped its reference may be what a Terminating disk waits for.
+            # A VM that dropped its reference releases the disk: a disk that lists it as a user (InUse) or a
+            # Terminating disk waiting for it is looked at again.
+            vm_name = obj["metadata"]["name"]
             for disk in self.cluster.store.iter(self.kind, obj["metadata"]["namespace"]):
-                if disk["metadata"].get("deletionTimestamp"):
+                users = (disk.get("status") or {}).get("attachedToVirtualMachines") or []
+                if disk["metadata"].get("deletionTimestamp") or any(u.get("name") == vm_name for u in users):
                     self.kick(disk["metadata"]["namespace"], disk["metadata"]["name"])
             return
         if kind.kind == "StorageClass":

@@ -95,6 +95,19 @@ def test_it_keeps_a_disk_in_use_until_its_vm_is_gone(dvp):
     dvp.wait_gone("virtualdisks", "held")
 
 
+def test_it_releases_a_disk_removed_from_the_boot_disks(dvp):
+    dvp.create("virtualdisks", blank_disk("first", "1Gi"))
+    dvp.create("virtualdisks", blank_disk("extra", "1Gi"))
+    dvp.create("virtualmachines", vm_body("two-disks", disk="first", runPolicy="AlwaysOff"))
+    dvp.wait_phase("virtualdisks", "extra", "Ready")
+    refs = [{"kind": "VirtualDisk", "name": "first"}, {"kind": "VirtualDisk", "name": "extra"}]
+    dvp.patch("virtualmachines", "two-disks", {"spec": {"blockDeviceRefs": refs}})
+    dvp.wait("virtualdisks", "extra", lambda d: condition(d, "InUse").get("status") == "True")
+    dvp.patch("virtualmachines", "two-disks", {"spec": {"blockDeviceRefs": refs[:1]}})
+    extra = dvp.wait("virtualdisks", "extra", lambda d: condition(d, "InUse").get("status") == "False")
+    assert "attachedToVirtualMachines" not in extra["status"]
+
+
 def test_it_stays_pending_without_a_storage_class(dvp):
     dvp.create("virtualdisks", blank_disk("nowhere", "1Gi", "no-such-class"))
     disk = dvp.wait("virtualdisks", "nowhere", lambda o: condition(o, "StorageClassReady"))
