@@ -213,3 +213,16 @@ document.addEventListener("click", function (event) {
     done();
   }
 });
+
+// A form the server marks data-auto-submit continues what the user started (an IP address request once the
+// address is bound or refused): submit it as if its button were pressed.
+(function () {
+  function submitMarked(root) {
+    (root || document).querySelectorAll("form[data-auto-submit]").forEach(function (form) {
+      form.removeAttribute("data-auto-submit");
+      form.requestSubmit();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { submitMarked(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { submitMarked(event.target); });
+})();

@@ -36,18 +36,27 @@ def test_it_requests_a_static_ip_and_points_the_vm_at_it(project, owner, sim, un
     make_vm(sim, project, name, f"{name}-root")
     address = f"10.66.20.{100 + int(name[-2:], 16) % 100}"
     response = owner.post(action_url(project, name, "network", "static_ip"), {"static_ip": address})
-    assert response.status_code == 302
+    assert response.status_code == 302  # the request returns at once; the tab follows the address
     [vmip] = vmips_for(project, sim, address)
     assert vmip["spec"]["type"] == "Static"
+    ip_name = vmip["metadata"]["name"]
+    wait_for(lambda: get_dvp(sim, "virtualmachineipaddresses", project, ip_name)["status"].get("phase") == "Bound")
+    page = owner.get(tab_url(project, name, "network")).content.decode()
+    assert f"{address} is reserved as {ip_name}." in page and "data-auto-submit" in page  # the page goes on
+    assert owner.post(action_url(project, name, "network", "assign_ip"), {"vmip": ip_name}).status_code == 302
     vm = get_dvp(sim, "virtualmachines", project, name)
-    assert vm["spec"]["virtualMachineIPAddressName"] == vmip["metadata"]["name"]
+    assert vm["spec"]["virtualMachineIPAddressName"] == ip_name
+    assert "data-auto-submit" not in owner.get(tab_url(project, name, "network")).content.decode()
     wait_for(lambda: get_dvp(sim, "virtualmachines", project, name)["status"].get("ipAddress") == address)
 
 
 def test_it_refuses_an_address_outside_the_cidrs_and_leaves_nothing_behind(project, owner, sim, unique):
     name = unique("net")
     make_vm(sim, project, name, f"{name}-root")
-    response = owner.post(action_url(project, name, "network", "static_ip"), {"static_ip": "192.168.77.5"})
+    assert owner.post(action_url(project, name, "network", "static_ip"), {"static_ip": "192.168.77.5"}).status_code == 302
+    [vmip] = vmips_for(project, sim, "192.168.77.5")
+    wait_for(lambda: "cannot be reserved" in owner.get(tab_url(project, name, "network")).content.decode())
+    response = owner.post(action_url(project, name, "network", "discard_ip"), {"vmip": vmip["metadata"]["name"]})
     assert response.status_code == 422
     page = response.content.decode()
     assert "The requested address 192.168.77.5 is out of the valid range" in page

@@ -59,7 +59,8 @@ resource = register(Resource(
             actions=(Action("save", placement.save), Action("review", placement.review))),
         Tab("network", "Network", network.context, actions=(
             Action("static-ip", network.request_static_ip), Action("keep-ip", network.keep_ip),
-            Action("add-network", network.add_network))),
+            Action("add-network", network.add_network), Action("assign-ip", network.assign_ip),
+            Action("discard-ip", network.discard_ip))),
         Tab("snapshots", "Snapshots", snapshots_tab.context),
         Tab("tty", "TTY", consoles.tab_context("tty")),
         Tab("vnc", "VNC", consoles.tab_context("vnc")),
@@ -73,6 +74,7 @@ resource = register(Resource(
     live_related=(
         LiveRelation(kinds.VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
         LiveRelation(kinds.VM_SNAPSHOT, lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm),
+        LiveRelation(kinds.VMIP, network.concerns),
     ),
     routes=(
         Route("_new/boot-disk/", create.boot_disk, "vm-boot-disk"),

@@ -2,7 +2,6 @@
 addresses, and the VM's IP address (VirtualMachineIPAddress): request a static one, keep it
 after the VM is deleted."""
 import ipaddress
-import time
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -16,7 +15,9 @@ from .. import edit as edit_module
 
 SDN_GROUP = "network.deckhouse.io"
 NETWORK_TYPES = ("Network", "ClusterNetwork")
-BIND_WAIT_SECONDS = 3.0
+# The label of an address requested from this tab and not yet assigned to its VM.
+REQUESTED_FOR = "dvp-console.deckhouse.io/requested-for"
+BOUND = ("Bound", "Attached")
 
 
 def _url(project, name):
@@ -70,6 +71,7 @@ def context(user, project, obj, state):
         "can_create_ip": can(user, "create", kinds.VMIP, project.name),
         "can_patch_ip": can(user, "patch", kinds.VMIP, project.name),
         "network_errors": state.errors, "network_posted": state.posted,
+        "requested": requested(user, project.name, obj["metadata"]["name"]),
         "edit": state.edit or edit_module.Edit(user, obj, ("networks",)),
     }
 
@@ -79,8 +81,12 @@ def _error(request, field, message, edit=None):
 
 
 def request_static_ip(request, project, obj):
-    """Create a Static VirtualMachineIPAddress and point the VM at it (the guide's "How to request a required ip
-    address?"). If the address cannot be bound, the new object is removed again: nothing half-made."""
+    """Create a Static VirtualMachineIPAddress for the VM (the guide's "How to request a required ip address?").
+
+    Nothing waits here: the address is labelled as requested for this VM, and the tab follows it. Once it is
+    bound the tab assigns it to the VM (assign_ip); if it cannot be bound the tab removes it again and shows why
+    (discard_ip): nothing half-made is left.
+    """
     text = request.POST.get("static_ip", "").strip()
     try:
         address = ipaddress.IPv4Address(text)
@@ -88,43 +94,76 @@ def request_static_ip(request, project, obj):
         return _error(request, "static_ip", "Enter an IPv4 address, for example 10.66.20.77.")
     if (obj.get("status") or {}).get("ipAddress") == str(address):
         return _error(request, "static_ip", f"The virtual machine already has {address}.")
-    kube, vm_name = kube_for(request.user), obj["metadata"]["name"]
+    vm_name = obj["metadata"]["name"]
     try:
-        vmip = kube.create(kinds.VMIP, {"metadata": {"generateName": f"{vm_name[:50]}-"},
-                                  "spec": {"type": "Static", "staticIP": str(address)}}, project.name)
+        vmip = kube_for(request.user).create(kinds.VMIP, {
+            "metadata": {"generateName": f"{vm_name[:50]}-", "labels": {REQUESTED_FOR: vm_name}},
+            "spec": {"type": "Static", "staticIP": str(address)}}, project.name)
     except KubeError as exc:
         return _error(request, "static_ip", exc.summary())
-    ip_name = vmip["metadata"]["name"]
-    refusal = _wait_for_binding(kube, ip_name, project.name)
-    if refusal is None:
-        try:
-            kube.patch(kinds.VM, vm_name, {"spec": {"virtualMachineIPAddressName": ip_name}}, project.name)
-        except KubeError as exc:
-            refusal = exc.message
-    if refusal is not None:
-        try:
-            kube.delete(kinds.VMIP, ip_name, project.name)
-        except KubeError:
-            pass
-        return _error(request, "static_ip", refusal)
-    messages.success(request, f"{address} is reserved as {ip_name} and assigned to {vm_name}.")
+    messages.info(request, f"{address} is being reserved as {vmip['metadata']['name']}; it is assigned to {vm_name} "
+                           "once bound.")
     return redirect(_url(project.name, vm_name))
 
 
-def _wait_for_binding(kube, name, namespace):
-    """None once the address is Bound, else the reason it is not (the Bound condition's message)."""
-    deadline = time.monotonic() + BIND_WAIT_SECONDS
-    while True:
-        vmip = kube.get(kinds.VMIP, name, namespace)
-        status = vmip.get("status") or {}
-        if status.get("phase") in ("Bound", "Attached"):
-            return None
-        bound = next((c for c in status.get("conditions") or [] if c.get("type") == "Bound"), None)
-        if bound and bound.get("status") == "False" and bound.get("reason") != "VirtualMachineIPAddressLeaseNotReady":
-            return bound.get("message") or bound.get("reason")
-        if time.monotonic() > deadline:
-            return "The address was not bound in time; try again."
-        time.sleep(0.1)
+def requested(user, project, vm_name):
+    """The addresses requested for the VM from this tab and not assigned yet, with how each stands."""
+    try:
+        items = kube_for(user).list(kinds.VMIP, project, label_selector=f"{REQUESTED_FOR}={vm_name}")
+    except KubeError:
+        return []
+    return [{"name": v["metadata"]["name"], "address": (v.get("spec") or {}).get("staticIP", ""),
+             "bound": (v.get("status") or {}).get("phase") in BOUND, "refusal": _refusal(v)} for v in items]
+
+
+def concerns(vmip, vm_name):
+    """Whether a change of this address shows on the VM's page (its address, or one requested for it)."""
+    return (vmip.get("status") or {}).get("virtualMachineName") == vm_name or \
+        (vmip["metadata"].get("labels") or {}).get(REQUESTED_FOR) == vm_name
+
+
+def _refusal(vmip):
+    """Why the address cannot be bound (the Bound condition's message), or "" while it may still be."""
+    bound = next((c for c in (vmip.get("status") or {}).get("conditions") or [] if c.get("type") == "Bound"), None)
+    if bound and bound.get("status") == "False" and bound.get("reason") != "VirtualMachineIPAddressLeaseNotReady":
+        return bound.get("message") or bound.get("reason")
+    return ""
+
+
+def _requested_vmip(request, project, vm_name):
+    try:
+        vmip = kube_for(request.user).get(kinds.VMIP, request.POST.get("vmip", ""), project.name)
+    except NotFound:
+        return None
+    return vmip if (vmip["metadata"].get("labels") or {}).get(REQUESTED_FOR) == vm_name else None
+
+
+def assign_ip(request, project, obj):
+    """Point the VM at a requested address once it is bound, and mark the request done."""
+    vm_name = obj["metadata"]["name"]
+    vmip = _requested_vmip(request, project, vm_name)
+    if vmip is None:
+        return _error(request, "static_ip", "That address request no longer exists.")
+    if (vmip.get("status") or {}).get("phase") not in BOUND:
+        return _error(request, "static_ip", "The address is not bound yet; it is assigned once it is.")
+    kube, ip_name = kube_for(request.user), vmip["metadata"]["name"]
+    kube.patch(kinds.VM, vm_name, {"spec": {"virtualMachineIPAddressName": ip_name}}, project.name)
+    kube.patch(kinds.VMIP, ip_name, {"metadata": {"labels": {REQUESTED_FOR: None}}}, project.name)
+    messages.success(request, f"{vmip['spec']['staticIP']} is reserved as {ip_name} and assigned to {vm_name}.")
+    return redirect(_url(project.name, vm_name))
+
+
+def discard_ip(request, project, obj):
+    """Remove a requested address that cannot be bound; the tab shows why, with the address kept in the field."""
+    vmip = _requested_vmip(request, project, obj["metadata"]["name"])
+    if vmip is None:
+        return redirect(_url(project.name, obj["metadata"]["name"]))
+    try:
+        kube_for(request.user).delete(kinds.VMIP, vmip["metadata"]["name"], project.name)
+    except NotFound:
+        pass
+    return TabState(posted={"static_ip": vmip["spec"].get("staticIP", "")},
+                    errors={"static_ip": _refusal(vmip) or "The address request was withdrawn."})
 
 
 def keep_ip(request, project, obj):
