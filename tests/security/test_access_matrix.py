@@ -14,7 +14,7 @@ For every case (route x method x cast):
   - owner: every GET answers 200 (a redirect where the row says so), never a 5xx.
 """
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -28,6 +28,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from tests.kube import GROUP, VERSION, custom, get_dvp, list_dvp, make_network, sample_url, wait_for_phase
+from system.registry import SYSTEM
 from virtualization.registry import REGISTRY
 
 # The values the console routes take for `tab` (vm-console-holder, vm-console-window).
@@ -96,6 +97,8 @@ def objects(sim, project, other_project):
             return get_dvp(sim, resource.kind.plural, project, o["by_kind"][kind])
         return custom(sim).get_cluster_custom_object(GROUP, VERSION, resource.kind.plural, o["by_kind"][kind])
     o["current"] = current
+    # The object of each System page (its generic routes are reversed with it), by its <section>/<slug>.
+    o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"]})
     yield o
     try:  # the project's own objects go with the project
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", o["cluster_image"])
@@ -133,7 +136,10 @@ class Row:
     tab: its GET is a tab of the detail page (a link to it is no mutation control; its forms are).
     per_kind / per_tab / per_stream: expand over REGISTRY's slugs, each kind's tabs, CONSOLE_STREAMS;
         kinds: a predicate on the Resource keeping some kinds only.
+    per_system_kind: expand over the System pages (system.registry.SYSTEM, by <section>/<slug>).
     project: False for the routes outside any project.
+    system: a System route: project users (owner, member, viewer) get a 404 and nothing changes; the
+        operator's GET answers 200.
     """
     kwargs: dict = field(default_factory=dict)
     methods: tuple = GET
@@ -150,6 +156,8 @@ class Row:
     per_stream: bool = False
     kinds: object = None
     project: bool = True
+    per_system_kind: bool = False
+    system: bool = False
 
 
 def _image_form(source, extra=dict):
@@ -180,9 +188,17 @@ def _vm_configuration(o):
             "live_migration_policy": "PreferSafe", "paravirtualization": "on"}
 
 
+def _system_form(what, extra=dict):
+    return lambda o: {"name": f"{PREFIX}-system-{what}", **extra(o)}
+
+
+SYSTEM_ROW = Row(project=False, system=True, owner_get=404)
 VM = {"name": "{vm}"}
 VM_SNAPSHOT = {"name": "{vm}", "snapshot_name": "{vm_snapshot}"}
 OF_KIND = {"resource": "{kind}", "name": "{object}"}
+
+# Routes open without a session: the ways in (portal.auth).
+PUBLIC = {"login", "oidc_authentication_init", "oidc_authentication_callback"}
 
 ROUTES = {
     # -- outside any project
@@ -190,6 +206,9 @@ ROUTES = {
     "login": Row(project=False, methods=GET_POST, owner_get=302,  # a logged-in user is sent on
                  post={"username": "someone", "password": "wrong"}),
     "logout": Row(project=False, methods=POST),
+    # OIDC's start and callback (portal.auth): 404 unless DVP_AUTH=oidc, open to anyone (tests/portal/test_oidc.py)
+    "oidc_authentication_init": Row(project=False, owner_get=404),
+    "oidc_authentication_callback": Row(project=False, owner_get=404),
     "projects:list": Row(project=False),
     "storage-classes": Row(project=False),
     # -- the project
@@ -262,6 +281,12 @@ ROUTES = {
     "virtualization:vms-network-keep-ip": Row(kwargs=VM, methods=POST, mutation=True, post={}),
     "virtualization:vms-network-add-network": Row(kwargs=VM, methods=POST, mutation=True, post=lambda o: {
         "network_type": "Network", "network_name": o["network"]}),
+    # The steps the Network tab takes by itself after a static IP request; with no request of the VM's to act on,
+    # assigning says so and withdrawing does nothing.
+    "virtualization:vms-network-assign-ip": Row(kwargs=VM, methods=POST, mutation=True, post={"vmip": f"{PREFIX}-ip"},
+                                                viewer=UNSHOWN_REFUSAL),
+    "virtualization:vms-network-discard-ip": Row(kwargs=VM, methods=POST, mutation=True, post={"vmip": f"{PREFIX}-ip"},
+                                                 viewer=SILENT_REDIRECT),
     "virtualization:vm-snapshot-create": Row(kwargs=VM, methods=GET_POST, mutation=True, post={
         "name": f"{PREFIX}-new-vm-snapshot", "keep_ip": "Never"}),
     "virtualization:vm-snapshot-restore": Row(kwargs=VM_SNAPSHOT, methods=GET_POST, mutation=True, post={
@@ -293,6 +318,21 @@ ROUTES = {
         kwargs={"name": "{cluster_image}"}, methods=POST, mutation=True,
         post=lambda o: _spec_form(o, "cluster-images"), viewer=UNSHOWN_REFUSAL),
     "virtualization:detail-tab": Row(kwargs={**OF_KIND, "tab": "{tab}"}, per_kind=True, per_tab=True),
+    # -- the System section (cluster-scoped; operators only)
+    "system:home": SYSTEM_ROW,
+    "system:list": replace(SYSTEM_ROW, kwargs={"resource": "{kind}"}, per_system_kind=True),
+    "system:detail": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True),
+    "system:detail-tab": replace(SYSTEM_ROW, kwargs={**OF_KIND, "tab": "{tab}"}, per_system_kind=True,
+                                 per_tab=True),
+    "system:delete": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True, methods=GET_POST, mutation=True,
+                             post={}),
+    "system:cluster-image-create-http": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
+                                                post=_system_form("cvi-http", lambda o: {"url": o["sample_url"]})),
+    "system:cluster-image-create-container-image": replace(
+        SYSTEM_ROW, methods=GET_POST, mutation=True,
+        post=_system_form("cvi-ci", lambda o: {"image": "registry.example.com/img:1"})),
+    "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
+                                                  post=_system_form("cvi-upload")),
 }
 
 
@@ -350,9 +390,10 @@ def cases():
     get_resolver().url_patterns  # the URLconf registers the kinds
     out = []
     for name, row in ROUTES.items():
-        kinds = [s for s, r in REGISTRY.items() if row.kinds is None or row.kinds(r)] if row.per_kind else [""]
+        kinds = [s for s, r in REGISTRY.items() if row.kinds is None or row.kinds(r)] if row.per_kind else \
+            list(SYSTEM) if row.per_system_kind else [""]
         for kind in kinds:
-            for tab in (REGISTRY[kind].tab_keys if row.per_tab else [""]):
+            for tab in ((SYSTEM if row.per_system_kind else REGISTRY)[kind].tab_keys if row.per_tab else [""]):
                 for stream in (CONSOLE_STREAMS if row.per_stream else [""]):
                     out.append(Case(name, row, kind, tab, stream))
     return out
@@ -360,6 +401,7 @@ def cases():
 
 CASES = cases()
 PROJECT_CASES = [c for c in CASES if c.row.project]
+SYSTEM_CASES = [c for c in CASES if c.row.system]
 BY_ID = {c.id: c for c in CASES}
 
 
@@ -455,7 +497,7 @@ def test_it_hides_the_project_from_an_outsider(case, method, as_cast, sim, proje
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-@pytest.mark.parametrize("case", params([c for c in CASES if c.name != "login"]))
+@pytest.mark.parametrize("case", params([c for c in CASES if c.name not in PUBLIC]))
 def test_it_sends_an_anonymous_visitor_to_the_login_page(case, method, project, objects, db):
     response = send(Client(), method, case, project, objects)
     assert response.status_code == 302, f"{method} {case.id}: {response.status_code}"
@@ -634,3 +676,25 @@ def test_it_refuses_a_post_without_the_csrf_token(case, as_cast, sim, project, o
 def test_it_answers_every_get_of_the_owner(case, as_cast, project, objects):
     response = as_cast("owner").get(case.url(project, objects), case.row.query)
     assert response.status_code == case.row.owner_get, f"GET {case.id} as the owner: {response.status_code}"
+
+
+# ---- the System section -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["owner", "member", "viewer"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("case", params(SYSTEM_CASES))
+def test_it_shows_project_users_nothing_of_a_system_route(case, method, role, as_cast, sim, project, objects):
+    """A project user who guesses a System URL gets the 404 of a page that does not exist (405 for a method the
+    route does not serve), the same valid forms the operator's would be change nothing."""
+    before = cluster_state(sim, project) if method == "POST" else None
+    response = send(as_cast(role), method, case, project, objects)
+    assert response.status_code in ((404,) if method in case.row.methods else (404, 405)), \
+        f"{method} {case.id} answered the {role} {response.status_code}"
+    if before is not None:
+        assert changes(before, cluster_state(sim, project)) == []
+
+
+@pytest.mark.parametrize("case", params(SYSTEM_CASES, "GET"))
+def test_it_answers_every_system_get_of_the_operator(case, as_cast, project, objects):
+    response = as_cast("operator").get(case.url(project, objects), case.row.query)
+    assert response.status_code == 200, f"GET {case.id} as the operator: {response.status_code}"
