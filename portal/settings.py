@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.auth.middleware.IdentityMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -115,7 +116,9 @@ else:
         }
     }
 
-AUTH_PASSWORD_VALIDATORS = []
+AUTH_PASSWORD_VALIDATORS = [{"NAME": f"django.contrib.auth.password_validation.{name}"} for name in (
+    "UserAttributeSimilarityValidator", "MinimumLengthValidator", "CommonPasswordValidator",
+    "NumericPasswordValidator")]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -171,6 +174,48 @@ DVP_CONSOLE_KEEPALIVE_SECONDS = float(env("DVP_CONSOLE_KEEPALIVE_SECONDS", "30")
 DVP_SAMPLE_IMAGES_URL = env("DVP_SAMPLE_IMAGES_URL")
 # Which of status.imageUploadURLs the console streams uploads to: "external" (Ingress) or "inCluster".
 DVP_UPLOAD_URL = env("DVP_UPLOAD_URL", "external")
+
+# --- who the user is (portal/auth; README "Logging in") ------------------------------------
+# The way in: "local" (Django accounts), "oidc" (a client of the cluster's Dex) or "proxy" (behind an
+# authenticating proxy such as a DexAuthenticator). Each backend answers only in its own mode.
+DVP_AUTH = env("DVP_AUTH", "local")
+AUTHENTICATION_BACKENDS = ["portal.auth.backends.LocalBackend", "portal.auth.backends.OIDCBackend",
+                           "portal.auth.backends.ProxyBackend"]
+# How API calls carry the user: "impersonate" (Impersonate-User + one Impersonate-Group per group) or
+# "token" (an OIDC user's own ID token as the bearer; the console then needs no impersonation right).
+DVP_KUBE_AUTH = env("DVP_KUBE_AUTH", "impersonate")
+# Proxy mode: the identity headers are believed only from these addresses (IPs or CIDRs).
+DVP_AUTH_PROXY_ADDRESSES = env_list("DVP_AUTH_PROXY_ADDRESSES")
+DVP_AUTH_PROXY_USER_HEADER = env("DVP_AUTH_PROXY_USER_HEADER", "X-Auth-Request-Email")
+DVP_AUTH_PROXY_GROUPS_HEADER = env("DVP_AUTH_PROXY_GROUPS_HEADER", "X-Auth-Request-Groups")
+# Local accounts: after this many wrong passwords for one user name or from one address within the
+# window, further attempts are refused until the window has passed.
+DVP_LOGIN_FAILURES = int(env("DVP_LOGIN_FAILURES", "5"))
+DVP_LOGIN_WINDOW_SECONDS = int(env("DVP_LOGIN_WINDOW_SECONDS", "900"))
+# OIDC (mozilla-django-oidc): Dex's endpoints under its issuer URL.
+DVP_OIDC_ISSUER = env("DVP_OIDC_ISSUER").rstrip("/")
+OIDC_RP_CLIENT_ID = env("DVP_OIDC_CLIENT_ID", "dvp-console")
+OIDC_RP_CLIENT_SECRET = env("DVP_OIDC_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = DVP_OIDC_ISSUER + "/auth"
+OIDC_OP_TOKEN_ENDPOINT = DVP_OIDC_ISSUER + "/token"
+OIDC_OP_JWKS_ENDPOINT = DVP_OIDC_ISSUER + "/keys"
+OIDC_OP_USER_ENDPOINT = DVP_OIDC_ISSUER + "/userinfo"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = env("DVP_OIDC_SCOPES", "openid email profile groups offline_access")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_TIMEOUT = 10
+# A CA bundle for the issuer's certificate (path), or verification on/off.
+OIDC_VERIFY_SSL = env("DVP_OIDC_CA_FILE") or env_bool("DVP_OIDC_VERIFY_SSL", True)
+DVP_OIDC_USERNAME_CLAIM = env("DVP_OIDC_USERNAME_CLAIM", "email")
+DVP_OIDC_GROUPS_CLAIM = env("DVP_OIDC_GROUPS_CLAIM", "groups")
+# The API server's --oidc-username-prefix / --oidc-groups-prefix (Deckhouse sets none), so that
+# impersonated names match the ones RBAC bindings use.
+DVP_OIDC_USERNAME_PREFIX = env("DVP_OIDC_USERNAME_PREFIX")
+DVP_OIDC_GROUPS_PREFIX = env("DVP_OIDC_GROUPS_PREFIX")
+# Offered on the logged-out page: ends the provider's session too (e.g. a DexAuthenticator's sign_out).
+DVP_OIDC_LOGOUT_URL = env("DVP_OIDC_LOGOUT_URL")
+LOGIN_REDIRECT_URL_FAILURE = "/login/?failed=1"
 
 # Content-Security-Policy: no inline script or style, nothing from other sites. WebSockets go to
 # this same origin ('self' covers ws(s): in current browsers). noVNC draws on canvases from blob:.

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404
 
+from portal.auth.identity import identity_of
 from portal.kube import Kube, kinds
 
 
@@ -22,8 +23,8 @@ class Project:
 
 
 def kube_for(user) -> Kube:
-    """The API as this Django user (impersonated)."""
-    return Kube(user.get_username())
+    """The API as this Django user: impersonated with their groups, or with their own token."""
+    return Kube(identity_of(user))
 
 
 def _cached(key, compute):
@@ -35,16 +36,16 @@ def _cached(key, compute):
 
 
 def can(user, verb, kind, namespace=None, name=None, subresource=None, *, group=None, resource=None):
-    """SelfSubjectAccessReview as the user, cached briefly per user and question."""
+    """SelfSubjectAccessReview as the user, cached briefly per user, their groups and the question."""
     key = "ssar:" + "|".join(str(part) for part in (
-        user.get_username(), verb, kind.kind if kind else f"{group}/{resource}", namespace, name, subresource))
+        identity_of(user).key, verb, kind.kind if kind else f"{group}/{resource}", namespace, name, subresource))
     return _cached(key, lambda: kube_for(user).can(verb, kind, namespace, name, subresource=subresource,
                                                    group=group, resource=resource))
 
 
 def can_console(user, namespace, vm, stream="console"):
     """Whether the user may open the VM's serial console ("console") or VNC display ("vnc"), cached like can()."""
-    key = "ssar:" + "|".join((user.get_username(), "console", namespace, vm, stream))
+    key = "ssar:" + "|".join((identity_of(user).key, "console", namespace, vm, stream))
     return _cached(key, lambda: kube_for(user).can_open_console(namespace, vm, stream))
 
 

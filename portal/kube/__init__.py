@@ -1,8 +1,9 @@
 """portal.kube: the only package of the console that imports `kubernetes`."""
 from . import kinds, quantity
 from .client import Kube
+from .identity import Identity
 from .errors import (AlreadyExists, Conflict, Forbidden, Invalid, KubeError, NotFound, Unauthorized,
                      Unavailable)
 
-__all__ = ["Kube", "kinds", "quantity", "KubeError", "NotFound", "AlreadyExists", "Conflict", "Forbidden",
+__all__ = ["Kube", "Identity", "kinds", "quantity", "KubeError", "NotFound", "AlreadyExists", "Conflict", "Forbidden",
            "Invalid", "Unauthorized", "Unavailable"]

@@ -4,10 +4,12 @@ import logging
 
 import urllib3
 from django.conf import settings
+from urllib3 import HTTPHeaderDict
 from kubernetes.client.exceptions import ApiException
 
 from . import errors
 from .config import api_client
+from .identity import Identity
 from .kinds import SUBRESOURCES, Kind
 
 log = logging.getLogger(__name__)
@@ -18,35 +20,32 @@ JSON_PATCH = "application/json-patch+json"
 
 
 class Kube:
-    """API access as `username` (impersonated), or as the console itself when username is None.
+    """API access as a user (an Identity: impersonated with their groups, or their own token), or as
+    the console itself when identity is None.
 
     The console's own identity is used for exactly one thing: enumerating Projects (see
-    projects.access). Everything that serves a user passes that user's name.
+    projects.access). Everything that serves a user passes that user's Identity.
     """
 
-    def __init__(self, username):
-        self.username = username
+    def __init__(self, identity: Identity | None):
+        self.identity = identity
 
     # --- transport -------------------------------------------------------------------------
-
-    def _headers(self, extra=None):
-        headers = {"Accept": "application/json"}
-        if self.username is not None:
-            headers["Impersonate-User"] = self.username
-        if extra:
-            headers.update(extra)
-        return headers
 
     def request(self, method, path, *, query=None, body=None, headers=None):
         client = api_client()
         query = [(k, v) for k, v in (query or {}).items() if v not in (None, "")]
-        header_params = self._headers(headers)
+        header_params = {"Accept": "application/json", **(headers or {})}
         if body is not None and "Content-Type" not in header_params:
             header_params["Content-Type"] = "application/json"
+        own_token = self.identity is None or not self.identity.token
         method, url, header_params, body, _ = client.param_serialize(
             method, path, query_params=query, header_params=header_params, body=body,
-            auth_settings=["BearerToken"],
+            auth_settings=["BearerToken"] if own_token else [],
         )
+        header_params = HTTPHeaderDict(header_params)
+        for name, value in self.identity.headers() if self.identity else ():
+            header_params.add(name, value)
         try:
             response = client.call_api(method, url, header_params, body,
                                        _request_timeout=settings.DVP_REQUEST_TIMEOUT)

@@ -47,8 +47,14 @@ class Endpoint:
     """What an asyncio client needs to open streams (watches, consoles) to the API server."""
 
     host: str
-    headers: dict
+    headers: dict  # the console's own: User-Agent, and its bearer token if it has one
     ssl: object  # ssl.SSLContext, or False for plain HTTP / verification off
+
+    def headers_as(self, identity, accept="application/json"):
+        """Headers of a request made as `identity` (repeated Impersonate-Group: a list of pairs)."""
+        own = {name: value for name, value in self.headers.items()
+               if not (identity.token and name == "Authorization")}
+        return [*own.items(), ("Accept", accept), *identity.headers()]
 
     def ws_url(self, path):
         if self.host.startswith("https://"):

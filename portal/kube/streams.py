@@ -1,7 +1,7 @@
 """Long-lived streams to the API server for asyncio code: watches and VM consoles.
 
 The official client's watch and WebSocket helpers are blocking; Channels consumers need
-asyncio, so these use aiohttp with the same endpoint, credentials and impersonation.
+asyncio, so these use aiohttp with the same endpoint, credentials and identity (portal.kube.identity).
 """
 import asyncio
 import json
@@ -23,11 +23,9 @@ CONSOLE_PROTOCOLS = ("plain.kubevirt.io",)
 CONSOLE_MAX_MESSAGE = 4 * 1024 * 1024
 
 
-def _headers(username, accept="application/json"):
+def _headers(identity, accept="application/json"):
     ep = endpoint()
-    headers = dict(ep.headers, Accept=accept)
-    headers["Impersonate-User"] = username
-    return ep, headers
+    return ep, ep.headers_as(identity, accept)
 
 
 async def _raise_for(response):
@@ -35,10 +33,10 @@ async def _raise_for(response):
     raise errors.from_status(response.status, body)
 
 
-async def watch(username, kind, namespace=None, *, table=False, field_selector=None, label_selector=None,
+async def watch(identity, kind, namespace=None, *, table=False, field_selector=None, label_selector=None,
                 resource_version=None, timeout_seconds=300):
-    """Yield (event_type, object) from a watch made as `username`; returns when the stream ends."""
-    ep, headers = _headers(username, TABLE_ACCEPT if table else "application/json")
+    """Yield (event_type, object) from a watch made as `identity`; returns when the stream ends."""
+    ep, headers = _headers(identity, TABLE_ACCEPT if table else "application/json")
     params = {"watch": "1", "timeoutSeconds": str(timeout_seconds), "allowWatchBookmarks": "true"}
     if table:
         params["includeObject"] = "Object"
@@ -119,14 +117,14 @@ class ConsoleStream:
 
 
 @asynccontextmanager
-async def open_console(username, namespace, name, stream="console", *, keepalive=30.0):
-    """Open the VM's serial console (or VNC) as `username`; yields a ConsoleStream.
+async def open_console(identity, namespace, name, stream="console", *, keepalive=30.0):
+    """Open the VM's serial console (or VNC) as `identity`; yields a ConsoleStream.
 
     Pings go upstream every `keepalive` seconds (the raw stream has no server pings, and idle
     connections must survive proxies). Raises errors.* with the API's message when the upgrade
     is refused (not Running, forbidden, ...).
     """
-    ep, headers = _headers(username)
+    ep, headers = _headers(identity)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
     try:
         try:
@@ -157,9 +155,9 @@ def _handshake_error(exc):
     return errors.from_status(exc.status, json.dumps({"message": messages.get(exc.status, exc.message)}))
 
 
-async def probe_console(username, namespace, name, stream="console"):
+async def probe_console(identity, namespace, name, stream="console"):
     """Who holds the console now ({} when free). Any error means "unknown": returns None."""
-    ep, headers = _headers(username)
+    ep, headers = _headers(identity)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             async with session.get(ep.host + console_path(namespace, name, stream), params={"probe": "true"},

@@ -4,7 +4,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 
-from portal.kube import Invalid, Kube, Unavailable, kinds
+from portal.kube import Identity, Invalid, Kube, Unavailable, kinds
 from portal.kube.errors import from_status
 from portal.kube.fetch import json_document
 from projects.access import can_console
@@ -20,7 +20,7 @@ def console_vm(sim, project):
 
 
 def test_it_lists_the_served_groups_with_their_versions(cast):
-    groups = Kube(cast.viewer).groups()
+    groups = Kube(Identity(cast.viewer)).groups()
     assert f"{VIRTUALIZATION}/v1alpha2" in groups[VIRTUALIZATION]
     assert all(gv.startswith(f"{group}/") for group, versions in groups.items() for gv in versions)
     assert f"{kinds.SUBRESOURCES}/v1alpha2" in groups[kinds.SUBRESOURCES]
@@ -30,16 +30,16 @@ def test_it_lists_the_served_groups_with_their_versions(cast):
 def test_it_asks_once_whether_the_user_may_open_a_console(cast, project, console_vm):
     User = get_user_model()
     for stream in ("console", "vnc"):
-        assert Kube(cast.owner).can_open_console(project, console_vm, stream)
+        assert Kube(Identity(cast.owner)).can_open_console(project, console_vm, stream)
         assert can_console(User(username=cast.owner), project, console_vm, stream)
-        assert not Kube(cast.viewer).can_open_console(project, console_vm, stream)
+        assert not Kube(Identity(cast.viewer)).can_open_console(project, console_vm, stream)
         assert not can_console(User(username=cast.viewer), project, console_vm, stream)
         assert not can_console(User(username=cast.outsider), project, console_vm, stream)
 
 
 def test_it_sums_up_the_causes_of_a_refusal(cast, project):
     with pytest.raises(Invalid) as refused:
-        Kube(cast.owner).create(kinds.VM, {"metadata": {"name": "Not_A_Name"}, "spec": {
+        Kube(Identity(cast.owner)).create(kinds.VM, {"metadata": {"name": "Not_A_Name"}, "spec": {
             "virtualMachineClassName": "generic", "cpu": {"cores": 1}, "memory": {"size": "1Gi"},
             "blockDeviceRefs": [{"kind": "VirtualDisk", "name": "none"}]}}, project)
     causes = refused.value.causes

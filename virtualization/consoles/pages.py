@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from portal.auth.identity import identity_of
 from portal.kube import kinds, streams
 from projects.access import can_console, get_project, kube_for
 
@@ -47,7 +48,7 @@ def holder(request, project, name, tab):
     if tab not in STREAMS:
         raise Http404("No such console")
     project = get_project(request.user, project)
-    answer = async_to_sync(streams.probe_console)(request.user.get_username(), project.name, name, STREAMS[tab])
+    answer = async_to_sync(streams.probe_console)(identity_of(request.user), project.name, name, STREAMS[tab])
     if answer is None:
         return JsonResponse({"unknown": True})
     if not answer.get("holder"):

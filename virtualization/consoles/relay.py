@@ -1,8 +1,8 @@
 """VM console relays: browser <-> this consumer <-> the VM's `console` or `vnc` subresource.
 
 The browser names a project and a VM; the upstream URL is built here and opened as the user
-(Impersonate-User, subprotocol plain.kubevirt.io, our User-Agent so the session holder reads
-"from the web console"). Raw binary frames pass untouched both ways.
+(Impersonate-User with their groups, or their token; subprotocol plain.kubevirt.io, our User-Agent so
+the session holder reads "from the web console"). Raw binary frames pass untouched both ways.
 
 Memory stays bounded in both directions, whatever either side does:
 - upstream -> browser: Daphne buffers whatever we send without limit, so the browser acknowledges
@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from portal.auth.identity import identity_of
 from portal.kube import KubeError, kinds, streams
 from projects.access import can_console, kube_for
 
@@ -65,7 +66,7 @@ class StreamRelay(ProjectSocket):
         self.exit_stack = AsyncExitStack()
         try:
             self.upstream = await self.exit_stack.enter_async_context(streams.open_console(
-                self.user.get_username(), self.project.name, self.vm, self.stream,
+                identity_of(self.user), self.project.name, self.vm, self.stream,
                 keepalive=settings.DVP_CONSOLE_KEEPALIVE_SECONDS))
         except KubeError as exc:
             await self.exit_stack.aclose()
@@ -128,7 +129,7 @@ class StreamRelay(ProjectSocket):
     async def _why_closed(self, upstream_code):
         what = STREAM_NAMES[self.stream]
         if upstream_code == 1001:
-            holder = await streams.probe_console(self.user.get_username(), self.project.name, self.vm, self.stream)
+            holder = await streams.probe_console(identity_of(self.user), self.project.name, self.vm, self.stream)
             if holder and holder.get("holder"):
                 who = "you" if holder["holder"] == self.user.get_username() else holder["holder"]
                 return TAKEN_OVER, _short(f"{who} took over this {what} from {client_label(holder.get('client'))}.")

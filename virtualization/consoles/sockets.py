@@ -6,8 +6,11 @@ a user, and may that user work in the project the URL names (asked of the API se
 """
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.http import Http404
 
+from portal.auth import proxy
+from portal.auth.identity import attach, identity_of
 from portal.kube import KubeError
 from projects.access import get_project
 
@@ -25,14 +28,24 @@ class Refused(Exception):
         return 4000 + self.status % 1000
 
 
+def _project_as(user, session, name):
+    attach(user, session)
+    identity_of(user)  # computed here, off the event loop: the consumer's streams reuse it
+    return get_project(user, name)
+
+
 async def authorize(scope):
     """(user, Project) of a WebSocket's scope; raises Refused(401) without a session and Refused(404)
-    when the user may not see the project (whether it exists is not revealed)."""
+    when the user may not see the project (whether it exists is not revealed). The user carries their
+    Identity (portal.auth.identity) from here on."""
     user = scope.get("user")
     if user is None or not user.is_authenticated:
         raise Refused(401, "You are not logged in.")
+    if settings.DVP_AUTH == "proxy" and not proxy.socket_allowed(scope, user):
+        raise Refused(401, "This socket did not come through the authenticating proxy for your session.")
     try:
-        return user, await sync_to_async(get_project)(user, scope["url_route"]["kwargs"]["project"])
+        return user, await sync_to_async(_project_as)(user, scope.get("session"),
+                                                       scope["url_route"]["kwargs"]["project"])
     except Http404:
         raise Refused(404, "No such project.") from None
     except KubeError as exc:

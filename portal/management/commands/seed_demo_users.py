@@ -6,6 +6,8 @@ DVP_DEMO_PASSWORD_ALICE) overrides it for one user. Without either, the password
 import os
 
 from django.contrib.auth import get_user_model
+
+from portal.auth.identity import sync_groups
 from django.core.management.base import BaseCommand
 
 DEMO_USERS = [
@@ -13,7 +15,10 @@ DEMO_USERS = [
     ("alice", "manager of project-a"),
     ("victor", "viewer of project-a"),
     ("bob", "manager of project-b"),
+    ("greta", "manager of project-a through her group project-a-team only"),
 ]
+# The demo's groups (dvpsim --demo binds project-a-team); local accounts' groups are their Django groups.
+DEMO_GROUPS = {"greta": ("project-a-team", "employees")}
 
 
 def demo_password(username):
@@ -29,4 +34,5 @@ class Command(BaseCommand):
             user, _ = User.objects.get_or_create(username=username)
             user.set_password(demo_password(username))
             user.save()
+            sync_groups(user, DEMO_GROUPS.get(username, ()))
             self.stdout.write(f"  {username:<9} {role}")
