@@ -52,7 +52,7 @@ def apply_api_error(form, exc, field_map, noun):
     """
     if isinstance(exc, AlreadyExists):
         form.add_error("name", f"An {noun} with this name already exists in the project."
-                       if noun[0] in "aeiou" else f"A {noun} with this name already exists in the project.")
+                       if noun[0].lower() in "aeiou" else f"A {noun} with this name already exists in the project.")
         return True
     if not isinstance(exc, Invalid):
         return False

@@ -32,6 +32,10 @@ _ALL = [
     Kind("Event", "", "v1", "events"),
     Kind("Secret", "", "v1", "secrets"),
     Kind("Node", "", "v1", "nodes", namespaced=False),
+    # how the guide publishes a VM's services: Services select VMs by label, Ingresses route HTTP to Services
+    Kind("Service", "", "v1", "services"),
+    Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices"),
+    Kind("Ingress", "networking.k8s.io", "v1", "ingresses"),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", namespaced=False),
     Kind("Project", "deckhouse.io", "v1alpha2", "projects", namespaced=False),
     Kind("VirtualImage", DVP, "v1alpha2", "virtualimages"),
@@ -55,6 +59,9 @@ NAMESPACE = KINDS["Namespace"]
 EVENT = KINDS["Event"]
 SECRET = KINDS["Secret"]
 NODE = KINDS["Node"]
+SERVICE = KINDS["Service"]
+ENDPOINT_SLICE = KINDS["EndpointSlice"]
+INGRESS = KINDS["Ingress"]
 STORAGE_CLASS = KINDS["StorageClass"]
 PROJECT = KINDS["Project"]
 IMAGE = KINDS["VirtualImage"]

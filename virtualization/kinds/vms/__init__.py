@@ -75,6 +75,8 @@ resource = register(Resource(
         LiveRelation(kinds.VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
         LiveRelation(kinds.VM_SNAPSHOT, lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm),
         LiveRelation(kinds.VMIP, network.concerns),
+        # The Network tab's Services and Ingresses: a Service selects by labels, so any change may concern the VM.
+        LiveRelation(kinds.SERVICE, lambda service, vm: True), LiveRelation(kinds.INGRESS, lambda ingress, vm: True),
     ),
     routes=(
         Route("_new/boot-disk/", create.boot_disk, "vm-boot-disk"),

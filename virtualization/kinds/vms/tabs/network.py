@@ -11,6 +11,7 @@ from portal.kube import Forbidden, KubeError, NotFound, kinds
 from projects.access import can, kube_for
 
 from ....generic.detail import TabState
+from ... import services
 from .. import edit as edit_module
 
 SDN_GROUP = "network.deckhouse.io"
@@ -73,6 +74,7 @@ def context(user, project, obj, state):
         "network_errors": state.errors, "network_posted": state.posted,
         "requested": requested(user, project.name, obj["metadata"]["name"]),
         "edit": state.edit or edit_module.Edit(user, obj, ("networks",)),
+        **services.reaching(user, project.name, obj),
     }
 
 
