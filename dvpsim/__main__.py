@@ -51,6 +51,7 @@ async def run(args):
     await site.start()
     bound = site._server.sockets[0].getsockname()
     cluster.url = f"http://{bound[0]}:{bound[1]}"
+    cluster.oidc.url = f"{cluster.url}/dex"
     # kubectl sends credentials only over TLS: serve HTTPS too and point the kubeconfig at it.
     cert_pem, key_pem = tls.self_signed(bound[0])
     tls_site = web.TCPSite(runner, bound[0], 0, ssl_context=tls.server_context(cert_pem, key_pem))
@@ -64,6 +65,8 @@ async def run(args):
         result = seed(cluster)
         if inspect.isawaitable(result):
             await result
+    if args.demo:
+        importlib.import_module("dvpsim.demo").oidc_accounts(cluster.oidc)
     kubeconfig.write(cluster, args.kubeconfig, server=cluster.tls_url, ca_pem=cert_pem)
     print(f"dvpsim ready: {cluster.url} kubeconfig={args.kubeconfig}", flush=True)
 

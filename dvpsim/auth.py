@@ -1,4 +1,5 @@
-"""Authentication: bearer tokens (header or WebSocket subprotocol) and impersonation."""
+"""Authentication: bearer tokens (header or WebSocket subprotocol; the simulator's own, or ID tokens of its
+OIDC issuer, dvpsim.oidc) and impersonation."""
 
 import base64
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ def authenticate(cluster, request):
     """The effective User of a request (after impersonation). Raises Unauthorized/Forbidden."""
     token = bearer_token(request)
     user = cluster.authenticate(token) if token else None
+    issuer = getattr(cluster, "oidc", None)
+    if user is None and token and issuer is not None and token.count(".") == 2:
+        user = issuer.verify(token)  # an ID token of the cluster's Dex, as kube-apiserver's OIDC authenticator
     if user is None:
         raise Unauthorized()
     imp_user = request.headers.get("Impersonate-User")

@@ -71,6 +71,13 @@ def seed(cluster):
         _create(cluster, kind_name, obj)
 
 
+def oidc_accounts(issuer):
+    """The demo users at the cluster's Dex (dvpsim.oidc), with their groups; passwords as the console's."""
+    from dvpsim.oidc import demo_password
+    for user in (*USERS, *USER_GROUPS):
+        issuer.add(user, demo_password(user), USER_GROUPS.get(user, ()))
+
+
 def node(name, zone):
     return {
         "metadata": {"name": name, "labels": {

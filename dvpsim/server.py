@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import conversion, dataexport, discovery, kinds, openapi, reviews, tables, upload
+from . import conversion, dataexport, discovery, kinds, oidc, openapi, reviews, tables, upload
 from .auth import authenticate
 from .errors import ApiError, BadRequest, Forbidden, Gone, InternalError, Invalid, MethodNotAllowed, NotFound
 from . import managed_fields, schemas
@@ -623,6 +623,9 @@ def build_app(cluster):
     app.add_routes(registry_server.routes(cluster))  # the OCI distribution API (/v2/) serving the samples as container disks
     app.add_routes(upload.routes(cluster))
     app.add_routes(dataexport.routes(cluster))  # the exporters of DataExports (`d8 download`)
+    if getattr(cluster, "oidc", None) is None:
+        cluster.oidc = oidc.Issuer()
+    app.add_routes(oidc.routes(cluster, cluster.oidc))  # the cluster's Dex (user-authn)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     app.on_response_prepare.append(_add_warnings)
     app["cluster"] = cluster
