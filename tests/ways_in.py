@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-MODES = ("local", "proxy")
+MODES = ("local", "proxy", "oidc")
 PROXY_ADDRESS = "10.20.30.40"
 OIDC_CLIENT = ("dvp-console", "dvpsim-console-secret")  # dvpsim's issuer knows this client (dvpsim.oidc)
 PASSWORD = "Test-password-1"
