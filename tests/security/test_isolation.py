@@ -1,9 +1,26 @@
-"""A user of another project can neither see nor act on this project's VM: pages, fragments, mutations."""
+"""A user of another project can neither see nor act on this project's VM: pages, fragments, mutations.
+Every test runs in each way in (DVP_AUTH local, proxy and oidc: tests/ways_in.py)."""
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from tests.kube import create_dvp, get_dvp, list_dvp, sample_url
+from tests.ways_in import MODES, WayIn
+
+
+@pytest.fixture(params=MODES)
+def way(request, settings, sim, db):
+    return WayIn(request.param, settings, sim)
+
+
+@pytest.fixture
+def owner(way, cast, project):
+    return way.client(cast.owner)
+
+
+@pytest.fixture
+def outsider(way, cast, project):
+    return way.client(cast.outsider)
 
 
 @pytest.mark.parametrize("url_name,args", [
