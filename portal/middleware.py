@@ -1,6 +1,7 @@
 """Turn Kubernetes API errors that escape a view into a page with the API's words, never a 500."""
 from django.shortcuts import render
 
+from portal.htmx import is_partial
 from portal.kube import KubeError
 
 TITLES = {
@@ -24,7 +25,7 @@ class KubeErrorMiddleware:
         if not isinstance(exception, KubeError):
             return None
         status = exception.status if 400 <= exception.status < 600 else 502
-        template = "includes/api_error.html" if getattr(request, "htmx", False) else "api_error.html"
+        template = "htmx/api_error.html" if is_partial(request) else "api_error.html"
         return render(request, template, {
             "title": TITLES.get(status, "The API answered with an error"),
             "error": exception,

@@ -136,7 +136,7 @@ class LiveConsumer(ProjectSocket):
 
     def _render_detail(self):
         if self.current is None:
-            return render_to_string("virtualization/gone.html", {"resource": self.resource, "name": self.name})
+            return render_to_string("htmx/gone.html", {"resource": self.resource, "name": self.name})
         context = detail_context(self.user, self.project, self.resource, self.current)
         context["oob"] = True
         return render_to_string(self.resource.template() + "#status", context)

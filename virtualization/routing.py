@@ -4,9 +4,9 @@ from . import live, uploads
 from .consoles import relay
 
 websocket_urlpatterns = [
-    path("ws/projects/<str:project>/live/<str:slug>/", live.LiveConsumer.as_asgi()),
-    path("ws/projects/<str:project>/live/<str:slug>/<str:name>/", live.LiveConsumer.as_asgi()),
-    path("ws/projects/<str:project>/vms/<str:name>/console/", relay.ConsoleConsumer.as_asgi()),
-    path("ws/projects/<str:project>/vms/<str:name>/vnc/", relay.VncConsumer.as_asgi()),
-    path("ws/projects/<str:project>/<str:slug>/<str:name>/upload/", uploads.UploadConsumer.as_asgi()),
+    path("ws/projects/<str:project>/live/<str:slug>/", live.LiveConsumer.as_asgi(), name="live-list"),
+    path("ws/projects/<str:project>/live/<str:slug>/<str:name>/", live.LiveConsumer.as_asgi(), name="live-detail"),
+    path("ws/projects/<str:project>/vms/<str:name>/console/", relay.ConsoleConsumer.as_asgi(), name="console"),
+    path("ws/projects/<str:project>/vms/<str:name>/vnc/", relay.VncConsumer.as_asgi(), name="vnc"),
+    path("ws/projects/<str:project>/<str:slug>/<str:name>/upload/", uploads.UploadConsumer.as_asgi(), name="upload"),
 ]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from portal.auth.identity import identity_of
+from portal.htmx import ws_path
 from portal.kube import kinds, streams
 from projects.access import can_console, get_project, kube_for
 
@@ -28,7 +29,7 @@ def console_context(user, project, name, tab, phase):
         "console_stream": stream,
         "console_ready": phase in RUNNING_PHASES,
         "can_open": can_console(user, project.name, name, stream),
-        "console_ws": f"/ws/projects/{project.name}/vms/{name}/{stream}/",
+        "console_ws": ws_path(stream, project=project.name, name=name),
         "holder_url": reverse("virtualization:vm-console-holder", args=[project.name, name, tab]),
         "window_url": reverse("virtualization:vm-console-window", args=[project.name, name, tab]),
     }

@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from portal.htmx import ws_path
 from portal.kube import Forbidden, KubeError, Unavailable, fetch, kinds
 from projects.access import can, get_project, kube_for
 
@@ -133,7 +134,7 @@ def upload_context(user, project, obj, resource):
     return {
         "upload": {
             "urls": (obj.get("status") or {}).get("imageUploadURLs") or {},
-            "socket_path": f"/ws/projects/{project.name}/{resource.slug}/{name}/upload/",
+            "socket_path": ws_path("upload", project=project.name, slug=resource.slug, name=name),
             "may_upload": can(user, "update", resource.kind, namespace, name),
         },
     }

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.htmx import is_partial
 from projects.access import get_project, kube_for
 
 from ..registry import Resource
@@ -19,6 +20,6 @@ def delete(request, project, resource: Resource, name):
         kube_for(request.user).delete(resource.kind, name, namespace_of(project, resource))
         messages.success(request, f"The {resource.noun} {name} is being deleted.")
         url = reverse("virtualization:list", args=[project.name, resource])
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
     return render(request, "virtualization/delete.html", {"project": project, "resource": resource, "obj": obj,
                                                           "name": name})

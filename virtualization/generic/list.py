@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
+from portal.htmx import is_partial
 from portal.kube import KubeError
 from projects.access import can, get_project, kube_for
 
@@ -166,7 +167,7 @@ class ResourceTable:
 def list_view(request, project, resource: Resource):
     project = get_project(request.user, project)
     table = ResourceTable(request.user, project, resource, ListQuery.from_get(request.GET))
-    partial = request.htmx and request.htmx.target == "live-table"
+    partial = is_partial(request, target="live-table")
     return render(request, "virtualization/list.html" + ("#table" if partial else ""), table.page_context())
 
 

@@ -114,7 +114,7 @@ def meta_tab(slug):
 
     def save(request, project, obj):
         return _save(request, project, obj, registry.get(slug))
-    return Tab("meta", "Meta", context=context, template="virtualization/_meta_tab.html",
+    return Tab("meta", "Meta", context=context, template="virtualization/includes/tab_meta.html",
                actions=(Action("save", save),))
 
 

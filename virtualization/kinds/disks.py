@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from portal.htmx import is_partial
 from portal.kube import KubeError, kinds, quantity
 from projects.access import can, get_project, kube_for
 
@@ -168,8 +169,8 @@ def resize(request, project, name):
     if request.method == "POST" and form.is_valid() and \
             _patch_disk(request, project, name, form, "size", {"size": form.cleaned_data["size"]}):
         messages.success(request, f"The disk {name} is being resized to {form.cleaned_data['size']}.")
-        return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
-    template = "virtualization/disks/resize.html" + ("#form" if request.htmx else "")
+        return HttpResponseClientRedirect(back) if is_partial(request) else redirect(back)
+    template = "virtualization/disks/resize.html" + ("#form" if is_partial(request) else "")
     return render(request, template, {"project": project, "resource": resource, "name": name, "disk": disk,
                                       "form": form, "current": current, "next": back},
                   status=422 if form.errors else 200)

@@ -24,3 +24,11 @@ def compact(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(", ", ": "))
     return "—" if value is None else str(value)
+
+
+@register.simple_tag
+def ws_path(route, **kwargs):
+    """{% ws_path "live-list" project=project.name slug=resource.slug %}: see portal.htmx.ws_path."""
+    from portal.htmx import ws_path as path
+
+    return path(route, **kwargs)

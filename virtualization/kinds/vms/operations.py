@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from portal.htmx import is_partial
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
@@ -131,7 +132,7 @@ def operation(request, project, name):
     if request.method == "GET" or (clone_form is not None and not clone_form.is_valid()):
         choice = next(c for c in operation_choices(vm, can(request.user, "create", kinds.VMOP, project.name))
                       if c["type"] == label)
-        partial = "#dialog" if request.htmx and request.method == "GET" else ""
+        partial = "#dialog" if is_partial(request) and request.method == "GET" else ""
         return render(request, "virtualization/vms/operation_confirm.html" + partial, {
             "project": project, "resource": resource, "name": name, "vm": vm, "choice": choice,
             "force_choice": force_choice(vm) if label == "Migrate" else None, "next": _next_url(request),
@@ -140,7 +141,7 @@ def operation(request, project, name):
     run_operation(request, project.name, vm, label, force=request.POST.get("force"), clone_form=clone_form)
     if _next_url(request):
         return redirect(_next_url(request))
-    if request.htmx:
+    if is_partial(request):
         return _status_with_messages(request, project, name)
     return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
 
@@ -212,7 +213,7 @@ def cancel_migration(request, project, name, operation_name):
     if op["spec"].get("virtualMachineName") != name or op["spec"].get("type") not in MIGRATION_TYPES:
         raise Http404("No such migration")
     if request.method == "GET":
-        return render(request, "virtualization/vms/cancel_migration.html" + ("#dialog" if request.htmx else ""),
+        return render(request, "virtualization/vms/cancel_migration.html" + ("#dialog" if is_partial(request) else ""),
                       {"project": project, "resource": resource, "name": name, "op": op})
     try:
         kube_for(request.user).delete(kinds.VMOP, operation_name, project.name)
@@ -221,6 +222,6 @@ def cancel_migration(request, project, name, operation_name):
         messages.info(request, f"The migration {operation_name} has already finished.")
     except KubeError as exc:
         messages.error(request, f"Canceling the migration was refused: {exc.message}")
-    if request.htmx:
+    if is_partial(request):
         return _status_with_messages(request, project, name)
     return redirect(reverse("virtualization:detail", args=[project.name, resource, name]))
