@@ -115,7 +115,7 @@ def sim():
 # ---- The console's tests: Django pointed at the session's dvpsim, a cast, a fresh project per module ---------
 
 # The test directories whose tests run the console (Django) against the session's dvpsim.
-CONSOLE_TESTS = {"virtualization", "projects", "portal", "security", "bench"}
+CONSOLE_TESTS = {"virtualization", "projects", "portal", "security", "bench", "system"}
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 

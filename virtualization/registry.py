@@ -176,5 +176,9 @@ def nav():
 
 
 def sidebar(request):
-    """Context processor: the project sidebar's entries, generated from the registry."""
-    return {"nav": nav()}
+    """Context processor: the project sidebar's entries, generated from the registry, and the System section's
+    (system.access: access reviews as the user, asked only when a page shows them, once per request)."""
+    from django.utils.functional import SimpleLazyObject
+
+    from system.access import sidebar as system_sidebar
+    return {"nav": nav(), "system_nav": SimpleLazyObject(lambda: system_sidebar(request))}

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from system.uploads import SystemUploadConsumer
+
 from . import live, uploads
 from .consoles import relay
 
@@ -9,4 +11,5 @@ websocket_urlpatterns = [
     path("ws/projects/<str:project>/vms/<str:name>/console/", relay.ConsoleConsumer.as_asgi(), name="console"),
     path("ws/projects/<str:project>/vms/<str:name>/vnc/", relay.VncConsumer.as_asgi(), name="vnc"),
     path("ws/projects/<str:project>/<str:slug>/<str:name>/upload/", uploads.UploadConsumer.as_asgi(), name="upload"),
+    path("ws/system/<str:slug>/<str:name>/upload/", SystemUploadConsumer.as_asgi(), name="system-upload"),
 ]

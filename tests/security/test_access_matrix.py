@@ -328,6 +328,7 @@ ROUTES = {
     "system:home": SYSTEM_ROW,
     "system:list": replace(SYSTEM_ROW, kwargs={"resource": "{kind}"}, per_system_kind=True),
     "system:detail": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True),
+    "system:status": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True),
     "system:detail-tab": replace(SYSTEM_ROW, kwargs={**OF_KIND, "tab": "{tab}"}, per_system_kind=True,
                                  per_tab=True),
     "system:delete": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True, methods=GET_POST, mutation=True,

@@ -1,0 +1,25 @@
+"""Who may open a System page: an access review made as the user (projects.access.can, cached briefly per
+user), asked once per request for the sidebar. A user the cluster does not allow gets a 404, as for a page
+that does not exist: nothing of a System page is shown to a project user who guesses its URL."""
+from django.http import Http404
+
+from projects.access import can
+
+from . import registry
+
+
+def may_open(user, resource) -> bool:
+    return can(user, resource.gate, resource.kind)
+
+
+def require(user, resource):
+    if not may_open(user, resource):
+        raise Http404("No such page")
+
+
+def sidebar(request):
+    """The System sidebar of this user, computed once per request."""
+    if not hasattr(request, "_system_nav"):
+        request._system_nav = registry.nav(lambda resource: may_open(request.user, resource)) \
+            if request.user.is_authenticated else []
+    return request._system_nav

@@ -1,0 +1,2 @@
+"""The System pages, each declared in its own module (imported here once, by system.urls)."""
+from . import cluster_images  # noqa: F401
