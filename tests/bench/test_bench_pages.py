@@ -6,7 +6,7 @@ Run with `make bench`. Prints ratios; asserts nothing about speed, only that the
 import pytest
 from django.urls import reverse
 
-from portal.kube import Kube, kinds
+from portal.kube import Identity, Kube, kinds
 from tests.bench import timing
 from tests.bench.support import ratio, size
 from tests.kube import OWNER, PROJECT_A, create_dvp, list_dvp
@@ -46,7 +46,7 @@ def rendered(client, url, *names):
 
 
 def test_bench_vm_list_page_against_the_raw_table_call(owner, many_vms):
-    kube = Kube(OWNER)
+    kube = Kube(Identity(OWNER))
     names = [f"bench-vm-{i:03d}" for i in range(many_vms)]
     table = kube.table(kinds.get("VirtualMachine"), PROJECT_A)
     assert set(names) <= {row["object"]["metadata"]["name"] for row in table["rows"]}
@@ -58,7 +58,7 @@ def test_bench_vm_list_page_against_the_raw_table_call(owner, many_vms):
 
 
 def test_bench_vm_detail_page_against_the_raw_get(owner, many_vms):
-    kube = Kube(OWNER)
+    kube = Kube(Identity(OWNER))
     assert kube.get(kinds.get("VirtualMachine"), "bench-vm-000", PROJECT_A)["metadata"]["name"] == "bench-vm-000"
     raw = median_seconds(lambda: kube.get(kinds.get("VirtualMachine"), "bench-vm-000", PROJECT_A))
     url = reverse("virtualization:detail", args=[PROJECT_A, "vms", "bench-vm-000"])
