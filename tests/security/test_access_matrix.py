@@ -81,9 +81,16 @@ def objects(sim, project, other_project):
     o["ip"] = f"{PREFIX}-ip"
     _create(sim, "virtualmachineipaddresses", project, "VirtualMachineIPAddress", o["ip"],
             {"type": "Static", "staticIP": "10.66.30.40"})
+    # Network: a Service selecting the VM and an Ingress in front of it (the VM's Network tab lists both).
+    o["service"], o["ingress"] = f"{PREFIX}-service", f"{PREFIX}-ingress"
+    k8s.CoreV1Api(sim.api("admin")).create_namespaced_service(project, {"metadata": {"name": o["service"]}, "spec": {
+        "selector": {"matrix": "vm"}, "ports": [{"port": 80}]}})
+    k8s.NetworkingV1Api(sim.api("admin")).create_namespaced_ingress(project, {"metadata": {"name": o["ingress"]}, "spec": {
+        "rules": [{"host": "am.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+            "service": {"name": o["service"], "port": {"number": 80}}}}]}}]}})
     o["by_kind"] = {"images": o["image"], "cluster-images": o["cluster_image"], "disks": o["disk"],
                     "disk-snapshots": o["disk_snapshot"], "vms": o["vm"], "vm-snapshots": o["vm_snapshot"],
-                    "vm-ip-addresses": o["ip"]}
+                    "vm-ip-addresses": o["ip"], "services": o["service"], "ingresses": o["ingress"]}
     # What the forms need.
     o["sample_url"] = sample_url(sim)
     o["vm_version"] = get_dvp(sim, "virtualmachines", project, o["vm"])["metadata"]["resourceVersion"]
@@ -93,6 +100,8 @@ def objects(sim, project, other_project):
 
     def current(kind):
         resource = REGISTRY[kind]
+        if kind in CORE_READERS:
+            return core_objects(sim, kind, project)[o["by_kind"][kind]]
         if resource.kind.namespaced:
             return get_dvp(sim, resource.kind.plural, project, o["by_kind"][kind])
         return custom(sim).get_cluster_custom_object(GROUP, VERSION, resource.kind.plural, o["by_kind"][kind])
@@ -239,6 +248,13 @@ ROUTES = {
     # Disks and disk snapshots
     "virtualization:disk-create": Row(methods=GET_POST, mutation=True, post={
         "name": f"{PREFIX}-new-disk", "source": "blank", "size": "1Gi"}),
+    # Network → Services and Ingresses
+    "virtualization:service-create": Row(methods=GET_POST, mutation=True, post={
+        "name": f"{PREFIX}-new-service", "type": "ClusterIP", "other_labels": "matrix=vm", "protocol": "TCP",
+        "port": "80"}),
+    "virtualization:ingress-create": Row(methods=GET_POST, mutation=True, post=lambda o: {
+        "name": f"{PREFIX}-new-ingress", "host": "new.example.com", "path": "/", "path_type": "Prefix",
+        "service": o["service"], "port": "80"}),
     "virtualization:disk-snapshot-create": Row(methods=GET_POST, mutation=True, post=lambda o: {
         "name": f"{PREFIX}-new-disk-snapshot", "disk": o["disk"]}),
     "virtualization:disk-resize": Row(kwargs={"name": "{disk}"}, methods=GET_POST, mutation=True,
@@ -467,10 +483,23 @@ NAMESPACED_PLURALS = ("virtualimages", "virtualdisks", "virtualdisksnapshots", "
                       "virtualmachineblockdeviceattachments", "virtualmachineipaddresses")
 
 
+# The Kubernetes kinds of the project's pages, read as JSON (as the API sends them) by their list call.
+CORE_READERS = {"services": lambda api, ns: k8s.CoreV1Api(api).list_namespaced_service(ns),
+                "ingresses": lambda api, ns: k8s.NetworkingV1Api(api).list_namespaced_ingress(ns)}
+
+
+def core_objects(sim, slug, project):
+    api = sim.api("admin")
+    return {obj["metadata"]["name"]: obj
+            for obj in api.sanitize_for_serialization(CORE_READERS[slug](api, project)).get("items", [])}
+
+
 def cluster_state(sim, project):
-    """What a mutation would change: every DVP object of the project and every cluster image, by its spec,
-    labels, annotations, owners and deletion mark (the status is the controllers' and may move)."""
+    """What a mutation would change: every DVP object of the project and every cluster image, and the project's
+    Services and Ingresses, by spec, labels, annotations, owners and deletion mark (the status is the controllers'
+    and may move)."""
     lists = [(p, list_dvp(sim, p, project)) for p in NAMESPACED_PLURALS]
+    lists += [(slug, list(core_objects(sim, slug, project).values())) for slug in CORE_READERS]
     lists.append(("clustervirtualimages", custom(sim).list_cluster_custom_object(
         GROUP, VERSION, "clustervirtualimages")["items"]))
     return {(plural, obj["metadata"]["name"]): (
@@ -626,7 +655,8 @@ OPEN_TO_A_VIEWER = {
                                                                            "create-container-image",
                                                                            "create-upload", "create-disk",
                                                                            "create-disk-snapshot"))
-       and c.name != "virtualization:vm-snapshot-create"},
+       and c.name not in ("virtualization:vm-snapshot-create", "virtualization:service-create",
+                          "virtualization:ingress-create")},
     **{c.id: "the Delete confirmation's button is enabled for a viewer" for c in CASES
        if c.name == "virtualization:delete"},
     "virtualization:disk-resize": OPEN_FORM,
