@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "portal.logs.RequestIdMiddleware",
     "portal.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,12 +218,13 @@ DVP_OIDC_GROUPS_PREFIX = env("DVP_OIDC_GROUPS_PREFIX")
 DVP_OIDC_LOGOUT_URL = env("DVP_OIDC_LOGOUT_URL")
 LOGIN_REDIRECT_URL_FAILURE = "/login/?failed=1"
 
-# Content-Security-Policy: no inline script or style, nothing from other sites. WebSockets go to
+# Content-Security-Policy: no inline script or style (but <style> elements with the response's nonce,
+# the ones xterm.js creates: portal/csp.py), nothing from other sites. WebSockets go to
 # this same origin ('self' covers ws(s): in current browsers). noVNC draws on canvases from blob:.
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self'",
+    "style-src 'self' 'nonce-{nonce}'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",
     "connect-src 'self'",

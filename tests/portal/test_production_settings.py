@@ -53,3 +53,20 @@ def test_it_trusts_the_proxys_scheme_and_marks_cookies_secure_behind_tls():
               "print(s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)")
     result = manage("shell", "-v", "0", "-c", script, **PRODUCTION)
     assert result.stdout.split() == ["('HTTP_X_FORWARDED_PROTO',", "'https')", "True", "True", "31536000"]
+
+
+def test_it_sends_hsts_and_the_policy_over_tls_and_redirects_plain_http():
+    script = """
+from django.test import Client
+client = Client(HTTP_HOST="console.example.com")
+tls = client.get("/login/", HTTP_X_FORWARDED_PROTO="https")
+plain = client.get("/login/")
+print(tls.status_code, tls["Strict-Transport-Security"])
+print(plain.status_code, plain["Location"], plain.has_header("Strict-Transport-Security"))
+print(tls["Content-Security-Policy"])
+"""
+    result = manage("shell", "-v", "0", "-c", script, **PRODUCTION)
+    tls, plain, policy = result.stdout.splitlines()
+    assert tls == "200 max-age=31536000; includeSubDomains; preload"
+    assert plain == "301 https://console.example.com/login/ False"
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
