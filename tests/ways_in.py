@@ -10,7 +10,8 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-MODES = ("local", "proxy", "oidc")
+# "oidc+token": OIDC, and every call made with the user's own ID token instead of impersonation.
+MODES = ("local", "proxy", "oidc", "oidc+token")
 PROXY_ADDRESS = "10.20.30.40"
 OIDC_CLIENT = ("dvp-console", "dvpsim-console-secret")  # dvpsim's issuer knows this client (dvpsim.oidc)
 PASSWORD = "Test-password-1"
@@ -26,8 +27,10 @@ def oidc_settings(settings, sim):
 
 class WayIn:
     def __init__(self, mode, settings, sim):
-        self.mode, self.sim = mode, sim
-        settings.DVP_AUTH = mode
+        self.mode, _, kube_auth = mode.partition("+")
+        self.sim = sim
+        settings.DVP_AUTH = self.mode
+        settings.DVP_KUBE_AUTH = kube_auth or "impersonate"
         settings.DVP_AUTH_PROXY_ADDRESSES = [PROXY_ADDRESS + "/32"]
         oidc_settings(settings, sim)
         self.clients = {}

@@ -119,3 +119,15 @@ def test_its_api_server_refuses_a_bad_id_token(sim, spoil):
         token = f"{header}.{payload}.{signature}"
     assert whoami(sim, token).status_code == 401
     assert whoami(sim, mint(sim, username="mallory")).status_code == 201  # the same, unspoilt, is taken
+
+
+def test_the_demo_gives_greta_project_a_through_her_group_only(sim):
+    from kubernetes import client
+
+    rbac = client.RbacAuthorizationV1Api(sim.api("admin"))
+    subjects = [s for b in rbac.list_namespaced_role_binding("project-a").items for s in b.subjects or ()]
+    assert {"kind": "Group", "name": "project-a-team"} in [{"kind": s.kind, "name": s.name} for s in subjects]
+    assert "greta" not in [s.name for s in subjects]
+    vms = client.CustomObjectsApi(sim.api("greta")).list_namespaced_custom_object(
+        "virtualization.deckhouse.io", "v1alpha2", "project-a", "virtualmachines")
+    assert "demo-vm" in [vm["metadata"]["name"] for vm in vms["items"]]
