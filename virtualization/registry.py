@@ -62,6 +62,15 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ExtraColumn:
+    """A list column the API's Table lacks (the VMs behind a Service): `fill(user, project, objects)` returns
+    {object name: text} for the objects of the page, read as the user."""
+    name: str
+    fill: Callable
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class RowActions:
     template: str                               # the menu of one row
     decorate: Callable | None = None            # (user, project, rows): what the menu needs on each row
@@ -93,6 +102,7 @@ class Resource:
     detail_template: str = ""   # default: virtualization/<slug>/detail.html (the facts of one object)
     tabs: tuple[Tab, ...] = ()  # between Overview and YAML/Events
     columns: tuple[Column, ...] = (Column("Phase", show="phase"), Column("Progress", show="progress"))
+    extra_columns: tuple[ExtraColumn, ...] = ()  # after the API's columns, filled by the console
     detail_context: Callable | None = None      # (user, project, obj) -> dict for the detail page
     events_timeline: Callable | None = None     # (user, project, obj, events) -> items of the Events tab
     row_actions: RowActions | None = None

@@ -65,7 +65,9 @@ def test_it_creates_each_type_of_the_guide_with_its_address_and_vms(type_, extra
     assert f"{name}.{project}.svc" in page
     assert 'data-vm="web-off"' in page and "no endpoint" in page  # a stopped VM is selected but not served
     listing = owner.get(reverse("virtualization:list", args=[project, "services"])).content.decode()
-    assert f'data-name="{name}"' in listing
+    row = listing[listing.index(f'data-name="{name}"'):]
+    row = row[:row.index("</tr>")]
+    assert '<td data-column="Virtual machines">web-1, web-off (no endpoint)</td>' in row
 
 
 def test_it_keeps_bad_input_and_shows_the_apis_words_on_the_field(project, owner, core, web_vms):

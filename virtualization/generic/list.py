@@ -109,11 +109,16 @@ class ResourceTable:
         return page
 
     def columns(self, table):
-        return [c for c in tables.columns_of(table, wide=self.query.wide) if c.name != "Name"]
+        return [c for c in tables.columns_of(table, wide=self.query.wide) if c.name != "Name"] + [
+            tables.Column(extra.name, "string", "", 0, extra.description) for extra in self.resource.extra_columns]
 
     def rows(self, table, all_rows=None):
         """The rows of the view, filtered, ordered and ready to render (all_rows: rows already parsed)."""
         rows = all_rows if all_rows is not None else tables.rows_of(table, self.resource, wide=True)
+        for extra in self.resource.extra_columns:  # before filtering and sorting: they apply to these cells too
+            values = extra.fill(self.user, self.project.name, [row.object for row in rows])
+            for row in rows:
+                row.cells[extra.name] = row.values[extra.name] = values.get(row.name, "")
         rows = self.query.filter(rows)
         rows = tables.sort_rows(rows, self.query.sort, self.query.descending, self.resource,
                                 tables.columns_of(table, wide=True))

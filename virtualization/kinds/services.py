@@ -14,7 +14,7 @@ from projects.access import can, get_project, kube_for
 from ..forms import NameField
 from ..generic.create import create_view
 from ..generic.meta import KEY_RE, LABEL_VALUE_RE
-from ..registry import CreateChoice, LiveRelation, Resource, register
+from ..registry import CreateChoice, ExtraColumn, LiveRelation, Resource, register
 
 CLUSTER_DOMAIN = "cluster.local"  # the guide: <service-name>.<namespace>.svc.<clustername>
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -131,22 +131,31 @@ def create(request, project):
                        exposed=exposed, may_create=can(request.user, "create", kinds.SERVICE, project.name))
 
 
-def backends(user, project, service, vms=None):
-    """The project's VMs the Service selects, each with how its endpoint stands: serving (a ready address),
-    not ready (starting, paused, …) or none (the VM has no address: stopped)."""
-    selector = (service.get("spec") or {}).get("selector") or {}
-    kube = kube_for(user)
-    vms = kube.list(kinds.VM, project) if vms is None else vms
-    ready, not_ready = set(), set()
+def endpoint_addresses(kube, project, service_name=None):
+    """(ready, not ready) addresses of the EndpointSlices of one Service, or of all, by Service name."""
+    selector = f"{SERVICE_NAME_LABEL}={service_name}" if service_name else SERVICE_NAME_LABEL
+    by_service = {}
     try:
-        slices = kube.list(kinds.ENDPOINT_SLICE, project,
-                           label_selector=f"{SERVICE_NAME_LABEL}={service['metadata']['name']}")
+        slices = kube.list(kinds.ENDPOINT_SLICE, project, label_selector=selector)
     except KubeError:
-        slices = []
+        slices = []  # a user who may not read them sees every VM without an endpoint
     for endpoint_slice in slices:
+        ready, not_ready = by_service.setdefault(endpoint_slice["metadata"]["labels"][SERVICE_NAME_LABEL],
+                                                 (set(), set()))
         for endpoint in endpoint_slice.get("endpoints") or []:
             target = ready if (endpoint.get("conditions") or {}).get("ready") else not_ready
             target.update(endpoint.get("addresses") or [])
+    return by_service
+
+
+def backends(user, project, service, vms=None, endpoints=None):
+    """The project's VMs the Service selects, each with how its endpoint stands: serving (a ready address),
+    not ready (starting, paused, …) or no endpoint (the VM has no address or is stopped)."""
+    kube, name = kube_for(user), service["metadata"]["name"]
+    vms = kube.list(kinds.VM, project) if vms is None else vms
+    endpoints = endpoint_addresses(kube, project, name) if endpoints is None else endpoints
+    ready, not_ready = endpoints.get(name, (set(), set()))
+    selector = (service.get("spec") or {}).get("selector") or {}
     found = []
     for vm in sorted(vms, key=lambda v: v["metadata"]["name"]):
         if not selects(selector, vm["metadata"].get("labels")):
@@ -157,6 +166,15 @@ def backends(user, project, service, vms=None):
         found.append({"name": vm["metadata"]["name"], "ip": ip, "phase": status.get("phase") or "Pending",
                       "state": state})
     return found
+
+
+def vms_column(user, project, objects):
+    """The list's "Virtual machines" column: the VMs behind each Service, those without an endpoint marked."""
+    kube = kube_for(user)
+    vms, endpoints = kube.list(kinds.VM, project), endpoint_addresses(kube, project)
+    return {service["metadata"]["name"]: ", ".join(
+        b["name"] if b["state"] == "serving" else f"{b['name']} ({b['state']})"
+        for b in backends(user, project, service, vms, endpoints)) or "none" for service in objects}
 
 
 def addresses(service, project):
@@ -200,6 +218,8 @@ resource = register(Resource(
     slug="services", kind=kinds.SERVICE, title="Services", noun="Service", create_label="Create Service",
     create=(CreateChoice("Create Service", "", create, "service-create"),),
     columns=(), detail_context=detail_context,
+    extra_columns=(ExtraColumn("Virtual machines", vms_column, "The VMs the selector picks; (no endpoint): not "
+                                                               "served, e.g. stopped"),),
     live_related=(LiveRelation(kinds.ENDPOINT_SLICE, _slice_of), LiveRelation(kinds.VM, lambda vm, name: True)),
     nav_section="Network", nav_order=110,
 ))
