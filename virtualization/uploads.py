@@ -23,6 +23,8 @@ import logging
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from portal import audit
+from portal.auth.identity import identity_of
 from portal.kube import Conflict, Forbidden, KubeError, NotFound, upload
 from projects.access import can, kube_for
 
@@ -48,6 +50,8 @@ class UploadConsumer(ProjectSocket):
             self.upload_url = await sync_to_async(_upload_url_for)(self.user, project, kwargs["slug"], kwargs["name"])
         except Refused as refused:
             return await self._finish({"error": refused.message, "status": refused.status})
+        self.identity = await sync_to_async(identity_of)(self.user)
+        self.target = {"kind": REGISTRY[kwargs["slug"]].kind.kind, "project": project.name, "name": kwargs["name"]}
         await self.send(text_data=json.dumps({"ready": True}))
 
     async def refuse(self, refused):
@@ -83,8 +87,17 @@ class UploadConsumer(ProjectSocket):
         try:
             await upload.put(self.upload_url, body(), size)
         except KubeError as exc:
+            self._audit("failure", size, status=exc.status, reason=exc.message)
             return await self._finish({"error": exc.message, "status": 409 if isinstance(exc, Conflict) else 502})
+        except asyncio.CancelledError:
+            self._audit("failure", size, reason="cancelled: the browser closed the upload")
+            raise
+        self._audit("success", size)
         await self._finish({"ok": True})
+
+    def _audit(self, result, size, **details):
+        audit.record("upload", user=self.identity.username, groups=self.identity.groups, result=result, bytes=size,
+                     **self.target, **details)
 
     async def _finish(self, answer):
         await self.send(text_data=json.dumps(answer))

@@ -7,7 +7,7 @@ from django.conf import settings
 from urllib3 import HTTPHeaderDict
 from kubernetes.client.exceptions import ApiException
 
-from . import errors
+from . import errors, observe
 from .config import api_client
 from .identity import Identity
 from .kinds import SUBRESOURCES, Kind
@@ -46,18 +46,20 @@ class Kube:
         header_params = HTTPHeaderDict(header_params)
         for name, value in self.identity.headers() if self.identity else ():
             header_params.add(name, value)
-        try:
-            response = client.call_api(method, url, header_params, body,
-                                       _request_timeout=settings.DVP_REQUEST_TIMEOUT)
-            data = response.read()
-        except ApiException as exc:
-            raise errors.from_status(exc.status or 503, exc.body) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            log.warning("API unreachable: %s %s: %s", method, path, exc)
-            raise errors.Unavailable(f"The Kubernetes API cannot be reached: {exc.__class__.__name__}") from exc
-        if not 200 <= response.status < 300:
-            raise errors.from_status(response.status, data)
-        return json.loads(data) if data else {}
+        with observe.api_call(self.identity, method, path, query=query, body=body) as call:
+            try:
+                response = client.call_api(method, url, header_params, body,
+                                           _request_timeout=settings.DVP_REQUEST_TIMEOUT)
+                data = response.read()
+            except ApiException as exc:
+                raise errors.from_status(exc.status or 503, exc.body) from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                log.warning("API unreachable: %s %s: %s", method, path, exc)
+                raise errors.Unavailable(f"The Kubernetes API cannot be reached: {exc.__class__.__name__}") from exc
+            if not 200 <= response.status < 300:
+                raise errors.from_status(response.status, data)
+            call.status, call.answer = response.status, (json.loads(data) if data else {})
+        return call.answer
 
     # --- objects ---------------------------------------------------------------------------
 

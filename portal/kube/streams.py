@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from . import errors
+from portal import metrics
+
+from . import errors, observe
 from .client import TABLE_ACCEPT
 from .config import endpoint
 from .kinds import SUBRESOURCES
@@ -47,21 +49,28 @@ async def watch(identity, kind, namespace=None, *, table=False, field_selector=N
     if resource_version:
         params["resourceVersion"] = resource_version
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30)
+    path = kind.collection_path(namespace)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.get(ep.host + kind.collection_path(namespace), params=params,
-                                   headers=headers, ssl=ep.ssl) as response:
+            with observe.api_call(identity, "GET", path, verb="watch"):
+                try:
+                    response = await session.get(ep.host + path, params=params, headers=headers, ssl=ep.ssl)
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    raise errors.Unavailable(f"The watch cannot be opened: {exc.__class__.__name__}") from exc
                 if response.status != 200:
-                    await _raise_for(response)
-                async for line in response.content:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    event = json.loads(line)
-                    if event.get("type") == "ERROR":
-                        status = event.get("object") or {}
-                        raise errors.from_status(status.get("code") or 500, json.dumps(status))
-                    yield event["type"], event["object"]
+                    async with response:
+                        await _raise_for(response)
+            async with response:
+                with observe.watch_open():
+                    async for line in response.content:
+                        line = line.strip()
+                        if not line:
+                            continue
+                        event = json.loads(line)
+                        if event.get("type") == "ERROR":
+                            status = event.get("object") or {}
+                            raise errors.from_status(status.get("code") or 500, json.dumps(status))
+                        yield event["type"], event["object"]
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise errors.Unavailable(f"The watch stream broke: {exc.__class__.__name__}") from exc
 
@@ -85,9 +94,11 @@ class ConsoleStream:
     `send(data)` writes to the guest and raises Closed once the stream is gone.
     """
 
-    def __init__(self, ws):
+    def __init__(self, ws, stream="console"):
         self._ws = ws
         self.closed = None
+        self._to_browser = metrics.CONSOLE_BYTES.labels(stream, "to_browser")
+        self._to_vm = metrics.CONSOLE_BYTES.labels(stream, "to_vm")
 
     def __aiter__(self):
         return self
@@ -96,6 +107,7 @@ class ConsoleStream:
         while self.closed is None:
             message = await self._ws.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
+                self._to_browser.inc(len(message.data))
                 return message.data
             if message.type == aiohttp.WSMsgType.CLOSE:
                 # The code the server sent (close_code may read 1006 if our reply could not be written).
@@ -109,6 +121,7 @@ class ConsoleStream:
     async def send(self, data: bytes):
         try:
             await self._ws.send_bytes(data)
+            self._to_vm.inc(len(data))
         except (ConnectionError, aiohttp.ClientError) as exc:
             raise Closed(self._ws.close_code or 1006, type(exc).__name__) from exc
 
@@ -125,21 +138,25 @@ async def open_console(identity, namespace, name, stream="console", *, keepalive
     is refused (not Running, forbidden, ...).
     """
     ep, headers = _headers(identity)
+    path = console_path(namespace, name, stream)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
     try:
-        try:
-            ws = await session.ws_connect(ep.ws_url(console_path(namespace, name, stream)),
-                                          headers=headers, protocols=CONSOLE_PROTOCOLS, ssl=ep.ssl,
-                                          autoping=True, heartbeat=keepalive or None,
-                                          max_msg_size=CONSOLE_MAX_MESSAGE)
-        except aiohttp.WSServerHandshakeError as exc:
-            raise _handshake_error(exc) from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise errors.Unavailable(f"The console cannot be reached: {exc.__class__.__name__}") from exc
-        try:
-            yield ConsoleStream(ws)
-        finally:
-            await ws.close()
+        with observe.console_session(identity, namespace, name, stream) as opened:
+            with observe.api_call(identity, "GET", path, verb="connect") as call:
+                call.status = 101  # Switching Protocols, unless the upgrade raises
+                try:
+                    ws = await session.ws_connect(ep.ws_url(path), headers=headers, protocols=CONSOLE_PROTOCOLS,
+                                                  ssl=ep.ssl, autoping=True, heartbeat=keepalive or None,
+                                                  max_msg_size=CONSOLE_MAX_MESSAGE)
+                except aiohttp.WSServerHandshakeError as exc:
+                    raise _handshake_error(exc) from exc
+                except (aiohttp.ClientError, OSError) as exc:
+                    raise errors.Unavailable(f"The console cannot be reached: {exc.__class__.__name__}") from exc
+            opened()
+            try:
+                yield ConsoleStream(ws, stream)
+            finally:
+                await ws.close()
     finally:
         await session.close()
 

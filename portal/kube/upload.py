@@ -8,6 +8,8 @@ import logging
 
 import aiohttp
 
+from portal import metrics
+
 from . import errors
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ async def put(url, chunks, size):
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=300)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.put(url, data=chunks, headers=headers) as response:
+            async with session.put(url, data=_counted(chunks), headers=headers) as response:
                 text = (await response.text())[:500]
                 status = response.status
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -40,3 +42,9 @@ async def put(url, chunks, size):
     if status == 404:
         raise errors.Conflict("The upload URL is closed: the image was uploaded already, failed or timed out.")
     raise errors.KubeError(f"The upload failed: {text.strip() or f'HTTP {status}'}", status=status)
+
+
+async def _counted(chunks):
+    async for chunk in chunks:
+        metrics.UPLOAD_BYTES.inc(len(chunk))
+        yield chunk
