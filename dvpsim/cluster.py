@@ -372,10 +372,10 @@ class Cluster:
         return created
 
     # in-process watch ------------------------------------------------------------
-    def subscribe(self):
-        """Async iterator of (event_type, kind, obj) for every change from now on;
-        obj is a private deep copy. Close it with `aclose()` or by leaving the loop."""
-        return _Subscription(self.store)
+    def subscribe(self, kind_names=None):
+        """Async iterator of (event_type, kind, obj) for every change from now on (of the kinds named in
+        `kind_names` only, if given); obj is a private deep copy. Close it with `aclose()` or by leaving the loop."""
+        return _Subscription(self.store, kind_names)
 
     # controllers ---------------------------------------------------------------------
     def start_controllers(self):
@@ -413,9 +413,9 @@ class Cluster:
 
 
 class _Subscription:
-    def __init__(self, store):
+    def __init__(self, store, kind_names=None):
         self._store = store
-        self._queue = store.subscribe()
+        self._queue = store.subscribe(kind_names)
 
     def __aiter__(self):
         return self

@@ -18,7 +18,7 @@ class Store:
         self.resource_version = 0
         self._history = deque(maxlen=history_size)  # (rv, type, kind, obj, previous obj)
         self._history_floor = 0  # events after this rv are replayable
-        self._subscribers = set()
+        self._subscribers = {}  # queue -> the kind names it receives events of (None: all)
         self.on_change = None  # callback() after every change (state persistence)
         self._dependents = {}  # owner uid -> {(kind name, namespace, name)}
 
@@ -120,8 +120,9 @@ class Store:
             self._history_floor = self._history[0][0]
         event = (rv, event_type, kind, obj, old)
         self._history.append(event)
-        for q in list(self._subscribers):
-            q.put_nowait(event)
+        for q, kind_names in list(self._subscribers.items()):
+            if kind_names is None or kind.kind in kind_names:
+                q.put_nowait(event)
         if self.on_change:
             self.on_change()
 
@@ -131,11 +132,12 @@ class Store:
             return None
         return [e for e in self._history if e[0] > rv]
 
-    def subscribe(self):
-        """An asyncio.Queue receiving (rv, type, kind, obj, previous obj or None) for every later change."""
+    def subscribe(self, kind_names=None):
+        """An asyncio.Queue receiving (rv, type, kind, obj, previous obj or None) for every later change
+        (of the kinds named in `kind_names` only, if given)."""
         q = asyncio.Queue()
-        self._subscribers.add(q)
+        self._subscribers[q] = None if kind_names is None else frozenset(kind_names)
         return q
 
     def unsubscribe(self, q):
-        self._subscribers.discard(q)
+        self._subscribers.pop(q, None)

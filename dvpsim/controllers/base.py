@@ -27,7 +27,9 @@ class Controller:
         self.kind = kinds.get(self.primary)
         self._running = {}
         self._dirty = set()
-        subscription = cluster.subscribe()
+        # Only the kinds handled below: a deep copy of every other event (the console sessions' Lease renewals)
+        # for every controller is wasted work.
+        subscription = cluster.subscribe({self.primary, *self.related})
         try:
             for obj in cluster.store.list(self.kind):
                 self.kick(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
