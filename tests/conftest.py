@@ -13,6 +13,10 @@ import uuid
 import pytest
 import yaml
 
+from tests import strict_templates
+
+strict_templates.install()
+
 READY_TIMEOUT = 30.0
 
 

@@ -32,6 +32,9 @@ def test_it_explains_a_vm_no_node_can_take(project, owner, sim, unique):
 def test_it_explains_a_vm_that_keeps_crashing(project, owner, sim, unique):
     name = unique("diag")
     make_vm(sim, project, name, f"{name}-root")
+    # Manual: DVP starts a failed VM again only under the AlwaysOn policies, so this one stays Pending.
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, project, "virtualmachines", name,
+                                               {"spec": {"runPolicy": "Manual"}})
     sim.control(f"vms/{project}/{name}/fail", {})
     wait_for(lambda: running_condition(sim, project, name).get("message") ==
              "The virtual machine repeatedly fails to start.", timeout=30)

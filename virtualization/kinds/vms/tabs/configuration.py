@@ -47,6 +47,9 @@ class ConfigurationForm(forms.Form):
         spec = vm.get("spec") or {}
         provisioning = spec.get("provisioning") or {}
         self.cloud_init_ref = provisioning if provisioning and provisioning.get("type") != "UserData" else None
+        # The Secret that holds the provisioning data (UserDataRef or SysprepRef), named for the page.
+        self.provisioning_secret = ((provisioning.get("userDataRef") or provisioning.get("sysprepRef") or {})
+                                    .get("name", "")) if self.cloud_init_ref else ""
         kwargs.setdefault("initial", {
             "vm_class": spec.get("virtualMachineClassName", ""),
             "cores": (spec.get("cpu") or {}).get("cores"),
