@@ -1,11 +1,14 @@
 """Network → Services: each type the guide shows made from "Create Service", with its address and the VMs behind
 it; bad input kept and refused with the API's words; the viewer refused; the outsider shown nothing; the VM page's
 Services and its "Expose"."""
+import asyncio
+
 import pytest
 from django.urls import reverse
 from kubernetes import client
 
 from tests.kube import make_vm, stopped_vm, tab_url, wait_for
+from tests.websockets import connect
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +122,28 @@ def test_the_vm_page_lists_what_reaches_it_and_exposes_it(project, owner, core, 
     assert f'href="{expose}"' in page
     form_page = owner.get(expose).content.decode()
     assert 'value="app=nginx" checked' in form_page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_pushes_a_newly_labelled_vm_to_the_services_page(project, cast, core, web_vms, sim):
+    """The Service's page is live: a VM that gets the selector's label shows among the VMs behind it."""
+    core.create_namespaced_service(project, {"metadata": {"name": "live-web"}, "spec": {
+        "selector": {"tier": "live"}, "ports": [{"port": 80}]}})
+
+    async def scenario():
+        communicator, connected = await connect(f"/ws/projects/{project}/live/services/live-web/", cast.owner)
+        assert connected
+        first = await communicator.receive_from(timeout=10)
+        await asyncio.to_thread(client.CustomObjectsApi(sim.api("admin")).patch_namespaced_custom_object,
+                                "virtualization.deckhouse.io", "v1alpha2", project, "virtualmachines", "web-1",
+                                {"metadata": {"labels": {"tier": "live"}}})
+        seen, loop = first, asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while "serving" not in seen and loop.time() < deadline:
+            seen += await communicator.receive_from(timeout=10)
+        await communicator.disconnect()
+        return first, seen
+
+    first, seen = asyncio.run(scenario())
+    assert 'data-vm="web-1"' not in first
+    assert 'data-vm="web-1"' in seen and "serving" in seen and 'hx-swap-oob="true"' in seen

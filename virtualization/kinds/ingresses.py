@@ -116,7 +116,8 @@ def detail_context(user, project, obj):
         behind.append({"name": name, "missing": False, "backends": services.backends(user, project.name, service, vms)})
     served = [i.get("ip") or i.get("hostname") for i in
               ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
-    return {"routes": routes(obj), "served_on": served, "behind": behind}
+    return {"routes": routes(obj), "served_on": served, "behind": behind,
+            "ingress_class": (obj.get("spec") or {}).get("ingressClassName") or ""}
 
 
 resource = register(Resource(

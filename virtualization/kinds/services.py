@@ -128,7 +128,7 @@ def create(request, project):
         initial = {"labels": [f"{k}={v}" for k, v in labels.items()], "name": exposed["metadata"]["name"][:50]}
     form = ServiceForm(request.POST or None, vms=vms, initial=initial)
     return create_view(request, project, resource, form, "virtualization/services/create.html", FIELD_MAP,
-                       exposed=exposed, may_create=can(request.user, "create", kinds.SERVICE, project.name))
+                       exposed=exposed and exposed["metadata"]["name"], exposed_labels=bool(initial.get("labels")), may_create=can(request.user, "create", kinds.SERVICE, project.name))
 
 
 def endpoint_addresses(kube, project, service_name=None):
@@ -205,8 +205,10 @@ def service_type(service):
 
 
 def detail_context(user, project, obj):
+    ports = [{"port": p.get("port"), "node_port": p.get("nodePort") or "", "protocol": p.get("protocol", "TCP"),
+              "target_port": p.get("targetPort", p.get("port"))} for p in (obj.get("spec") or {}).get("ports") or []]
     return {"service_type": service_type(obj), "addresses": addresses(obj, project.name),
-            "backends": backends(user, project.name, obj),
+            "backends": backends(user, project.name, obj), "ports": ports,
             "selector": sorted(((obj.get("spec") or {}).get("selector") or {}).items())}
 
 
@@ -232,7 +234,7 @@ def reaching(user, project, vm):
     try:
         found = [s for s in kube.list(kinds.SERVICE, project) if selects((s.get("spec") or {}).get("selector"), labels)]
     except KubeError:
-        return {"reach_services": None, "reach_ingresses": None}
+        return {"reach_services": None, "reach_ingresses": None, "may_expose": False}
     names = {s["metadata"]["name"] for s in found}
     try:
         ingresses = kube.list(kinds.INGRESS, project)
