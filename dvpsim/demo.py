@@ -78,12 +78,28 @@ def oidc_accounts(issuer):
         issuer.add(user, demo_password(user), USER_GROUPS.get(user, ()))
 
 
+# What the virtualization module's node labeller reports of each node's CPU (the admin guide's `cpu-model.node.…`
+# labels; `cpu-feature.node.…` for instruction sets). The first node is a newer CPU than the other two.
+CPU_MODEL_LABEL, CPU_FEATURE_LABEL = "cpu-model.node.virtualization.deckhouse.io/", \
+    "cpu-feature.node.virtualization.deckhouse.io/"
+CPU_MODELS = ("Nehalem", "Nehalem-IBRS", "Westmere", "SandyBridge", "IvyBridge", "Haswell-noTSX",
+              "Broadwell-noTSX", "Skylake-Client-noTSX-IBRS")
+CPU_FEATURES = ("sse4_2", "avx", "avx2", "aes", "x2apic", "hypervisor", "vmx", "pdpe1gb")
+NEWER_CPU = {"models": ("Cascadelake-Server-noTSX", "Icelake-Server-noTSX"), "features": ("avx512f", "avx512bw")}
+
+
+def cpu_labels(index):
+    models = CPU_MODELS + (NEWER_CPU["models"] if index == 0 else ())
+    features = CPU_FEATURES + (NEWER_CPU["features"] if index == 0 else ())
+    return {**{CPU_MODEL_LABEL + m: "true" for m in models}, **{CPU_FEATURE_LABEL + f: "true" for f in features}}
+
+
 def node(name, zone):
     return {
         "metadata": {"name": name, "labels": {
             "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
             "topology.kubernetes.io/zone": zone, "node-role.kubernetes.io/worker": "",
-            "node.deckhouse.io/group": "worker"}},
+            "node.deckhouse.io/group": "worker", **cpu_labels(NODES.index(name))}},
         "spec": {"podCIDR": f"10.111.{NODES.index(name)}.0/24"},
         "status": {
             "capacity": {"cpu": "16", "memory": "65536Mi", "pods": "110"},

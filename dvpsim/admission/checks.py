@@ -15,6 +15,7 @@ _WEBHOOKS = {
     "VirtualMachineIPAddress": "vmip.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineMACAddress": "vmmac.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineBlockDeviceAttachment": "vmbda.virtualization-controller.validate.d8-virtualization",
+    "VirtualMachineClass": "vmclass.virtualization-controller.validate.d8-virtualization",
 }
 
 

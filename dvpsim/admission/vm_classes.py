@@ -80,3 +80,31 @@ def admit_vm_class(cluster, operation, obj, old, checks):
         if fraction is not None and not (fraction == "Auto" or (isinstance(fraction, int) and 1 <= fraction <= 100)):
             checks.cel(f"{field}.defaultCoreFraction", "integer" if isinstance(fraction, int) else "string",
                        "The default core fraction must be a number from 1 to 100, or 'Auto'.")
+    checks.raise_if_any()  # the webhook sees only what the schema and its CEL rules let through
+    check_sizing_policies(operation, obj, checks)
+
+
+def check_sizing_policies(operation, obj, checks):
+    """DVP's SizingPoliciesValidator (vmclass/internal/validators/sizing_policies_validator.go), word for word:
+    on create every policy needs cores; on create and update no two core ranges may cross."""
+    name, policies = obj["metadata"].get("name", ""), (obj.get("spec") or {}).get("sizingPolicies") or []
+    if operation == "CREATE" and any(policy.get("cores") is None for policy in policies):
+        checks.deny(f"vmclass {name} has sizing policies but none of them specify cores")
+    if cpu_size_policies_cross(policies):
+        checks.deny(f"vmclass {name} has size policy cpu crosses")
+
+
+def cpu_size_policies_cross(policies):
+    """HasCPUSizePoliciesCrosses as DVP has it: an end of one range inside another. A pair is looked at once,
+    from its first policy, so a range that contains another whole is let through, as there."""
+    seen = set()
+    for i, first in enumerate(policies):
+        for j, second in enumerate(policies):
+            if i == j or (i, j) in seen or first.get("cores") is None or second.get("cores") is None:
+                continue
+            low1, high1 = first["cores"].get("min", 0), first["cores"].get("max", 0)
+            low2, high2 = second["cores"].get("min", 0), second["cores"].get("max", 0)
+            if low2 <= low1 <= high2 or low2 <= high1 <= high2:
+                return True
+            seen |= {(i, j), (j, i)}
+    return False

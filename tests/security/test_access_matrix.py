@@ -107,10 +107,13 @@ def objects(sim, project, other_project):
         return custom(sim).get_cluster_custom_object(GROUP, VERSION, resource.kind.plural, o["by_kind"][kind])
     o["current"] = current
     # The object of each System page (its generic routes are reversed with it), by its <section>/<slug>.
-    o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"]})
+    o["vm_class"] = f"{project}-class"
+    _create(sim, "virtualmachineclasses", None, "VirtualMachineClass", o["vm_class"], {"cpu": {"type": "Host"}})
+    o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"]})
     yield o
     try:  # the project's own objects go with the project
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", o["cluster_image"])
+        custom(sim).delete_cluster_custom_object(GROUP, VERSION, "virtualmachineclasses", o["vm_class"])
     except ApiException as exc:
         if exc.status != 404:
             raise
@@ -354,6 +357,11 @@ ROUTES = {
     "system:cluster-image-create-container-image": replace(
         SYSTEM_ROW, methods=GET_POST, mutation=True,
         post=_system_form("cvi-ci", lambda o: {"image": "registry.example.com/img:1"})),
+    "system:vm-class-create": replace(SYSTEM_ROW, methods=GET_POST, mutation=True, post={
+        "name": f"{PREFIX}-system-class", "cpu_type": "Host", "policy-count": "0"}),
+    "system:vm-class-edit": replace(SYSTEM_ROW, kwargs={"name": "{vm_class}"}, methods=GET_POST, mutation=True,
+                                    post=lambda o: {"default": "", "selector-count": "1",
+                                                    "selector-0-key": "matrix", "selector-0-operator": "Exists"}),
     "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                   post=_system_form("cvi-upload")),
 }
@@ -502,6 +510,8 @@ def cluster_state(sim, project):
     lists += [(slug, list(core_objects(sim, slug, project).values())) for slug in CORE_READERS]
     lists.append(("clustervirtualimages", custom(sim).list_cluster_custom_object(
         GROUP, VERSION, "clustervirtualimages")["items"]))
+    lists.append(("virtualmachineclasses", custom(sim).list_cluster_custom_object(
+        GROUP, VERSION, "virtualmachineclasses")["items"]))
     return {(plural, obj["metadata"]["name"]): (
         obj.get("spec"), obj["metadata"].get("labels"), obj["metadata"].get("annotations"),
         obj["metadata"].get("ownerReferences"), obj["metadata"].get("deletionTimestamp"))
