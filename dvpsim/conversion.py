@@ -22,8 +22,8 @@ def _convert_class(obj, fn):
     for policy in spec.get("sizingPolicies") or []:
         if isinstance(policy, dict) and isinstance(policy.get("coreFractions"), list):
             policy["coreFractions"] = [fn(v) for v in policy["coreFractions"]]
-    if "defaultCoreFraction" in spec:
-        spec["defaultCoreFraction"] = fn(spec["defaultCoreFraction"])
+        if isinstance(policy, dict) and "defaultCoreFraction" in policy:  # per policy, as the CRD has it
+            policy["defaultCoreFraction"] = fn(policy["defaultCoreFraction"])
     return obj
 
 

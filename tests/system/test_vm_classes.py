@@ -68,7 +68,8 @@ def test_it_creates_a_discovery_class_with_placement_and_the_guides_sizing_polic
         "selector-count": "1", "selector-0-key": "node.deckhouse.io/group", "selector-0-operator": "In",
         "selector-0-values": "worker",
         "toleration-count": "1", "toleration-0-key": "dedicated", "toleration-0-operator": "Equal",
-        "toleration-0-value": "virt", "toleration-0-effect": "NoSchedule", **guide_policy()})
+        "toleration-0-value": "virt", "toleration-0-effect": "NoSchedule",
+        **guide_policy(**{"policy-0-default_fraction": "50"})})
     assert response.status_code == 302, response.content.decode()[-3000:]
     spec = vmclass(sim, name)["spec"]
     assert spec["cpu"] == {"type": "Discovery", "discovery": {"nodeSelector": {"matchExpressions": [
@@ -77,7 +78,11 @@ def test_it_creates_a_discovery_class_with_placement_and_the_guides_sizing_polic
         {"key": "node.deckhouse.io/group", "operator": "In", "values": ["worker"]}]}
     assert spec["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "virt", "effect": "NoSchedule"}]
     assert spec["sizingPolicies"] == [{"cores": {"min": 1, "max": 4}, "coreFractions": [5, 10, 20, 50, 100],
+                                       "defaultCoreFraction": 50,
                                        "memory": {"perCore": {"min": "1Gi", "max": "8Gi"}, "step": "1Gi"}}]
+    written = custom(sim).get_cluster_custom_object(GROUP, "v1alpha3", "virtualmachineclasses", name)["spec"]
+    assert written["sizingPolicies"][0]["coreFractions"] == ["5%", "10%", "20%", "50%", "100%"]
+    assert written["sizingPolicies"][0]["defaultCoreFraction"] == "50%"
     wait_for(lambda: (vmclass(sim, name).get("status") or {}).get("phase") == "Ready")
     assert "avx512f" not in vmclass(sim, name)["status"]["cpuFeatures"]["enabled"]  # not every node has it
 

@@ -243,10 +243,10 @@ def _policy(row):
         memory["step"] = memory_quantity(row["memory_step"])
     if memory:
         policy["memory"] = memory
-    if row["fractions"]:
-        policy["coreFractions"] = sorted(int(f) for f in row["fractions"] if f.isdigit())
+    if row["fractions"]:  # v1alpha3 (the version the console writes) spells fractions as percentages
+        policy["coreFractions"] = [f"{f}%" for f in sorted(int(f) for f in row["fractions"] if f.isdigit())]
     if row["default_fraction"]:
-        policy["defaultCoreFraction"] = int(row["default_fraction"])
+        policy["defaultCoreFraction"] = f'{row["default_fraction"]}%'
     if row["dedicated"]:
         policy["dedicatedCores"] = [value == "true" for value in row["dedicated"]]
     return policy
@@ -258,10 +258,10 @@ def _policy_row(policy):
     bounds = per_core or memory
     return {"cores_min": str(cores.get("min", "")), "cores_max": str(cores.get("max", "")),
             "cores_step": str(cores.get("step", "")),
-            "default_fraction": str(policy.get("defaultCoreFraction", "")),
+            "default_fraction": str(policy.get("defaultCoreFraction", "")).rstrip("%"),
             "memory_mode": "perCore" if per_core else "absolute", "memory_min": str(bounds.get("min", "")),
             "memory_max": str(bounds.get("max", "")), "memory_step": str(memory.get("step", "")),
-            "fractions": [str(f) for f in policy.get("coreFractions") or []],
+            "fractions": [str(f).rstrip("%") for f in policy.get("coreFractions") or []],
             "dedicated": ["true" if d else "false" for d in policy.get("dedicatedCores") or []]}
 
 
