@@ -23,6 +23,10 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+# Where templates/, static/ and node_modules/ are: the checkout, or the image's /app (the packages
+# themselves are installed from the wheel, which holds only Python code).
+SHARE_DIR = Path(env("DVP_SHARE_DIR") or BASE_DIR)
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-DJANGO_SECRET_KEY-in-production"
 SECRET_KEY = env("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY
@@ -90,7 +94,7 @@ ASGI_APPLICATION = "portal.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SHARE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -133,10 +137,10 @@ STATIC_URL = "/static/"
 # With DJANGO_STATIC_ROOT (the image), files are collected once with hashed names and served from
 # there; without it (a checkout), WhiteNoise serves them from the finders.
 STATIC_ROOT = env("DJANGO_STATIC_ROOT") or None
-NODE_MODULES = BASE_DIR / "node_modules"
+NODE_MODULES = SHARE_DIR / "node_modules"
 # Front-end libraries come from npm (package.json); only the files the pages load are exposed.
 STATICFILES_DIRS = [
-    BASE_DIR / "static",
+    SHARE_DIR / "static",
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/htmx-ext-ws", NODE_MODULES / "htmx-ext-ws" / "dist"),
     ("vendor/xterm", NODE_MODULES / "@xterm" / "xterm"),
