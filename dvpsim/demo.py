@@ -111,7 +111,9 @@ def node(name, zone):
             "nodeInfo": {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
                          "osImage": "Ubuntu 22.04.5 LTS", "kernelVersion": "5.15.0-122-generic",
                          "containerRuntimeVersion": "containerd://1.7.24", "architecture": "amd64",
-                         "operatingSystem": "linux"},
+                         "operatingSystem": "linux", "machineID": f"{NODES.index(name) + 1:032x}",
+                         "systemUUID": f"4c4c4544-0000-1000-8000-{NODES.index(name) + 1:012x}",
+                         "bootID": f"b007{NODES.index(name) + 1:028x}"},
         },
     }
 

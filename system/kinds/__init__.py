@@ -1,2 +1,2 @@
 """The System pages, each declared in its own module (imported here once, by system.urls)."""
-from . import cluster_images, vm_classes  # noqa: F401
+from . import cluster_images, nodes, vm_classes  # noqa: F401

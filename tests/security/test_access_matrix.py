@@ -109,7 +109,9 @@ def objects(sim, project, other_project):
     # The object of each System page (its generic routes are reversed with it), by its <section>/<slug>.
     o["vm_class"] = f"{project}-class"
     _create(sim, "virtualmachineclasses", None, "VirtualMachineClass", o["vm_class"], {"cpu": {"type": "Host"}})
-    o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"]})
+    o["node"] = "virtlab-pt-3"
+    o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"],
+                         "nodes/nodes": o["node"]})
     yield o
     try:  # the project's own objects go with the project
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", o["cluster_image"])
@@ -362,6 +364,9 @@ ROUTES = {
     "system:vm-class-edit": replace(SYSTEM_ROW, kwargs={"name": "{vm_class}"}, methods=GET_POST, mutation=True,
                                     post=lambda o: {"default": "", "selector-count": "1",
                                                     "selector-0-key": "matrix", "selector-0-operator": "Exists"}),
+    "system:nodes-vms-cordon-drain": replace(SYSTEM_ROW, kwargs={"name": "{node}"}, methods=POST, mutation=True,
+                                             post={}),
+    "system:nodes-vms-uncordon": replace(SYSTEM_ROW, kwargs={"name": "{node}"}, methods=POST, mutation=True, post={}),
     "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                   post=_system_form("cvi-upload")),
 }
