@@ -51,7 +51,7 @@ def test_it_lists_the_changes_and_which_need_a_restart_before_saving(project, ow
     assert re.search(r"<code>memory.size</code></td><td>1Gi</td><td>2Gi</td><td>after a restart</td>", page)
     assert re.search(r"<code>runPolicy</code></td><td>AlwaysOnUnlessStoppedManually</td><td>Manual</td>"
                      r"<td>immediately</td>", page)
-    assert "The VM needs a restart to apply some of these changes" in page
+    assert re.search(r"The VM needs a restart to apply some of these\s+changes", page)
     assert (f"d8 k patch vm {name} --type merge -p &#x27;{{&quot;spec&quot;:{{&quot;memory&quot;:{{&quot;size&quot;:"
             f"&quot;2Gi&quot;}},&quot;runPolicy&quot;:&quot;Manual&quot;}}}}&#x27;") in page
     assert get_dvp(sim, "virtualmachines", project, name)["spec"]["memory"]["size"] == "1Gi"
@@ -191,3 +191,40 @@ def test_it_needs_the_csrf_token_to_save(project, cast, sim, unique, db, django_
     assert client.post(action_url(project, name, "configuration", "save"), form_of(vm, run_policy="Manual")).status_code == 403
     assert client.post(action_url(project, name, "disks", "attach"), {"device": "VirtualDisk/x"}).status_code == 403
     assert get_dvp(sim, "virtualmachines", project, name)["spec"]["runPolicy"] != "Manual"
+
+
+def test_it_holds_the_guides_placement_and_disks_and_images_sections(project, owner, sim, unique):
+    name = unique("cfg")
+    make_vm(sim, project, name, f"{name}-root")
+    page = owner.get(tab_url(project, name)).content.decode()
+    for heading in ("Placement", "Disks and Images", "Boot Disks", "Additional Disks"):
+        assert re.search(rf"<h2[^>]*>{heading}</h2>", page), heading
+    for block in ("Run on nodes", "Select nodes by labels", "Run VM near other VMs", "Identify similar VMs by labels",
+                  "Select labels", "Select options"):
+        assert block in page, block
+    assert f'action="{action_url(project, name, "placement", "save")}"' in page
+    assert f'action="{action_url(project, name, "disks", "attach")}"' in page
+    assert page.count('name="shown_on" value="configuration"') >= 3
+
+
+def test_it_brings_a_sections_action_back_to_the_configuration_tab(project, owner, sim, unique):
+    from tests.virtualization.test_vm_placement_tab import EMPTY_ROWS
+    name = unique("cfg")
+    vm = make_vm(sim, project, name, f"{name}-root")
+    rows = {"resource_version": vm["metadata"]["resourceVersion"], **EMPTY_ROWS, "shown_on": "configuration"}
+    response = owner.post(action_url(project, name, "placement", "save"),
+                          {**rows, "selector_key": "disktype", "selector_value": "ssd"})
+    assert response.status_code == 302 and response.url == tab_url(project, name) + "#placement"
+    assert get_dvp(sim, "virtualmachines", project, name)["spec"]["nodeSelector"] == {"disktype": "ssd"}
+    # Refused: shown on the Configuration tab again, the input kept, the error on its field.
+    vm = get_dvp(sim, "virtualmachines", project, name)
+    response = owner.post(action_url(project, name, "placement", "save"), {
+        **rows, "resource_version": vm["metadata"]["resourceVersion"], "near_key": "server",
+        "near_strength": "preferred", "near_weight": "500"})
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert 'id="vm-config-form"' in page and "The weight is a whole number from 1 to 100." in page
+    assert 'name="near_key" value="server"' in page
+    response = owner.post(action_url(project, name, "disks", "attach"), {"device": "", "shown_on": "configuration"})
+    assert response.status_code == 422 and 'id="vm-config-form"' in response.content.decode()
+    assert "Choose a disk or an image to attach." in response.content.decode()

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.usefixtures("remove_test_vms")
 EMPTY_ROWS = {"node_strength": "required", "node_weight": "", "node_key": "", "node_operator": "In",
               "node_values": "", "near_strength": "required", "near_weight": "", "near_key": "", "near_value": "",
               "near_topology": "kubernetes.io/hostname", "apart_strength": "required", "apart_weight": "",
-              "apart_key": "", "apart_value": "", "apart_topology": "kubernetes.io/hostname",
+              "apart_key": "", "apart_value": "", "apart_topology": "kubernetes.io/hostname", "apart_use": "0",
               "selector_key": "", "selector_value": ""}
 
 
@@ -155,3 +155,27 @@ def test_it_shows_a_concurrent_placement_change_and_keeps_the_rules(project, own
     assert "<code>nodeSelector</code>: — → <strong>{&quot;rack&quot;: &quot;r1&quot;}</strong>" in page
     assert 'name="selector_key" value="disktype"' in page and 'name="selector_value" value="ssd"' in page
     assert get_dvp(sim, "virtualmachines", project, name)["spec"]["nodeSelector"] == {"rack": "r1"}
+
+
+def test_it_adds_the_label_entered_in_a_blocks_pop_up_as_a_row(project, owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, project, name, f"{name}-root")
+    response = owner.post(action_url(project, name, "placement", "review"), rules(
+        vm, add="selector", selector_new_key="disktype", selector_new_value="ssd"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="selector_key" value="disktype"' in page and 'name="selector_value" value="ssd"' in page
+    assert "<code>nodeSelector</code>" in page  # the change is listed before Save
+    assert "nodeSelector" not in get_dvp(sim, "virtualmachines", project, name)["spec"]
+
+
+def test_it_saves_only_the_checked_labels_of_identify_similar_vms(project, owner, sim, unique):
+    name = unique("plc")
+    vm = make_vm(sim, project, name, f"{name}-root")
+    response = owner.post(action_url(project, name, "placement", "save"), rules(
+        vm, apart_key=["server", "tier"], apart_value=["database", "web"], apart_strength=["required", "required"],
+        apart_weight=["", ""], apart_topology=["kubernetes.io/hostname"] * 2, apart_use=["1"]))
+    assert response.status_code == 302
+    anti = get_dvp(sim, "virtualmachines", project, name)["spec"]["affinity"]["virtualMachineAndPodAntiAffinity"]
+    assert anti == {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"tier": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}

@@ -4,7 +4,7 @@ with a TabState when the action did not go through.
 """
 from dataclasses import dataclass, field
 
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +26,7 @@ class TabState:
     edit: object = None                          # an edit in progress (vms.edit.Edit: base and conflicts)
     error: str = ""                              # one line for the whole tab (an API refusal)
     status: int = 422                            # 409 after a conflict, 200 for a preview
+    origin: str = ""                             # the tab whose action made it (set by the action's view)
 
     def with_error(self, key, message):
         self.errors[key] = message
@@ -130,9 +131,18 @@ def action_view(resource, tab, action):
             result = action.handle(request, project, obj)
         except KubeError as exc:
             result = TabState(posted=request.POST, error=exc.message)
+        # A tab may hold another tab's section (the VM's Configuration holds Placement and Disks and Images):
+        # its forms name the tab they are shown on, and the user comes back there, at the section.
+        shown_on = request.POST.get("shown_on", "")
+        shown_on = shown_on if shown_on in resource.tab_keys and shown_on != tab.key else ""
         if isinstance(result, TabState):  # shown on the object as it is now, with the user's input kept
+            result.origin = tab.key
             return render_tab(request, project, resource, get_object(request.user, project, resource, name),
-                              tab.key, result)
+                              shown_on or tab.key, result)
+        own_url = reverse("virtualization:detail-tab", args=[project.name, resource, name, tab.key])
+        if shown_on and isinstance(result, HttpResponseRedirect) and result.url == own_url:
+            return HttpResponseRedirect(reverse("virtualization:detail-tab", args=[project.name, resource, name,
+                                                                                    shown_on]) + f"#{tab.key}")
         return result
     view.__name__ = f"{resource.slug}_{tab.key}_{action.name}".replace("-", "_")
     return view

@@ -13,6 +13,8 @@ from .... import registry, sizing
 from ....forms import SizeField, apply_api_error
 from ....generic.detail import TabState, get_object
 from .. import edit as edit_module
+from . import disks as disks_tab
+from . import placement as placement_tab
 from ..spec_form import BOOTLOADERS, MIGRATION_POLICIES, OS_TYPES, RUN_POLICIES, USERDATA_LIMIT
 
 KEYS = ("virtualMachineClassName", "cpu", "memory", "provisioning", "runPolicy", "disruptions", "osType",
@@ -132,7 +134,30 @@ def _classes(user):
     return choices, sorted(fractions, key=lambda f: int(f.rstrip("%"))), {c["metadata"]["name"]: c for c in items}
 
 
+def _section(user, project, obj, state, tab_key, tab_context):
+    """Another tab's part, shown as a section of this one (the guide's "Placement" and "Disks and Images"):
+    its context with the names it shares with this tab (edit, changes, its actions' URLs) set apart."""
+    resource = registry.get("vms")
+    tab = resource.tab(tab_key)
+    own = tab_context(user, project, obj, state if state.origin == tab_key else TabState())
+    shared = {key: own.pop(key, None) for key in ("edit", "changes", "patch_command")}
+    shared["actions"] = {action.name.replace("-", "_"): reverse(
+        f"virtualization:{registry.action_url_name(resource, tab, action)}", args=[project.name, obj["metadata"]["name"]])
+        for action in tab.actions}
+    shared["url"] = reverse("virtualization:detail-tab", args=[project.name, "vms", obj["metadata"]["name"], tab_key])
+    shared["error"] = state.error if state.origin == tab_key else ""
+    return own, shared
+
+
 def context(user, project, obj, state):
+    placement, placement_section = _section(user, project, obj, state, "placement", placement_tab.context)
+    disks, disks_section = _section(user, project, obj, state, "disks", disks_tab.context)
+    own = state if state.origin in ("", "configuration") else TabState()
+    return {**placement, **disks, "placement_section": placement_section, "disks_section": disks_section,
+            **_own_context(user, obj, own), "tab_error": own.error}
+
+
+def _own_context(user, obj, state):
     form = state.form or ConfigurationForm(vm=obj, user=user)
     edit = state.edit or edit_module.Edit(user, obj, KEYS)
     phase = (obj.get("status") or {}).get("phase", "")
@@ -179,6 +204,6 @@ def changes(request, project, name):
     """The list of changed parameters, refreshed as the user edits (htmx)."""
     project = get_project(request.user, project)
     obj = get_object(request.user, project, registry.get("vms"), name)
-    tab = context(request.user, project, obj, _posted(request, obj))
+    tab = _own_context(request.user, obj, _posted(request, obj))
     return render(request, "virtualization/vms/tabs/configuration.html#changes",
                   {**tab, "project": project, "obj": obj, "name": name})

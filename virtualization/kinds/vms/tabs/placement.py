@@ -41,7 +41,7 @@ def rows_from_spec(spec):
                 term = _unwrap(term)
                 for label, value in ((term.get("labelSelector") or {}).get("matchLabels") or {}).items():
                     rows[block].append({"strength": strength, "weight": str(weight) if strength == "preferred" else "",
-                                        "key": label, "value": value,
+                                        "key": label, "value": value, "use": True,
                                         "topology": term.get("topologyKey", "kubernetes.io/hostname")})
     return rows
 
@@ -60,10 +60,24 @@ def rows_from_post(post):
     def rows(prefix, fields):
         columns = [post.getlist(f"{prefix}_{f}") for f in fields]
         return [dict(zip(fields, values)) for values in zip(*columns)]
+    apart = rows("apart", ("strength", "weight", "key", "value", "topology"))
+    used = set(post.getlist("apart_use"))  # the check boxes next to the labels: the unchecked ones are kept, unused
+    for i, row in enumerate(apart):
+        row["use"] = str(i) in used
     return {"selector": rows("selector", ("key", "value")),
             "node": rows("node", ("strength", "weight", "key", "operator", "values")),
             "near": rows("near", ("strength", "weight", "key", "value", "topology")),
-            "apart": rows("apart", ("strength", "weight", "key", "value", "topology"))}
+            "apart": apart}
+
+
+def add_entered(rows, post, block):
+    """The label the user entered in a block's pop-up ("Key", "Value", then "Enter"), as a new row of it;
+    False when the pop-up was left empty (a blank row is offered instead)."""
+    key = (post.get(f"{block}_new_key") or "").strip()
+    if block not in ("selector", "near", "apart") or not key:
+        return False
+    rows[block].append({**BLANK_ROW, "key": key, "value": (post.get(f"{block}_new_value") or "").strip()})
+    return True
 
 
 def _filled(row):
@@ -107,7 +121,7 @@ def spec_from_rows(rows):
     for block, field in (("near", "virtualMachineAndPodAffinity"), ("apart", "virtualMachineAndPodAntiAffinity")):
         terms = {}
         for i, row in enumerate(rows[block]):
-            if not _filled(row):
+            if not _filled(row) or row.get("use") is False:
                 continue
             key = row.get("key", "").strip()
             if not key:
@@ -276,13 +290,15 @@ def _too_few_domains(vm, project_vms, affinity, eligible_labels):
 
 # ---- tab and save -------------------------------------------------------------------------
 
+BLANK_ROW = {"strength": "required", "weight": "", "key": "", "value": "", "operator": "In", "values": "",
+             "topology": "kubernetes.io/hostname", "use": True}
+
+
 def _with_blank_rows(rows, add=None):
     rows = {k: list(v) for k, v in rows.items()}
-    blank = {"strength": "required", "weight": "", "key": "", "value": "", "operator": "In", "values": "",
-             "topology": "kubernetes.io/hostname"}
     for block in rows:
         if block == add or not rows[block]:
-            rows[block].append(dict(blank))
+            rows[block].append(dict(BLANK_ROW))
     return rows
 
 
@@ -307,8 +323,10 @@ def context(user, project, obj, state):
 
 def _posted(request, obj, status=422):
     rows = rows_from_post(request.POST)
-    wanted, errors = spec_from_rows(rows)
     add = request.POST.get("add") if request.POST.get("add") in ("selector", "node", "near", "apart") else None
+    if add and add_entered(rows, request.POST, add):
+        add = None  # the entered label is the new row
+    wanted, errors = spec_from_rows(rows)
     return TabState(form={"rows": rows, "wanted": wanted, "errors": errors, "add": add}, status=status,
                     edit=edit_module.Edit(request.user, obj, KEYS, request.POST))
 
