@@ -9,6 +9,7 @@ import logging
 import jwt
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -35,16 +36,11 @@ class ProxyBackend(ModelBackend):
     def authenticate(self, request, proxy_user=None, proxy_groups=(), **kwargs):
         if settings.DVP_AUTH != "proxy" or not proxy_user:
             return None
-        user, _ = self._users().get_or_create(username=proxy_user[:150])
+        user, _ = get_user_model().objects.get_or_create(username=proxy_user[:150])
         if not self.user_can_authenticate(user):
             return None
         sync_groups(user, proxy_groups)
         return user
-
-    @staticmethod
-    def _users():
-        from django.contrib.auth import get_user_model
-        return get_user_model().objects
 
 
 def claims_identity(claims):

@@ -20,10 +20,8 @@ class PasswordLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         wait = ratelimit.locked_for(request.POST.get("username", ""), request.META.get("REMOTE_ADDR"))
         if wait:
-            form = self.get_form()
-            form.is_bound = False  # not checked: the password is not even tried
             return render(request, self.template_name, {
-                **self.get_context_data(form=form),
+                **self.get_context_data(form=self.get_form_class()(request)),  # the password is not even tried
                 "locked": f"Too many failed logins. Try again in {max(1, round(wait / 60))} minute(s).",
                 "username": request.POST.get("username", ""),
             }, status=429)
