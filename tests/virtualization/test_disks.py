@@ -1,3 +1,5 @@
+import re
+
 from django.urls import reverse
 
 from tests.kube import create_dvp, get_dvp, sample_url, wait_for_phase
@@ -33,6 +35,20 @@ def test_it_creates_a_disk_from_a_project_image(project, owner, sim, unique):
     ready = wait_for_phase(sim, "virtualdisks", project, disk, "Ready")
     page = owner.get(response["Location"]).content.decode()
     assert ready["status"]["capacity"] in page
+
+
+def test_it_creates_the_guides_empty_disk_with_the_forms_defaults(project, owner, sim):
+    # The guide: "Disk Name" blank-disk, "Size" 100Mi, "StorageClass Name" left as it is, "Create"; the Source
+    # stays as the form opens (Project, no image chosen).
+    page = owner.get(create_url(project)).content.decode()
+    assert re.search(r'value="project"[^>]*checked', page)
+    response = owner.post(create_url(project), {"name": "blank-disk", "source": "project", "project_image": "",
+                                                "cluster_image": "", "snapshot": "", "size": "100Mi",
+                                                "storage_class": ""})
+    assert response.status_code == 302
+    created = get_dvp(sim, "virtualdisks", project, "blank-disk")
+    assert "dataSource" not in created["spec"] and created["spec"]["persistentVolumeClaim"] == {"size": "100Mi"}
+    assert wait_for_phase(sim, "virtualdisks", project, "blank-disk", "Ready")["status"]["capacity"] == "100Mi"
 
 
 def test_it_asks_for_the_image_of_an_image_disk(project, owner, unique):

@@ -12,6 +12,7 @@ from projects.access import can, get_project, kube_for
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import registry
+from ..downloads import download_context, download_view
 from ..forms import NameField, SizeField, apply_api_error
 from ..generic.create import create_view, image_choice_label, images_for_disks, storage_classes, upload_context
 from ..generic.detail import TabState, get_object
@@ -45,7 +46,8 @@ class DiskForm(forms.Form):
     cluster_image = forms.ChoiceField(label="Cluster image", required=False)
     snapshot = forms.ChoiceField(label="Disk snapshot", required=False)
     size = SizeField(label="Size", required=False,
-                     help_text="At least the image's unpacked size; leave empty to use exactly that size.",
+                     help_text="With its unit, e.g. 100Mi or 10Gi. From an image: at least its unpacked size "
+                               "(leave empty to use exactly that size).",
                      widget=forms.TextInput(attrs={"placeholder": "e.g. 5Gi"}))
     storage_class = forms.ChoiceField(label="StorageClass Name", required=False, help_text=WFFC_HELP)
 
@@ -54,7 +56,8 @@ class DiskForm(forms.Form):
         project_images, cluster_images = images_for_disks(user, project)
         self.images = {("project", i["metadata"]["name"]): i for i in project_images}
         self.images.update({("cluster", i["metadata"]["name"]): i for i in cluster_images})
-        self.fields["project_image"].choices = [("", "— choose an image —")] + [
+        # The guide's empty disk is made with the default source (Project) and no image chosen: just a size.
+        self.fields["project_image"].choices = [("", "— none: an empty disk —")] + [
             (i["metadata"]["name"], image_choice_label(i)) for i in project_images]
         self.fields["cluster_image"].choices = [("", "— choose an image —")] + [
             (i["metadata"]["name"], image_choice_label(i)) for i in cluster_images]
@@ -68,8 +71,10 @@ class DiskForm(forms.Form):
     def clean(self):
         data = super().clean()
         source = data.get("source")
-        if source == "project" and not data.get("project_image"):
-            self.add_error("project_image", "Choose the project image to copy onto the disk.")
+        if source == "project" and not data.get("project_image") and not data.get("size") \
+                and not self.has_error("size"):
+            self.add_error("project_image", "Choose the project image to copy onto the disk, or give a Size "
+                                            "for an empty disk.")
         if source == "cluster" and not data.get("cluster_image"):
             self.add_error("cluster_image", "Choose the cluster image to copy onto the disk.")
         if source == "snapshot" and not data.get("snapshot"):
@@ -91,7 +96,7 @@ class DiskForm(forms.Form):
         spec = {}
         refs = {"project": ("VirtualImage", "project_image"), "cluster": ("ClusterVirtualImage", "cluster_image"),
                 "snapshot": ("VirtualDiskSnapshot", "snapshot")}
-        if data["source"] in refs:
+        if data["source"] in refs and data.get(refs[data["source"]][1]):
             kind, field = refs[data["source"]]
             spec["dataSource"] = {"type": "ObjectRef", "objectRef": {"kind": kind, "name": data[field]}}
         if data["source"] == "upload":
@@ -198,7 +203,8 @@ def configuration_context(user, project, disk, state):
 
 
 def detail_context(user, project, disk):
-    return upload_context(user, project, disk, registry.get("disks"))
+    resource = registry.get("disks")
+    return {**upload_context(user, project, disk, resource), **download_context(user, project, disk, resource)}
 
 
 resource = register(Resource(
@@ -208,6 +214,7 @@ resource = register(Resource(
               actions=(Action("storage-class", change_storage_class),)),),
     columns=(Column("Phase", show="phase"), Column("Progress", show="progress"),
              Column("Capacity", sort="quantity", edit="disk-resize", edit_title="Resize disk")),
-    routes=(Route("<str:name>/resize/", resize, "disk-resize"),),
+    routes=(Route("<str:name>/resize/", resize, "disk-resize"),
+            Route("<str:name>/download/", download_view("disks"), "disk-download")),
     detail_context=detail_context, nav_order=30,
 ))
