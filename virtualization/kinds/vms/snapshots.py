@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.htmx import is_partial
 from portal.kube import KubeError, NotFound, kinds
 from projects.access import can, get_project, kube_for
 
@@ -224,7 +225,7 @@ def restore(request, project, name, snapshot_name):
         "dry_run_failed": ((dry_run or {}).get("status") or {}).get("phase") == "Failed",
         "dry_run_message": _completed_message(dry_run) if dry_run else "",
     }
-    template = "snapshot_restore.html#dry-run" if request.htmx and request.GET.get("fragment") else \
+    template = "snapshot_restore.html#dry-run" if is_partial(request) and request.GET.get("fragment") else \
         "snapshot_restore.html"
     return _page(request, project, name, template, **context)
 
@@ -302,7 +303,7 @@ def create_vm(request, project, name, snapshot_name):
     op = _operation_of(request, project, snapshot_name) if request.method == "GET" else None
     context = {"snapshot": snapshot, "snapshot_name": snapshot_name, "form": form, "why": why, "op": op,
                "op_message": _completed_message(op) if op else "", "op_done": _finished(op)}
-    if request.htmx and request.GET.get("fragment"):
+    if is_partial(request) and request.GET.get("fragment"):
         return _page(request, project, name, "snapshot_create_vm.html#operation-result", **context)
     return _page(request, project, name, "snapshot_create_vm.html", status=422 if form.errors else 200, **context)
 

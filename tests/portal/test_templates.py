@@ -1,0 +1,18 @@
+"""The templates stay readable: no line over 160 characters (break long ones between attributes or tags)."""
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+LIMIT = 160
+
+
+def long_lines(root):
+    for path in sorted(root.rglob("*.html")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if len(line) > LIMIT:
+                yield f"{path.relative_to(root)}:{number} ({len(line)} characters)"
+
+
+def test_it_keeps_every_template_line_under_160_characters():
+    assert list(TEMPLATES.rglob("*.html")), f"no templates found under {TEMPLATES}"
+    too_long = list(long_lines(TEMPLATES))
+    assert not too_long, "template lines over 160 characters:\n" + "\n".join(too_long)
