@@ -78,8 +78,8 @@ class WayIn:
 
         client = await sync_to_async(self.client)(username, groups)
         extra, address = self.headers(username, groups)
-        headers = [(b"host", b"localhost"), (b"origin", origin.encode()),
-                   (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()), *extra]
+        headers = [(b"host", b"localhost"), (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+                   *extra, *([(b"origin", origin.encode())] if origin else [])]
         communicator = WebsocketCommunicator(application, path, headers=headers)
         communicator.scope["client"] = (address, 50000)
         connected, _ = await communicator.connect(timeout=10)
