@@ -10,7 +10,7 @@ from dataclasses import dataclass
 # Groups kube-apiserver serves itself; every other group is a CustomResourceDefinition's.
 BUILT_IN_GROUPS = {"", "apps", "authentication.k8s.io", "authorization.k8s.io", "coordination.k8s.io",
                    "events.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io",
-                   "discovery.k8s.io"}
+                   "discovery.k8s.io", "policy"}
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 DVP = "virtualization.deckhouse.io"
 SUBRESOURCES_GROUP = "subresources.virtualization.deckhouse.io"
@@ -323,6 +323,26 @@ KINDS += [
              _c("Ready", ".status.conditions[?(@.type=='Ready')].status"),
              _c("TargetKind", ".spec.targetRef.kind"), _c("TargetName", ".spec.targetRef.name"), _c("TTL", ".spec.ttl"),
              _c("URL", ".status.url", priority=1), CRD_AGE)),
+]
+
+# What the console's own manifests (deploy/) create, so `kubectl apply --dry-run=server -k deploy/...` runs against
+# dvpsim: the workload kinds kube-apiserver serves itself (stored as sent, no controller runs them) and the
+# user-authn module's DexClient and DexAuthenticator (no CRD in our references: no schema kept, as for the sdn's).
+KINDS += [
+    Kind("Deployment", "deployments", group="apps", short_names=("deploy",), categories=("all",),
+         subresources=("status", "scale"), columns=(
+             Column("Ready", cell="deployment_ready"), _c("Up-to-date", ".status.updatedReplicas", "integer"),
+             _c("Available", ".status.availableReplicas", "integer"), AGE)),
+    Kind("PodDisruptionBudget", "poddisruptionbudgets", group="policy", short_names=("pdb",),
+         subresources=("status",), columns=(
+             _c("Min Available", ".spec.minAvailable"), _c("Max Unavailable", ".spec.maxUnavailable"),
+             _c("Allowed Disruptions", ".status.disruptionsAllowed", "integer"), AGE)),
+    Kind("NetworkPolicy", "networkpolicies", group="networking.k8s.io", short_names=("netpol",), columns=(
+        Column("Pod-Selector", cell="pod_selector"), AGE)),
+    Kind("DexClient", "dexclients", group="deckhouse.io", versions=("v1",), subresources=("status",), columns=(
+        CRD_AGE,)),
+    Kind("DexAuthenticator", "dexauthenticators", group="deckhouse.io", versions=("v1",), subresources=("status",),
+         columns=(_c("Domain", ".spec.applicationDomain"), CRD_AGE)),
 ]
 
 # events.k8s.io/v1 Event: a second view of the stored core/v1 Events, converted as kube-apiserver

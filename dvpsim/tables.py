@@ -146,6 +146,17 @@ def _service_selector(obj, now):
     return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "<none>"
 
 
+def _deployment_ready(obj, now):
+    status = obj.get("status") or {}
+    return f"{status.get('readyReplicas', 0)}/{(obj.get('spec') or {}).get('replicas', 1)}"
+
+
+def _pod_selector(obj, now):
+    """kubectl's rendering of a NetworkPolicy's spec.podSelector (matchLabels only; empty selects every pod)."""
+    labels = ((obj.get("spec") or {}).get("podSelector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"
+
+
 def _slice_ports(obj, now):
     return ",".join(str(p.get("port")) for p in obj.get("ports") or []) or "<unset>"
 
@@ -232,6 +243,7 @@ CELLS = {
     "pod_ready": _pod_ready, "pod_restarts": _pod_restarts, "pod_readiness_gates": _pod_readiness_gates,
     "binding_role": _binding_role, "binding_users": _binding_subjects("User"),
     "binding_groups": _binding_subjects("Group"),
+    "deployment_ready": _deployment_ready, "pod_selector": _pod_selector,
 }
 
 

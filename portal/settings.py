@@ -35,6 +35,9 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY is not set: set it to a long random string "
                                "(or DJANGO_DEBUG=1 on a development machine)")
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(f"DJANGO_SECRET_KEY is too short ({len(SECRET_KEY)} characters): use at least 50 "
+                               "random characters")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: list the host names the console is served as")
 

@@ -23,6 +23,12 @@ def test_it_refuses_to_start_on_the_development_secret_key():
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+def test_it_refuses_a_short_secret_key_such_as_the_manifests_placeholder():
+    result = manage("check", DJANGO_SECRET_KEY="replace-me", DJANGO_ALLOWED_HOSTS="console.example.com")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is too short (10 characters)" in result.stderr
+
+
 def test_it_refuses_to_start_with_no_allowed_hosts():
     result = manage("check", DJANGO_SECRET_KEY=PRODUCTION["DJANGO_SECRET_KEY"], DJANGO_ALLOWED_HOSTS="")
     assert result.returncode != 0
