@@ -20,3 +20,4 @@ CONSOLE_BYTES = Counter(
     "Bytes relayed between browsers and VM consoles, by stream and direction (to_browser, to_vm).",
     ["stream", "direction"])
 UPLOAD_BYTES = Counter("dvp_upload_bytes_total", "Bytes of disk images uploaded through the console.")
+DOWNLOAD_BYTES = Counter("dvp_download_bytes_total", "Bytes of disks and disk snapshots downloaded through the console.")

@@ -182,6 +182,10 @@ DVP_CONSOLE_KEEPALIVE_SECONDS = float(env("DVP_CONSOLE_KEEPALIVE_SECONDS", "30")
 DVP_SAMPLE_IMAGES_URL = env("DVP_SAMPLE_IMAGES_URL")
 # Which of status.imageUploadURLs the console streams uploads to: "external" (Ingress) or "inCluster".
 DVP_UPLOAD_URL = env("DVP_UPLOAD_URL", "external")
+# Where the data exporter of a DataExport answers, with {namespace} and {name}: "Download" reads only from the
+# address this gives for the export it made, and only when the DataExport's status.url is that address.
+# Unset: no downloads.
+DVP_DATA_EXPORT_URL = env("DVP_DATA_EXPORT_URL")
 
 # --- who the user is (portal/auth; README "Logging in") ------------------------------------
 # The way in: "local" (Django accounts), "oidc" (a client of the cluster's Dex) or "proxy" (behind an

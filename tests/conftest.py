@@ -137,6 +137,7 @@ def console_on_sim(request):
     settings.DVP_KUBECONFIG = str(sim.kubeconfig)
     settings.DVP_KUBE_CONTEXT = "dvp-console"
     settings.DVP_ACCESS_CACHE_SECONDS = 0.001
+    settings.DVP_DATA_EXPORT_URL = f"{sim.url}/dvpsim/dataexport/{{namespace}}/{{name}}"
     kube_config.reset()
     cache.clear()
     yield

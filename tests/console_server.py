@@ -35,7 +35,8 @@ def start_console(sim, workdir, password, **settings):
     port = free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings", DVP_KUBECONFIG=str(sim.kubeconfig),
                DVP_KUBE_CONTEXT="dvp-console", DVP_DATABASE_PATH=str(Path(workdir) / "db.sqlite3"),
-               DVP_DEMO_PASSWORD=password, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", **settings)
+               DVP_DEMO_PASSWORD=password, DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+               DVP_DATA_EXPORT_URL=f"{sim.url}/dvpsim/dataexport/{{namespace}}/{{name}}", **settings)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run(manage + ["migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
     subprocess.run(manage + ["seed_demo_users"], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -52,6 +52,8 @@ _ALL = [
     # the sdn module's networks, served only while it is enabled
     Kind("Network", "network.deckhouse.io", "v1alpha1", "networks"),
     Kind("ClusterNetwork", "network.deckhouse.io", "v1alpha1", "clusternetworks", namespaced=False),
+    # the storage-volume-data-manager module's export of a volume's data (what `d8 download` creates)
+    Kind("DataExport", "storage.deckhouse.io", "v1alpha1", "dataexports"),
 ]
 KINDS = {k.kind: k for k in _ALL}
 
@@ -77,6 +79,7 @@ VMIP = KINDS["VirtualMachineIPAddress"]
 VMBDA = KINDS["VirtualMachineBlockDeviceAttachment"]
 NETWORK = KINDS["Network"]
 CLUSTER_NETWORK = KINDS["ClusterNetwork"]
+DATA_EXPORT = KINDS["DataExport"]
 
 
 def get(kind):

@@ -264,6 +264,11 @@ ROUTES = {
         "name": f"{PREFIX}-new-disk-snapshot", "disk": o["disk"]}),
     "virtualization:disk-resize": Row(kwargs={"name": "{disk}"}, methods=GET_POST, mutation=True,
                                       post={"size": "3Gi"}),
+    # Download: a DataExport made as the user, refused by the API for a viewer (virtualization/downloads.py)
+    "virtualization:disk-download": Row(kwargs={"name": "{disk}"}, methods=POST, mutation=True, post={},
+                                        viewer=REDIRECT_REFUSAL),
+    "virtualization:disk-snapshot-download": Row(kwargs={"name": "{disk_snapshot}"}, methods=POST, mutation=True,
+                                                 post={}, viewer=REDIRECT_REFUSAL),
     "virtualization:disks-configuration-storage-class": Row(
         kwargs={"name": "{disk}"}, methods=POST, mutation=True,
         post=lambda o: {"storage_class": o["other_storage_class"]}, viewer=UNSHOWN_REFUSAL),

@@ -4,8 +4,10 @@ from django import forms
 from portal.kube import kinds
 from projects.access import get_project, kube_for
 
+from .. import registry
+from ..downloads import download_context, download_view
 from ..forms import NameField
-from ..registry import CreateChoice, Resource, register
+from ..registry import CreateChoice, Resource, Route, register
 from ..generic.create import create_view
 
 FIELD_MAP = {"metadata.name": "name", "spec.virtualDiskName": "disk", "spec.requiredConsistency": "consistent"}
@@ -39,8 +41,14 @@ def create(request, project):
     return create_view(request, project, resource, form, "virtualization/disk-snapshots/create.html", FIELD_MAP)
 
 
+def detail_context(user, project, snapshot):
+    return download_context(user, project, snapshot, registry.get("disk-snapshots"))
+
+
 resource = register(Resource(
     slug="disk-snapshots", kind=kinds.DISK_SNAPSHOT, title="Disk Snapshots", noun="disk snapshot",
     create_label="Create Disk Snapshot",
-    create=(CreateChoice("Create Disk Snapshot", "", create, "disk-snapshot-create"),), nav_order=40,
+    create=(CreateChoice("Create Disk Snapshot", "", create, "disk-snapshot-create"),),
+    routes=(Route("<str:name>/download/", download_view("disk-snapshots"), "disk-snapshot-download"),),
+    detail_context=detail_context, nav_order=40,
 ))
