@@ -179,3 +179,20 @@ def test_it_saves_only_the_checked_labels_of_identify_similar_vms(project, owner
     anti = get_dvp(sim, "virtualmachines", project, name)["spec"]["affinity"]["virtualMachineAndPodAntiAffinity"]
     assert anti == {"requiredDuringSchedulingIgnoredDuringExecution": [
         {"labelSelector": {"matchLabels": {"tier": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}
+
+
+def test_it_says_how_placement_reaches_the_running_vm_in_this_clusters_edition(project, owner, sim, unique):
+    # dvpsim is the Community Edition: new rules the VM's node breaks wait for a restart (the guide's note).
+    name = unique("plc")
+    vm = make_vm(sim, project, name, f"{name}-root")
+    page = owner.post(action_url(project, name, "placement", "review"),
+                      rules(vm, selector_key="disktype", selector_value="ssd")).content.decode()
+    assert "at once if the VM&#x27;s node still fits; else after a restart (this cluster runs DVP CE)" in page
+    assert "EE, SE+" not in page
+    assert not [op for op in custom_list(sim, project) if op["metadata"]["name"].startswith("edition-probe")]
+
+
+def custom_list(sim, project):
+    from tests.kube import custom
+    return custom(sim).list_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", project,
+                                                     "virtualmachineoperations")["items"]

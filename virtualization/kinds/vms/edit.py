@@ -11,14 +11,15 @@ IMMEDIATE = ("liveMigrationPolicy", "runPolicy", "disruptions.restartApprovalMod
 PLACEMENT = ("affinity", "nodeSelector")
 
 
-def applies(path, phase):
-    """How a change of `path` (a spec path without "spec.") reaches a VM in `phase`."""
+def applies(path, phase, edition=None):
+    """How a change of `path` (a spec path without "spec.") reaches a VM in `phase` (placement: in this
+    cluster's `edition.Edition` when known)."""
     if phase in ("Stopped", "Pending", ""):
         return "when the VM starts"
     if any(path == p or path.startswith(p + ".") for p in IMMEDIATE):
         return "immediately"
     if any(path == p or path.startswith(p + ".") for p in PLACEMENT):
-        return "immediately (EE, SE+); after a restart in CE"
+        return edition.placement_applies if edition else "immediately (EE, SE+); after a restart in CE"
     return "after a restart"
 
 
@@ -45,9 +46,9 @@ def show(value):
     return str(value)
 
 
-def describe_changes(old, new, phase):
+def describe_changes(old, new, phase, edition=None):
     """Rows for the "changes" list: path, before, after and when the change applies."""
-    return [{"path": path, "old": show(a), "new": show(b), "applies": applies(path, phase),
+    return [{"path": path, "old": show(a), "new": show(b), "applies": applies(path, phase, edition),
              "restart": applies(path, phase) == "after a restart"}
             for path, a, b in leaf_changes(old, new)]
 

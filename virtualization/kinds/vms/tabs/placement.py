@@ -10,6 +10,7 @@ from projects.access import can, kube_for
 
 from ....generic.detail import TabState
 from .. import edit as edit_module
+from ..edition import of_cluster as cluster_edition
 
 KEYS = ("nodeSelector", "affinity")
 REQUIRED, PREFERRED = "requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"
@@ -311,11 +312,17 @@ def context(user, project, obj, state):
     edit = state.edit or edit_module.Edit(user, obj, KEYS)
     phase = (obj.get("status") or {}).get("phase", "")
     patch = edit_module.merge_patch(edit.base, wanted) if posted else None
+    changes = edit_module.describe_changes(edit.base, wanted, phase) if posted else []
+    edition = None
+    if changes and phase not in ("Stopped", "Pending", ""):  # how placement reaches a running VM depends on it
+        edition = cluster_edition(user, project.name, obj["metadata"]["name"])
+        changes = edit_module.describe_changes(edit.base, wanted, phase, edition)
     return {
+        "edition_unknown": edition.unknown_why if edition else "",
         "placement_rows": _with_blank_rows(rows, posted and posted["add"]),
         "placement_errors": {f"{b}-{i}-{f}": m for (b, i, f), m in errors.items()},
         "preview": preview(user, project.name, obj, wanted),
-        "changes": edit_module.describe_changes(edit.base, wanted, phase) if posted else [],
+        "changes": changes,
         "patch_command": edit_module.patch_command(obj["metadata"]["name"], patch) if patch else "",
         "edit": edit, "operators": OPERATORS, "topologies": TOPOLOGIES,
     }
