@@ -108,6 +108,7 @@ class Resource:
     row_actions: RowActions | None = None
     bulk: BulkActions | None = None
     list_dialogs: str = ""      # a template the list page includes (dialogs its row menus open)
+    also_create: tuple[str, ...] = ()  # slugs of kinds whose Create its list also offers (where the guide starts)
     live_related: tuple[LiveRelation, ...] = ()
     routes: tuple[Route, ...] = ()
     nav_section: str = "Virtualization"         # "" keeps the kind out of the sidebar

@@ -39,3 +39,25 @@ def test_a_running_vm_without_agent_keeps_the_snapshot_pending_with_the_reason(p
             break
         time.sleep(0.1)
     assert "virtual machine agent is not ready and virtual machine cannot be frozen" in page
+
+
+def test_it_offers_create_disk_snapshot_on_disk_images_where_the_guide_starts(project, owner, viewer):
+    create_url = reverse("virtualization:disk-snapshot-create", args=[project])
+    page = owner.get(reverse("virtualization:list", args=[project, "images"])).content.decode()
+    assert f'<a role="button" class="secondary" href="{create_url}">Create Disk Snapshot</a>' in page
+    page = viewer.get(reverse("virtualization:list", args=[project, "images"])).content.decode()
+    assert create_url not in page
+    assert "You may not create disk snapshots in this project (needs create on virtualdisksnapshots)." in page
+
+
+def test_it_shows_the_status_under_the_snapshots_name(project, owner, sim, unique):
+    import re
+    disk, name = unique("vd"), unique("snap")
+    create_dvp(sim, "virtualdisks", project, {"metadata": {"name": disk},
+                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    create_dvp(sim, "virtualdisksnapshots", project, {"metadata": {"name": name},
+                                                        "spec": {"virtualDiskName": disk, "requiredConsistency": True}})
+    wait_for_phase(sim, "virtualdisksnapshots", project, name, "Ready")
+    page = owner.get(reverse("virtualization:detail", args=[project, "disk-snapshots", name])).content.decode()
+    assert re.search(rf'<div class="detail-title">\s*<h1>{name}</h1>\s*<div id="status"[^>]*>\s*'
+                     r'<p class="status-line">.*?Ready', page, re.S)

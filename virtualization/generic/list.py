@@ -15,6 +15,7 @@ from portal.htmx import is_partial
 from portal.kube import KubeError
 from projects.access import can, get_project, kube_for
 
+from .. import registry
 from ..registry import Resource
 from . import tables
 from .detail import namespace_of
@@ -165,7 +166,16 @@ class ResourceTable:
             "live_query": _encode({**live, **query.order_params()}),
             "sort_query": "".join(f"{k}={quote(v)}&" for k, v in {**view, "continue": page.token}.items() if v),
             "can_create": can(self.user, "create", resource.kind, namespace),
+            "also_create": self.also_create(),
         }
+
+    def also_create(self):
+        offers = []
+        for slug in self.resource.also_create:
+            other = registry.get(slug)
+            offers.append({"resource": other, "choices": other.create,
+                           "allowed": can(self.user, "create", other.kind, namespace_of(self.project, other))})
+        return offers
 
 
 @require_GET
