@@ -84,6 +84,15 @@ class BulkActions:
 
 
 @dataclass(frozen=True)
+class DeleteExtra:
+    """What a kind's delete confirmation adds: `context(user, project, obj)` for the page, `template` shown inside
+    its form, and `after(request, project, obj)`, run once the object is deleted (each outcome a message)."""
+    context: Callable
+    template: str
+    after: Callable
+
+
+@dataclass(frozen=True)
 class LiveRelation:
     """Objects of another kind whose changes show on a detail page (a VM's operations)."""
     kind: Kind
@@ -108,6 +117,7 @@ class Resource:
     row_actions: RowActions | None = None
     bulk: BulkActions | None = None
     list_dialogs: str = ""      # a template the list page includes (dialogs its row menus open)
+    delete_extra: DeleteExtra | None = None
     also_create: tuple[str, ...] = ()  # slugs of kinds whose Create its list also offers (where the guide starts)
     live_related: tuple[LiveRelation, ...] = ()
     routes: tuple[Route, ...] = ()

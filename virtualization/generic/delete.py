@@ -16,10 +16,14 @@ from .detail import get_object, namespace_of
 def delete(request, project, resource: Resource, name):
     project = get_project(request.user, project)
     obj = get_object(request.user, project, resource, name)
+    extra = resource.delete_extra
     if request.method == "POST":
         kube_for(request.user).delete(resource.kind, name, namespace_of(project, resource))
         messages.success(request, f"The {resource.noun} {name} is being deleted.")
+        if extra:
+            extra.after(request, project, obj)
         url = reverse("virtualization:list", args=[project.name, resource])
         return HttpResponseClientRedirect(url) if is_partial(request) else redirect(url)
-    return render(request, "virtualization/delete.html", {"project": project, "resource": resource, "obj": obj,
-                                                          "name": name})
+    return render(request, "virtualization/delete.html", {
+        "project": project, "resource": resource, "obj": obj, "name": name,
+        "extra_fields": extra.template if extra else "", **(extra.context(request.user, project, obj) if extra else {})})

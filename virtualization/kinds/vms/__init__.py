@@ -5,8 +5,9 @@ from projects.access import can
 
 from ...consoles import pages as consoles
 from ...generic.meta import meta_tab
-from ...registry import Action, BulkActions, CreateChoice, LiveRelation, Resource, Route, RowActions, Tab, register
-from . import bulk, create, diagnostics, operations, snapshots
+from ...registry import (Action, BulkActions, CreateChoice, DeleteExtra, LiveRelation, Resource, Route, RowActions, Tab,
+                         register)
+from . import bulk, create, delete, diagnostics, operations, snapshots
 from .tabs import configuration, disks, network, placement
 from .tabs import snapshots as snapshots_tab
 
@@ -71,6 +72,7 @@ resource = register(Resource(
     row_actions=RowActions("virtualization/vms/includes/row_actions.html", operations.decorate_rows),
     bulk=BulkActions(bulk.ACTIONS, "vm-bulk", bulk.blocked),
     list_dialogs="virtualization/vms/includes/list_dialog.html",
+    delete_extra=DeleteExtra(delete.context, "virtualization/vms/includes/delete_disks.html", delete.after),
     live_related=(
         LiveRelation(kinds.VMOP, lambda op, vm: (op.get("spec") or {}).get("virtualMachineName") == vm),
         LiveRelation(kinds.VM_SNAPSHOT, lambda snap, vm: (snap.get("spec") or {}).get("virtualMachineName") == vm),
