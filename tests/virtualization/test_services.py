@@ -147,3 +147,9 @@ def test_it_pushes_a_newly_labelled_vm_to_the_services_page(project, cast, core,
     first, seen = asyncio.run(scenario())
     assert 'data-vm="web-1"' not in first
     assert 'data-vm="web-1"' in seen and "serving" in seen and 'hx-swap-oob="true"' in seen
+
+
+def test_it_refuses_a_label_no_vm_has_any_more_on_its_checkbox(project, owner, web_vms):
+    response = owner.post(create_url(project), {**form("svc-stale", "ClusterIP", port="80"), "labels": ["app=gone"]})
+    page = response.content.decode()
+    assert response.status_code == 422 and 'id="id_labels-error"' in page and "app=gone" in page
