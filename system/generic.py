@@ -34,6 +34,10 @@ def page_context(request, resource, **context):
 
 
 def get_object(user, resource, name):
+    """A cluster-scoped object of the page; the generic detail pages serve no namespaced kind (their lists link
+    to the project pages)."""
+    if resource.kind.namespaced:
+        raise Http404("No such page")
     try:
         return kube_for(user).get(resource.kind, name)
     except NotFound:
@@ -44,6 +48,8 @@ def get_object(user, resource, name):
 @require_GET
 def list_view(request, resource):
     access.require(request.user, resource)
+    if resource.list_page:
+        return resource.list_page(request, resource)
     q = request.GET.get("q", "").strip()
     table = kube_for(request.user).table(resource.kind)
     rows = tables.sort_rows(tables.filter_rows(tables.rows_of(table, resource), q), "Name")

@@ -27,6 +27,7 @@ class SystemResource(Resource):
     list_extra: Callable | None = None    # (user, rows) -> names of extra columns, set on each row's .extra
     delete_context: Callable | None = None    # (user, obj) -> what the delete page says (what uses it)
     keep_after_delete: bool = False   # back to the object after Delete (it may stay while something uses it)
+    list_page: Callable | None = None     # (request, resource) -> the page, for a list of namespaced objects
 
     @property
     def path(self):

@@ -111,7 +111,9 @@ def objects(sim, project, other_project):
     _create(sim, "virtualmachineclasses", None, "VirtualMachineClass", o["vm_class"], {"cpu": {"type": "Host"}})
     o["node"] = "virtlab-pt-3"
     o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"],
-                         "nodes/nodes": o["node"]})
+                         "nodes/nodes": o["node"], "virtualization/virtual-machines": o["vm"],
+                         "virtualization/migrations": o["migration"]})
+    o["vm_namespace"] = project
     yield o
     try:  # the project's own objects go with the project
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", o["cluster_image"])
@@ -207,6 +209,12 @@ def _system_form(what, extra=dict):
 
 
 SYSTEM_ROW = Row(project=False, system=True, owner_get=404)
+
+
+def cluster_scoped(resource):
+    return not resource.kind.namespaced
+
+
 VM = {"name": "{vm}"}
 VM_SNAPSHOT = {"name": "{vm}", "snapshot_name": "{vm_snapshot}"}
 OF_KIND = {"resource": "{kind}", "name": "{object}"}
@@ -264,11 +272,6 @@ ROUTES = {
         "name": f"{PREFIX}-new-disk-snapshot", "disk": o["disk"]}),
     "virtualization:disk-resize": Row(kwargs={"name": "{disk}"}, methods=GET_POST, mutation=True,
                                       post={"size": "3Gi"}),
-    # Download: a DataExport made as the user, refused by the API for a viewer (virtualization/downloads.py)
-    "virtualization:disk-download": Row(kwargs={"name": "{disk}"}, methods=POST, mutation=True, post={},
-                                        viewer=REDIRECT_REFUSAL),
-    "virtualization:disk-snapshot-download": Row(kwargs={"name": "{disk_snapshot}"}, methods=POST, mutation=True,
-                                                 post={}, viewer=REDIRECT_REFUSAL),
     "virtualization:disks-configuration-storage-class": Row(
         kwargs={"name": "{disk}"}, methods=POST, mutation=True,
         post=lambda o: {"storage_class": o["other_storage_class"]}, viewer=UNSHOWN_REFUSAL),
@@ -353,12 +356,17 @@ ROUTES = {
     # -- the System section (cluster-scoped; operators only)
     "system:home": SYSTEM_ROW,
     "system:list": replace(SYSTEM_ROW, kwargs={"resource": "{kind}"}, per_system_kind=True),
-    "system:detail": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True),
-    "system:status": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True),
+    # the generic object pages serve the cluster-scoped kinds (the namespaced ones link to their projects)
+    "system:detail": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True, kinds=cluster_scoped),
+    "system:status": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True, kinds=cluster_scoped),
     "system:detail-tab": replace(SYSTEM_ROW, kwargs={**OF_KIND, "tab": "{tab}"}, per_system_kind=True,
-                                 per_tab=True),
+                                 per_tab=True, kinds=cluster_scoped),
     "system:delete": replace(SYSTEM_ROW, kwargs=OF_KIND, per_system_kind=True, methods=GET_POST, mutation=True,
-                             post={}),
+                             post={}, kinds=cluster_scoped),
+    "system:vm-migrate": replace(SYSTEM_ROW, kwargs={"project": "{vm_namespace}", "name": "{vm}"}, methods=GET_POST,
+                                 mutation=True, post={}),
+    "system:migration-cancel": replace(SYSTEM_ROW, kwargs={"project": "{vm_namespace}", "name": "{migration}"},
+                                       methods=POST, mutation=True, post={}),
     "system:cluster-image-create-http": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                 post=_system_form("cvi-http", lambda o: {"url": o["sample_url"]})),
     "system:cluster-image-create-container-image": replace(
@@ -432,7 +440,7 @@ def cases():
     out = []
     for name, row in ROUTES.items():
         kinds = [s for s, r in REGISTRY.items() if row.kinds is None or row.kinds(r)] if row.per_kind else \
-            list(SYSTEM) if row.per_system_kind else [""]
+            [s for s, r in SYSTEM.items() if row.kinds is None or row.kinds(r)] if row.per_system_kind else [""]
         for kind in kinds:
             for tab in ((SYSTEM if row.per_system_kind else REGISTRY)[kind].tab_keys if row.per_tab else [""]):
                 for stream in (CONSOLE_STREAMS if row.per_stream else [""]):

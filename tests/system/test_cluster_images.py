@@ -123,6 +123,6 @@ def test_it_shows_a_project_user_nothing_of_the_system_section(role, request, si
 
 def test_it_shows_the_operator_the_system_section_in_the_sidebar(operator, project):
     page = operator.get(reverse("projects:detail", args=[project])).content.decode()
-    assert f'href="{LIST}"' in page
+    assert f'href="{reverse("system:home")}"' in page
     home = operator.get(reverse("system:home")).content.decode()
     assert f'href="{LIST}"' in home and "Virtualization" in home
