@@ -11,8 +11,85 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("[data-upload-form]");
-    if (!form) { return; }
+    if (form) {
+      event.preventDefault();
+      startUpload(form);
+      return;
+    }
+    // Without a file chosen the form posts as any other: the object's page then waits for one (or for curl).
+    var picker = event.target.querySelector("[data-upload-pick]");
+    if (picker && picker.files.length) {
+      event.preventDefault();
+      createThenUpload(event.target, picker, event.submitter);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-upload-pick-open]");
+    if (!opener) { return; }
     event.preventDefault();
+    opener.closest("[data-upload-pick-field]").querySelector("[data-upload-pick]").click();
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-upload-pick]")) { showChosen(event.target); }
+  });
+
+  function showChosen(picker) {
+    var field = picker.closest("[data-upload-pick-field]");
+    var name = field && field.querySelector("[data-upload-pick-name]");
+    if (name) { name.textContent = picker.files.length ? picker.files[0].name : "No file chosen"; }
+    var error = field && field.querySelector("[data-upload-pick-error]");
+    if (error && picker.files.length) { error.hidden = true; }
+  }
+
+  // "Upload File" on a create form (the guides choose the file before Create). Create posts the form without
+  // the file; when the object is made, its page replaces this one and its upload widget takes the file, waiting
+  // until the object can receive it. A refused form comes back with the file still chosen (the same input).
+  function createThenUpload(form, picker, submitter) {
+    var field = picker.closest("[data-upload-pick-field]");
+    var error = field.querySelector("[data-upload-pick-error]");
+    var data = new FormData(form);
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
+    var buttons = form.querySelectorAll("button");
+    buttons.forEach(function (b) { b.disabled = true; });
+    fetch(form.getAttribute("action") || location.href, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        return response.text().then(function (html) { return { response: response, html: html }; });
+      })
+      .then(function (answer) {
+        var page = new DOMParser().parseFromString(answer.html, "text/html");
+        var next = page.getElementById("main");
+        if (!next) { throw new Error("no page"); }
+        if (answer.response.redirected) {
+          history.pushState(null, "", answer.response.url);
+          swapMain(page, next);
+          var widget = next.querySelector("[data-upload-form]");
+          if (!widget) { return; }  // the page says why no upload can be made
+          widget.querySelector("input[type=file]").files = picker.files;
+          widget.dataset.waitUntil = String(Date.now() + 120000);
+          startUpload(widget);
+        } else {
+          var placeholder = next.querySelector("[data-upload-pick]");
+          if (placeholder) { placeholder.replaceWith(picker); }
+          swapMain(page, next);
+          showChosen(picker);
+        }
+      })
+      .catch(function () {
+        buttons.forEach(function (b) { b.disabled = false; });
+        error.textContent = "The console could not be reached: look for the object in its list before trying Create again.";
+        error.hidden = false;
+      });
+  }
+
+  function swapMain(page, next) {
+    document.title = page.title;
+    document.getElementById("main").replaceWith(next);
+    if (window.htmx) { window.htmx.process(next); }
+  }
+
+  function startUpload(form) {
     var widget = form.closest("[data-upload-socket]");
     var input = form.querySelector("input[type=file]");
     var start = form.querySelector("[data-upload-start]");
@@ -88,6 +165,13 @@
         start.hidden = true;
         input.hidden = true;
       } else if (answer.error) {
+        if (answer.status === 409 && acked === 0 && Number(form.dataset.waitUntil || 0) > Date.now()) {
+          // Just created: the object does not wait for the upload yet (Pending); ask again in a second.
+          finished = true;
+          text.textContent = "Waiting until it is ready to receive the file…";
+          setTimeout(function () { startUpload(form); }, 1000);
+          return;
+        }
         done("The upload failed: " + answer.error, true);
       }
     };
@@ -101,5 +185,5 @@
       }
     };
     cancel.onclick = function () { cancelled = true; socket.close(); };
-  });
+  }
 }());

@@ -1,5 +1,6 @@
 """Upload from computer: the console streams the browser's file to the image's upload URL, as the user."""
 import json
+import re
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -146,3 +147,13 @@ async def test_it_streams_a_disk_upload_too(cast, project, sim, unique):
     assert (status, answer) == (200, {"ok": True})
     disk = await sync_to_async(wait_for_phase)(sim, "virtualdisks", project, name, "Ready")
     assert disk["status"]["capacity"] == "512Mi"
+
+
+def test_it_puts_the_upload_file_field_on_the_create_form_before_create(project, owner):
+    page = owner.get(reverse("virtualization:image-create-upload", args=[project])).content.decode()
+    field = page[page.index("data-upload-pick-field"):]
+    assert "<strong>Upload File</strong>" in field and ">Choose a file from your computer</a>" in field
+    picker = re.search(r'<input type="file"[^>]*data-upload-pick[^>]*>', page).group(0)
+    assert "name=" not in picker  # the file never goes in the form's POST: the upload socket takes it after Create
+    assert page.index("data-upload-pick-field") < page.index(">Create</button>")
+    assert "js/upload.js" in page

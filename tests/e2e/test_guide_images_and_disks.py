@@ -1,0 +1,133 @@
+"""The guide's web procedures for images, disks and disk snapshots, followed word for word in the browser and
+checked with kubectl: "How to upload an image ... in the web interface" (the file chosen before Create), "How to
+create an empty disk in the web interface" and "How to create a disk image in the web interface" (a disk snapshot,
+started from "Disk Images")."""
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from dvpsim.samples import qcow2
+from tests.kube import PROJECT_A, create_dvp, wait_for_phase
+from tests.kubectl import kubectl
+
+pytestmark = pytest.mark.browser
+MiB = 1024**2
+
+
+def get_json(sim, kind, name):
+    return json.loads(kubectl(sim, "-n", PROJECT_A, "get", kind, name, "-o", "json").stdout)
+
+
+def open_project(page):
+    # Go to the "Projects" tab and select the desired project.
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("link", name=PROJECT_A, exact=True).click()
+
+
+def open_section(page, section):
+    page.get_by_role("navigation", name="Project navigation").get_by_role("link", name=section, exact=True).click()
+
+
+def test_it_uploads_an_image_from_the_computer_as_the_guide_says(log_in, sim, tmp_path):
+    image_file = tmp_path / "some-image.qcow2"
+    image_file.write_bytes(qcow2(256 * MiB, 6 * MiB, seed=11))
+    page = log_in("alice")
+    open_project(page)
+    # Go to the "Virtualization" -> "Disk Images" section.
+    open_section(page, "Disk Images")
+    # Click "Create Image" then select "Upload from computer" from the drop-down menu.
+    page.get_by_text("Create Image").click()
+    page.get_by_role("link", name="Upload from computer").click()
+    # Enter the image name in the "Image Name" field.
+    page.get_by_label("Image Name").fill("some-image")
+    # In the "Upload File" field, click the "Choose a file from your computer" link; select the file.
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("link", name="Choose a file from your computer").click()
+    chooser.value.set_files(str(image_file))
+    expect(page.get_by_label("Upload File")).to_have_count(1)
+    expect(page.locator("[data-upload-pick-name]")).to_have_text("some-image.qcow2")
+    # Click the "Create" button.
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("heading", name="some-image", exact=True)).to_be_visible()
+    expect(page).to_have_url(re.compile(f"/projects/{PROJECT_A}/images/some-image/$"))
+    bar = page.get_by_role("progressbar", name="Upload progress")
+    expect(bar).to_be_visible()
+    expect(page.locator("[data-upload-text]")).to_contain_text("Uploaded 6.0 MiB", timeout=60000)
+    # Wait until the image changes to `Ready` status.
+    expect(page.locator("#status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+
+    image = get_json(sim, "virtualimage", "some-image")
+    assert image["spec"]["dataSource"] == {"type": "Upload"} and image["status"]["phase"] == "Ready"
+    assert image["status"]["size"]["unpacked"] == "256Mi"
+
+
+def test_it_keeps_the_chosen_file_when_the_create_is_refused(log_in, sim, tmp_path):
+    image_file = tmp_path / "kept.qcow2"
+    image_file.write_bytes(qcow2(64 * MiB, 1 * MiB, seed=12))
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT_A}/images/_new/upload/")
+    page.get_by_label("Image Name").fill("Not A Name")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("link", name="Choose a file from your computer").click()
+    chooser.value.set_files(str(image_file))
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator("#id_name-error, .error").first).to_be_visible()
+    expect(page.get_by_label("Image Name")).to_have_value("Not A Name")
+    expect(page.locator("[data-upload-pick-name]")).to_have_text("kept.qcow2")
+    page.get_by_label("Image Name").fill("kept-image")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.locator("[data-upload-text]")).to_contain_text("Uploaded 1.0 MiB", timeout=60000)
+    expect(page.locator("#status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+    assert get_json(sim, "virtualimage", "kept-image")["status"]["size"]["unpacked"] == "64Mi"
+
+
+def test_it_creates_an_empty_disk_as_the_guide_says(log_in, sim):
+    page = log_in("alice")
+    open_project(page)
+    # Go to the "Virtualization" → "VM Disks" section. Click "Create Disk".
+    open_section(page, "VM Disks")
+    page.get_by_role("button", name="Create Disk", exact=True).click()
+    # In the form that opens, enter `blank-disk` in the "Disk Name" field.
+    page.get_by_label("Disk Name").fill("blank-disk")
+    # In the "Size" field, set the size with the measurement units `100Mi`.
+    page.get_by_label("Size", exact=True).fill("100Mi")
+    # In the "StorageClass Name" field, you can select a StorageClass or leave the default selection.
+    expect(page.get_by_label("StorageClass Name")).to_have_value("")
+    # Click the "Create" button.
+    page.get_by_role("button", name="Create", exact=True).click()
+    # The disk status is displayed at the top left, under the disk name.
+    expect(page.get_by_role("heading", name="blank-disk", exact=True)).to_be_visible()
+    expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+
+    disk = get_json(sim, "virtualdisk", "blank-disk")
+    assert "dataSource" not in disk["spec"] and disk["spec"]["persistentVolumeClaim"]["size"] == "100Mi"
+    assert disk["status"]["capacity"] == "100Mi"
+    assert "blank-disk   Ready   100Mi" in kubectl(sim, "-n", PROJECT_A, "get", "vd", "blank-disk").stdout
+
+
+def test_it_creates_a_disk_snapshot_from_disk_images_as_the_guide_says(log_in, sim):
+    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": "snapshot-source-disk"},
+                                                  "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    wait_for_phase(sim, "virtualdisks", PROJECT_A, "snapshot-source-disk", "Ready")
+    page = log_in("alice")
+    open_project(page)
+    # Go to the "Virtualization" → "Disk Images" section. Click "Create Disk Snapshot".
+    open_section(page, "Disk Images")
+    page.get_by_role("button", name="Create Disk Snapshot").click()
+    # In the "Disk Snapshot Name" field, enter a name for the snapshot.
+    page.get_by_label("Disk Snapshot Name").fill("snapshot-source-disk-1")
+    # On the "Configuration" tab, in the "Disk Name" field, select the disk from which the snapshot will be created.
+    page.get_by_label("Disk Name").select_option("snapshot-source-disk")
+    # Enable the "Consistency Guarantee" switch.
+    page.get_by_role("switch", name="Consistency Guarantee").check()
+    # Click the "Create" button.
+    page.get_by_role("button", name="Create", exact=True).click()
+    # The image status is displayed at the top left, under the snapshot name.
+    expect(page.get_by_role("heading", name="snapshot-source-disk-1", exact=True)).to_be_visible()
+    expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready",
+                                                                                 timeout=60000)
+
+    snapshot = get_json(sim, "virtualdisksnapshot", "snapshot-source-disk-1")
+    assert snapshot["spec"] == {"virtualDiskName": "snapshot-source-disk", "requiredConsistency": True}
