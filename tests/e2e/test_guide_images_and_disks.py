@@ -131,3 +131,30 @@ def test_it_creates_a_disk_snapshot_from_disk_images_as_the_guide_says(log_in, s
 
     snapshot = get_json(sim, "virtualdisksnapshot", "snapshot-source-disk-1")
     assert snapshot["spec"] == {"virtualDiskName": "snapshot-source-disk", "requiredConsistency": True}
+
+
+def test_it_uploads_a_cluster_image_from_the_computer_as_the_admin_guide_says(log_in, sim, tmp_path):
+    image_file = tmp_path / "cluster-image.qcow2"
+    image_file.write_bytes(qcow2(128 * MiB, 2 * MiB, seed=13))
+    page = log_in("operator")
+    # Go to the "System" tab, then to the "Virtualization" -> "Cluster Images" section.
+    page.get_by_role("link", name="System", exact=True).click()
+    page.get_by_role("navigation", name="System navigation").get_by_role("link", name="Cluster Images").click()
+    # Click "Create Image", then select "Upload from Computer" from the drop-down menu.
+    page.get_by_text("Create Image").click()
+    page.get_by_role("link", name="Upload from Computer").click()
+    # Enter the image name in the "Image Name" field.
+    page.get_by_label("Image Name").fill("some-cluster-image")
+    # In the "Upload File" field, click the "Select a file on your computer" link; select the file.
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("link", name="Select a file on your computer").click()
+    chooser.value.set_files(str(image_file))
+    # Click the "Create" button.
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("heading", name="some-cluster-image", exact=True)).to_be_visible()
+    expect(page.locator("[data-upload-text]")).to_contain_text("Uploaded 2.0 MiB", timeout=60000)
+    # Wait until the image changes to `Ready` status.
+    page.reload()
+    expect(page.locator("#status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
+    image = json.loads(kubectl(sim, "get", "clustervirtualimage", "some-cluster-image", "-o", "json").stdout)
+    assert image["spec"]["dataSource"] == {"type": "Upload"} and image["status"]["size"]["unpacked"] == "128Mi"
