@@ -40,6 +40,8 @@ def seed(cluster):
     _create(cluster, "ModuleConfig", module_config())
     # The sdn module, for the guide's additional networks: the project network user-net and the cluster network corp-net.
     _create(cluster, "ModuleConfig", {"metadata": {"name": "sdn"}, "spec": {"enabled": True, "version": 1}})
+    # The admin guide's VM rebalancing module: configurable, off (dvpsim does not rebalance).
+    _create(cluster, "ModuleConfig", {"metadata": {"name": "descheduler"}, "spec": {"enabled": False, "version": 1}})
     _create(cluster, "ClusterNetwork", {"metadata": {"name": "corp-net"}, "spec": {}})
     # The storage-volume-data-manager module, behind `d8 download` (the guide's "Data export": DataExport objects).
     _create(cluster, "ModuleConfig", {"metadata": {"name": "storage-volume-data-manager"},

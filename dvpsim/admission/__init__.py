@@ -10,6 +10,7 @@ from dvpsim.admission.addresses import admit_ip_address, admit_mac_address
 from dvpsim.admission.checks import Checks
 from dvpsim.admission.images_disks import admit_cluster_virtual_image, admit_virtual_disk, admit_virtual_image
 from dvpsim.admission.kubernetes_kinds import admit_secret
+from dvpsim.admission.module_configs import admit_module_config
 from dvpsim.admission.operations import VMOP_FINISHED, admit_operation, admit_snapshot_operation, may_supersede
 from dvpsim.admission.vm_classes import admit_vm_class, sizing_policy_problem
 from dvpsim.admission.vms import admit_block_device_attachment, admit_virtual_machine
@@ -20,6 +21,7 @@ _ADMITTERS = {
     "Service": services.admit,
     "Ingress": ingresses.admit,
     "Secret": admit_secret,
+    "ModuleConfig": admit_module_config,
     "VirtualMachineClass": admit_vm_class,
     "VirtualImage": admit_virtual_image,
     "ClusterVirtualImage": admit_cluster_virtual_image,

@@ -16,6 +16,7 @@ _WEBHOOKS = {
     "VirtualMachineMACAddress": "vmmac.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineBlockDeviceAttachment": "vmbda.virtualization-controller.validate.d8-virtualization",
     "VirtualMachineClass": "vmclass.virtualization-controller.validate.d8-virtualization",
+    "ModuleConfig": "moduleconfig.virtualization-controller.validate.d8-virtualization",
 }
 
 

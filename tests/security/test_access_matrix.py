@@ -112,7 +112,7 @@ def objects(sim, project, other_project):
     o["node"] = "virtlab-pt-3"
     o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"],
                          "nodes/nodes": o["node"], "virtualization/virtual-machines": o["vm"],
-                         "virtualization/migrations": o["migration"]})
+                         "virtualization/migrations": o["migration"], "deckhouse/modules": "virtualization"})
     o["vm_namespace"] = project
     yield o
     try:  # the project's own objects go with the project
@@ -380,6 +380,8 @@ ROUTES = {
     "system:nodes-vms-cordon-drain": replace(SYSTEM_ROW, kwargs={"name": "{node}"}, methods=POST, mutation=True,
                                              post={}),
     "system:nodes-vms-uncordon": replace(SYSTEM_ROW, kwargs={"name": "{node}"}, methods=POST, mutation=True, post={}),
+    "system:modules-configuration-save": replace(SYSTEM_ROW, kwargs={"name": "virtualization"}, methods=POST,
+                                                 mutation=True, post={"virtualMachineCIDRs": "10.99.0.0/24"}),
     "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                   post=_system_form("cvi-upload")),
 }
