@@ -77,6 +77,7 @@ def add_entered(rows, post, block):
     key = (post.get(f"{block}_new_key") or "").strip()
     if block not in ("selector", "near", "apart") or not key:
         return False
+    rows[block] = [row for row in rows[block] if _filled(row)]  # the blank row offered for typing goes
     rows[block].append({**BLANK_ROW, "key": key, "value": (post.get(f"{block}_new_value") or "").strip()})
     return True
 
