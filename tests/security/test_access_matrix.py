@@ -112,7 +112,8 @@ def objects(sim, project, other_project):
     o["node"] = "virtlab-pt-3"
     o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"],
                          "nodes/nodes": o["node"], "virtualization/virtual-machines": o["vm"],
-                         "virtualization/migrations": o["migration"], "deckhouse/modules": "virtualization"})
+                         "virtualization/migrations": o["migration"], "deckhouse/modules": "virtualization",
+                         "multitenancy/projects": project})
     o["vm_namespace"] = project
     yield o
     try:  # the project's own objects go with the project
@@ -382,6 +383,12 @@ ROUTES = {
     "system:nodes-vms-uncordon": replace(SYSTEM_ROW, kwargs={"name": "{node}"}, methods=POST, mutation=True, post={}),
     "system:modules-configuration-save": replace(SYSTEM_ROW, kwargs={"name": "virtualization"}, methods=POST,
                                                  mutation=True, post={"virtualMachineCIDRs": "10.99.0.0/24"}),
+    "system:project-create": replace(SYSTEM_ROW, methods=GET_POST, mutation=True, post={
+        "name": f"{PREFIX}-system-project", "template": "default"}),
+    "system:projects-members-add": replace(SYSTEM_ROW, kwargs={"name": "{vm_namespace}"}, methods=POST, mutation=True,
+                                           post={"subject_kind": "User", "subject": "matrix", "role": "viewer"}),
+    "system:projects-members-remove": replace(SYSTEM_ROW, kwargs={"name": "{vm_namespace}"}, methods=POST,
+                                              mutation=True, post={"binding": "matrix"}),
     "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                   post=_system_form("cvi-upload")),
 }
