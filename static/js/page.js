@@ -109,6 +109,34 @@
   });
   document.addEventListener("DOMContentLoaded", restoreSelection);
 
+  // A row's "⋯" menu is placed fixed to the viewport under (or, near the bottom, over) its button: the
+  // table's scrolling box would otherwise clip the menus of the last rows.
+  function placeRowMenu(menu) {
+    var list = menu.querySelector(":scope > ul");
+    if (!list) { return; }
+    if (!menu.open) { list.classList.remove("placed"); return; }
+    list.classList.add("placed");
+    var anchor = menu.querySelector("summary").getBoundingClientRect();
+    var box = list.getBoundingClientRect();
+    var room = window.innerHeight - 8;
+    var top = anchor.bottom + 4;
+    if (top + box.height > room) {
+      top = anchor.top - 4 - box.height >= 8 ? anchor.top - 4 - box.height : Math.max(8, room - box.height);
+    }
+    var left = Math.max(8, Math.min(anchor.right - box.width, window.innerWidth - 8 - box.width));
+    list.style.top = top + "px";
+    list.style.left = left + "px";
+    list.style.right = "auto";
+  }
+  function placeOpenRowMenus() {
+    document.querySelectorAll("details.row-menu[open]").forEach(placeRowMenu);
+  }
+  document.addEventListener("toggle", function (event) {
+    if (event.target.matches && event.target.matches("details.row-menu")) { placeRowMenu(event.target); }
+  }, true);
+  window.addEventListener("scroll", placeOpenRowMenus, true);
+  window.addEventListener("resize", placeOpenRowMenus);
+
   // VM create: the CPU shares offered follow the sizing policy of the chosen core count.
   function followSizingPolicy() {
     var data = document.getElementById("sizing-policies");
