@@ -160,7 +160,7 @@ def links(page, selector):
 
 
 def pages_to_measure(page):
-    """The project's page, each kind's list (the sidebar's), the VM's page and tabs, each create form."""
+    """The project's page, each kind's list (the sidebar's), the VM's page and tabs, a disk's page, each create form."""
     page.goto(f"/projects/{PROJECT}/")
     lists = [href for href in links(page, ".sidebar a[href]") if href.startswith(f"/projects/{PROJECT}/")
              and href.rstrip("/") != f"/projects/{PROJECT}"]
@@ -170,7 +170,8 @@ def pages_to_measure(page):
         creates += [h for h in links(page, "main .page-head a[href]") if "/_new/" in h]
     page.goto(f"/projects/{PROJECT}/vms/{VM}/")
     tabs = links(page, "nav.tabs a[href]")
-    return [f"/projects/{PROJECT}/", *lists, *tabs, *dict.fromkeys(creates)]
+    disk = f"/projects/{PROJECT}/disks/{VM}-root/"  # a page with Download and Delete side by side
+    return [f"/projects/{PROJECT}/", *lists, *tabs, disk, *dict.fromkeys(creates)]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
