@@ -8,10 +8,13 @@ import contextvars
 import json
 import logging
 import re
+import time
 import uuid
 from datetime import datetime, timezone
 
 request_id_var = contextvars.ContextVar("request_id", default="-")
+# One line per HTTP request and per WebSocket (the image runs Daphne without its own text access log).
+access_log = logging.getLogger("dvp.access")
 
 # A proxy's id is taken only if it looks like one (no spaces or quotes to forge log fields with).
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -31,7 +34,8 @@ def current_request_id():
 class RequestIdFilter(logging.Filter):
     def filter(self, record):
         if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+            # Django logs a failed request (django.request) after the middleware is done, with the request.
+            record.request_id = getattr(getattr(record, "request", None), "id", None) or request_id_var.get()
         return True
 
 
@@ -64,8 +68,12 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request.id = request_id_from(request.headers.get("X-Request-ID"))
         token = request_id_var.set(request.id)
+        started = time.monotonic()
         try:
             response = self.get_response(request)
+            access_log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+                "method": request.method, "path": request.path, "status": response.status_code,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1)})
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.id
@@ -84,7 +92,10 @@ class RequestIdWebSockets:
         header = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         scope = dict(scope, request_id=request_id_from(header))
         token = request_id_var.set(scope["request_id"])
+        started = time.monotonic()
         try:
             return await self.application(scope, receive, send)
         finally:
+            access_log.info("WEBSOCKET %s closed", scope["path"], extra={
+                "method": "WEBSOCKET", "path": scope["path"], "duration_ms": round((time.monotonic() - started) * 1000, 1)})
             request_id_var.reset(token)

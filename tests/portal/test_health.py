@@ -78,3 +78,16 @@ def test_it_writes_log_lines_as_json_with_the_request_id(db, settings, tmp_path,
     assert line["request_id"] == "req-42"
     assert line["logger"] == "portal.health" and line["level"] == "WARNING"
     assert line["message"].startswith("not ready: ")
+
+
+def test_it_logs_each_request_and_djangos_own_warnings_with_the_request_id(db, owner, caplog):
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.INFO):
+        owner.get("/projects/no-such-project/vms/", HTTP_X_REQUEST_ID="req-404")
+    lines = [json.loads(JsonFormatter().format(record)) for record in caplog.records]
+    [access] = [line for line in lines if line["logger"] == "dvp.access"]
+    assert (access["method"], access["path"], access["status"], access["request_id"]) == \
+        ("GET", "/projects/no-such-project/vms/", 404, "req-404")
+    assert access["duration_ms"] >= 0
+    [warning] = [line for line in lines if line["logger"] == "django.request"]
+    assert warning["request_id"] == "req-404" and warning["status_code"] == 404
