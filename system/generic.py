@@ -15,9 +15,9 @@ from projects.access import can, kube_for
 from virtualization.forms import apply_api_error
 from virtualization.generic import tables, yamls
 from virtualization.generic.detail import TabState, _without_managed_fields
-from virtualization.registry import EVENTS, OVERVIEW, YAML
+from virtualization.registry import EVENTS, OVERVIEW, YAML, action_url_name
 
-from . import access, registry
+from . import access
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def tab_context(request, resource, obj, tab_key, state=None):
         tab = resource.tab(tab_key)
         context["tab_template"] = resource.tab_template(tab)
         context["tab_actions"] = {action.name.replace("-", "_"): reverse(
-            f"system:{registry.action_url_name(resource, tab, action)}", args=[name]) for action in tab.actions}
+            f"system:{action_url_name(resource, tab, action)}", args=[name]) for action in tab.actions}
         context["tab_error"] = state.error
         if tab.context:
             context.update(tab.context(user, SYSTEM, obj, state))

@@ -13,9 +13,7 @@ forms), so for those the gate is the operator's right (create), not read.
 from dataclasses import dataclass
 from typing import Callable
 
-from django.urls import path
-
-from virtualization.registry import Resource
+from virtualization.registry import Resource, routes_of
 
 
 @dataclass(frozen=True)
@@ -56,26 +54,11 @@ def by_slug(slug) -> SystemResource:
     return next(r for r in SYSTEM.values() if r.slug == slug)
 
 
-def action_url_name(resource, tab, action):
-    return f"{resource.slug}-{tab.key}-{action.name}"
-
-
 def urlpatterns():
     """Each System page's own routes (create forms, extra pages, tab actions), inside the `system` namespace."""
     from .generic import action_view
 
-    patterns = []
-    for resource in SYSTEM.values():
-        for choice in resource.create:
-            patterns.append(path(f"{resource.path}/_new/{choice.path}", choice.view, name=choice.name))
-        for route in resource.routes:
-            patterns.append(path(f"{resource.path}/{route.path}", route.view, name=route.name))
-        for tab in resource.tabs:
-            for action in tab.actions:
-                patterns.append(path(f"{resource.path}/<str:name>/{tab.key}/{action.name}/",
-                                     action_view(resource, tab, action),
-                                     name=action_url_name(resource, tab, action)))
-    return patterns
+    return routes_of(SYSTEM.values(), lambda resource: resource.path, action_view)
 
 
 def nav(may_open):
