@@ -3,6 +3,7 @@ user), asked once per request for the sidebar. A user the cluster does not allow
 that does not exist: nothing of a System page is shown to a project user who guesses its URL."""
 from django.http import Http404
 
+from portal.kube import KubeError
 from projects.access import can
 
 from . import registry
@@ -18,8 +19,12 @@ def require(user, resource):
 
 
 def sidebar(request):
-    """The System sidebar of this user, computed once per request."""
+    """The System sidebar of this user, computed once per request; empty when the API cannot be asked (the page
+    itself then says why: the sidebar of an error page must not fail again)."""
     if not hasattr(request, "_system_nav"):
-        request._system_nav = registry.nav(lambda resource: may_open(request.user, resource)) \
-            if request.user.is_authenticated else []
+        try:
+            request._system_nav = registry.nav(lambda resource: may_open(request.user, resource)) \
+                if request.user.is_authenticated else []
+        except KubeError:
+            request._system_nav = []
     return request._system_nav
