@@ -29,7 +29,7 @@ COPY templates /app/templates
 COPY static /app/static
 COPY --from=assets /src/node_modules /app/node_modules
 ENV DVP_SHARE_DIR=/app DJANGO_STATIC_ROOT=/app/staticfiles DJANGO_SETTINGS_MODULE=portal.settings
-RUN DJANGO_SECRET_KEY=only-for-collectstatic /opt/venv/bin/django-admin collectstatic --noinput -v 0 \
+RUN DJANGO_SECRET_KEY=collectstatic-only-key-never-used-to-sign-anything-at-runtime /opt/venv/bin/django-admin collectstatic --noinput -v 0 \
  && rm -rf /app/node_modules
 
 # 3. The runtime: the venv and /app, nothing else of the build.
@@ -53,4 +53,5 @@ WORKDIR /tmp
 VOLUME /tmp
 EXPOSE 8000
 # Migrations run once per rollout in the Deployment's init container: `django-admin migrate --noinput`.
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "portal.asgi:application"]
+# -v 0: no text access log from Daphne; the console logs each request as JSON (logger dvp.access).
+CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "-v", "0", "portal.asgi:application"]

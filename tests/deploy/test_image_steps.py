@@ -7,6 +7,7 @@ all of that read-only and only a tmp directory writable, and it serves: health, 
 with hashed static files, and a demo user's project list from the simulated cluster.
 """
 import http.cookiejar
+import json
 import os
 import re
 import shutil
@@ -33,7 +34,8 @@ def run(*args, **kwargs):
 
 
 def as_non_root():
-    return ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+    """subprocess arguments that drop root for the user nobody (already non-root: nothing to drop)."""
+    return {"user": "nobody", "group": "nogroup", "extra_groups": []} if os.geteuid() == 0 else {}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def image():
     shutil.copytree(ROOT / "templates", app / "templates")
     shutil.copytree(ROOT / "static", app / "static")
     (app / "node_modules").symlink_to(ROOT / "node_modules")  # the assets stage's npm ci
-    env = dict(image_env(base), DJANGO_SECRET_KEY="only-for-collectstatic")
+    env = dict(image_env(base), DJANGO_SECRET_KEY="collectstatic-only-key-never-used-to-sign-anything-at-runtime")
     run(str(venv / "bin" / "django-admin"), "collectstatic", "--noinput", "-v", "0", env=env)
     (app / "node_modules").unlink()
     for path in [base, *base.rglob("*")]:  # the image's files: nobody may change them
@@ -110,15 +112,16 @@ def test_it_serves_as_a_non_root_user_from_read_only_files(image, sim, tmp_volum
                DJANGO_ALLOWED_HOSTS="127.0.0.1", DVP_KUBECONFIG=str(tmp / "kubeconfig"),
                DVP_KUBE_CONTEXT="dvp-console", DVP_DATABASE_PATH=str(tmp / "db.sqlite3"),
                DVP_DEMO_PASSWORD="image-test-password", DVP_LOG_FORMAT="json")
-    admin = [*as_non_root(), str(image / "venv" / "bin" / "django-admin")]
-    run(*admin, "migrate", "--noinput", "-v", "0", env=env, cwd=tmp)
-    run(*admin, "seed_demo_users", env=env, cwd=tmp)
+    admin = str(image / "venv" / "bin" / "django-admin")
+    run(admin, "migrate", "--noinput", "-v", "0", env=env, cwd=tmp, **as_non_root())
+    run(admin, "seed_demo_users", env=env, cwd=tmp, **as_non_root())
     log = open(tmp / "daphne.log", "wb")
-    server = subprocess.Popen([*as_non_root(), str(image / "venv" / "bin" / "daphne"), "-b", "127.0.0.1",
-                               "-p", str(port), "portal.asgi:application"], env=env, cwd=tmp, stdout=log,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen([str(image / "venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(port), "-v", "0",
+                               "portal.asgi:application"], env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
+                              **as_non_root())
     try:
         wait_for_port(port, server)
+        assert os.stat(f"/proc/{server.pid}").st_uid != 0  # Daphne runs as a non-root user
         base = f"http://127.0.0.1:{port}"
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         assert opener.open(f"{base}/healthz").read() == b"ok\n"
@@ -137,3 +140,9 @@ def test_it_serves_as_a_non_root_user_from_read_only_files(image, sim, tmp_volum
         server.wait(10)
     output = (tmp / "daphne.log").read_text()
     assert "Traceback" not in output and "Permission denied" not in output, output
+    assert all(line.startswith("{") for line in output.splitlines() if line.strip()), output  # JSON lines only
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "dvp.access"]
+    assert {(line["method"], line["path"], line["status"]) for line in access} >= {
+        ("GET", "/healthz", 200), ("GET", "/login/", 200), ("POST", "/login/", 302), ("GET", "/projects/", 200)}
+    assert all(len(line["request_id"]) == 32 for line in access)
