@@ -223,18 +223,12 @@ OF_KIND = {"resource": "{kind}", "name": "{object}"}
 # Routes open without a session: the ways in (portal.auth).
 PUBLIC = {"login", "oidc_authentication_init", "oidc_authentication_callback"}
 
-# Routes open without a session: the ways in (portal.auth).
-PUBLIC = {"login", "oidc_authentication_init", "oidc_authentication_callback"}
-
 ROUTES = {
     # -- outside any project
     "home": Row(project=False, owner_get=302),  # to the projects
     "login": Row(project=False, methods=GET_POST, owner_get=302,  # a logged-in user is sent on
                  post={"username": "someone", "password": "wrong"}),
     "logout": Row(project=False, methods=POST),
-    # OIDC's start and callback (portal.auth): 404 unless DVP_AUTH=oidc, open to anyone (tests/portal/test_oidc.py)
-    "oidc_authentication_init": Row(project=False, owner_get=404),
-    "oidc_authentication_callback": Row(project=False, owner_get=404),
     # OIDC's start and callback (portal.auth): 404 unless DVP_AUTH=oidc, open to anyone (tests/portal/test_oidc.py)
     "oidc_authentication_init": Row(project=False, owner_get=404),
     "oidc_authentication_callback": Row(project=False, owner_get=404),
@@ -273,6 +267,11 @@ ROUTES = {
         "name": f"{PREFIX}-new-disk-snapshot", "disk": o["disk"]}),
     "virtualization:disk-resize": Row(kwargs={"name": "{disk}"}, methods=GET_POST, mutation=True,
                                       post={"size": "3Gi"}),
+    # Download: a DataExport made as the user, refused by the API for a viewer (virtualization/downloads.py)
+    "virtualization:disk-download": Row(kwargs={"name": "{disk}"}, methods=POST, mutation=True, post={},
+                                        viewer=REDIRECT_REFUSAL),
+    "virtualization:disk-snapshot-download": Row(kwargs={"name": "{disk_snapshot}"}, methods=POST, mutation=True,
+                                                 post={}, viewer=REDIRECT_REFUSAL),
     "virtualization:disks-configuration-storage-class": Row(
         kwargs={"name": "{disk}"}, methods=POST, mutation=True,
         post=lambda o: {"storage_class": o["other_storage_class"]}, viewer=UNSHOWN_REFUSAL),
