@@ -47,8 +47,10 @@ def _strict_resolve(self, context):
         if caller.f_locals.get("ignore_failures") or self.lookups is None or _has_default(caller):
             raise
         index, parent = _failing_parent(self, context)
-        if index is None or (index > 0 and isinstance(parent, Mapping)):
-            raise  # a field the API object does not have: empty, as in production
+        if index is None or (index > 0 and (isinstance(parent, Mapping) or parent in ("", None))):
+            # A field the API object does not have (or the empty value a {% with %} took from one): empty, as in
+            # production.
+            raise
         template = getattr(getattr(context, "template", None), "origin", None)
         raise MissingTemplateVariable(
             f"{self.var!r} in {getattr(template, 'name', '?')}: "
