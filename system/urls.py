@@ -4,26 +4,14 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, register_converter
 
+from virtualization.registry import converter
+
 from . import access, kinds, registry  # noqa: F401 (kinds registers the System pages)
 from .generic import delete, detail, list_view, status
 
 
-class SystemResourceConverter:
-    """`<system:resource>` matches a registered System page's <section>/<slug> and hands the view its resource."""
-
-    regex = "[a-z]+/[a-z][-a-z0-9]*"
-
-    def to_python(self, value):
-        try:
-            return registry.get(value)
-        except KeyError:
-            raise ValueError(value)
-
-    def to_url(self, value):
-        return value.path if isinstance(value, registry.SystemResource) else str(value)
-
-
-register_converter(SystemResourceConverter, "system")
+# `<system:resource>`: a registered System page's <section>/<slug>.
+register_converter(converter("[a-z]+/[a-z][-a-z0-9]*", registry.get, lambda resource: resource.path), "system")
 
 
 @login_required

@@ -210,3 +210,19 @@ def sidebar(request):
 
     from system.access import sidebar as system_sidebar
     return {"nav": nav(), "system_nav": SimpleLazyObject(lambda: system_sidebar(request))}
+
+
+def converter(regex, lookup, key):
+    """A URL converter class that matches a registered resource's key and hands the view the resource itself
+    (`<resource:resource>` for the project pages, `<system:resource>` for the System pages)."""
+    class Converter:
+        def to_python(self, value):
+            try:
+                return lookup(value)
+            except KeyError:
+                raise ValueError(value)
+
+        def to_url(self, value):
+            return key(value) if isinstance(value, Resource) else str(value)
+    Converter.regex = regex
+    return Converter

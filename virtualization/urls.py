@@ -5,22 +5,7 @@ from . import registry
 from .generic import delete, detail, list as listing, yaml_edit
 
 
-class ResourceConverter:
-    """`<resource:resource>` matches a registered slug and hands the view its Resource."""
-
-    regex = "[a-z][-a-z0-9]*"
-
-    def to_python(self, value):
-        try:
-            return registry.get(value)
-        except KeyError:
-            raise ValueError(value)
-
-    def to_url(self, value):
-        return value.slug if isinstance(value, registry.Resource) else str(value)
-
-
-register_converter(ResourceConverter, "resource")
+register_converter(registry.converter("[a-z][-a-z0-9]*", registry.get, lambda resource: resource.slug), "resource")
 
 app_name = "virtualization"
 urlpatterns = [
