@@ -89,8 +89,27 @@ def _filled(row):
 def spec_from_rows(rows):
     """(placement spec fields, errors {(block, index, field): message}); blank rows are ignored."""
     errors = {}
+    selector = _node_selector(rows["selector"], errors)
+    affinity = {}
+    node_affinity = _node_affinity(rows["node"], errors)
+    if node_affinity:
+        affinity["nodeAffinity"] = node_affinity
+    for block, field in (("near", "virtualMachineAndPodAffinity"), ("apart", "virtualMachineAndPodAntiAffinity")):
+        vm_rules = _vm_affinity(block, rows[block], errors)
+        if vm_rules:
+            affinity[field] = vm_rules
+    spec = {}
+    if selector:
+        spec["nodeSelector"] = selector
+    if affinity:
+        spec["affinity"] = affinity
+    return spec, errors
+
+
+def _node_selector(rows, errors):
+    """"Run on nodes": the rows as {label key: value}."""
     selector = {}
-    for i, row in enumerate(rows["selector"]):
+    for i, row in enumerate(rows):
         if not _filled(row):
             continue
         key, value = row["key"].strip(), row["value"].strip()
@@ -100,8 +119,13 @@ def spec_from_rows(rows):
             errors[("selector", i, "key")] = f"The key {key} is already used above."
         else:
             selector[key] = value
+    return selector
+
+
+def _node_affinity(rows, errors):
+    """The node affinity rows as nodeAffinity: one required term, and a preferred rule per weight."""
     required_exprs, preferred = [], {}
-    for i, row in enumerate(rows["node"]):
+    for i, row in enumerate(rows):
         if not _filled(row):
             continue
         expr = _node_expression(row, i, errors)
@@ -112,45 +136,43 @@ def spec_from_rows(rows):
             preferred.setdefault(weight, []).append(expr)
         else:
             required_exprs.append(expr)
-    affinity = {}
     node_affinity = {}
     if required_exprs:
         node_affinity[REQUIRED] = {"nodeSelectorTerms": [{"matchExpressions": required_exprs}]}
     if preferred:
         node_affinity[PREFERRED] = [{"weight": w, "preference": {"matchExpressions": e}} for w, e in preferred.items()]
-    if node_affinity:
-        affinity["nodeAffinity"] = node_affinity
-    for block, field in (("near", "virtualMachineAndPodAffinity"), ("apart", "virtualMachineAndPodAntiAffinity")):
-        terms = {}
-        for i, row in enumerate(rows[block]):
-            if not _filled(row) or row.get("use") is False:
-                continue
-            key = row.get("key", "").strip()
-            if not key:
-                errors[(block, i, "key")] = "Enter the label key of the VMs."
-                continue
-            topology = row.get("topology") if row.get("topology") in TOPOLOGIES else "kubernetes.io/hostname"
-            weight = _weight(row, (block, i), errors)
-            if weight is None:
-                continue
-            strength = "preferred" if row.get("strength") == "preferred" else "required"
-            group = terms.setdefault((strength, topology, weight), {})
-            group[key] = row.get("value", "").strip()
-        if terms:
-            rules = {}
-            for (strength, topology, weight), labels in terms.items():
-                term = {"labelSelector": {"matchLabels": labels}, "topologyKey": topology}
-                if strength == "preferred":
-                    rules.setdefault(PREFERRED, []).append({"weight": weight, WEIGHTED_TERM: term})
-                else:
-                    rules.setdefault(REQUIRED, []).append(term)
-            affinity[field] = rules
-    spec = {}
-    if selector:
-        spec["nodeSelector"] = selector
-    if affinity:
-        spec["affinity"] = affinity
-    return spec, errors
+    return node_affinity
+
+
+def _vm_affinity(block, rows, errors):
+    """The "near" or "apart" rows as DVP's VM affinity rules: one term per strength, topology and weight."""
+    rules = {}
+    for (strength, topology, weight), labels in _vm_label_groups(block, rows, errors).items():
+        term = {"labelSelector": {"matchLabels": labels}, "topologyKey": topology}
+        if strength == "preferred":
+            rules.setdefault(PREFERRED, []).append({"weight": weight, WEIGHTED_TERM: term})
+        else:
+            rules.setdefault(REQUIRED, []).append(term)
+    return rules
+
+
+def _vm_label_groups(block, rows, errors):
+    """{(strength, topology, weight): {label key: value}} of the used, valid rows of a block."""
+    groups = {}
+    for i, row in enumerate(rows):
+        if not _filled(row) or row.get("use") is False:
+            continue
+        key = row.get("key", "").strip()
+        if not key:
+            errors[(block, i, "key")] = "Enter the label key of the VMs."
+            continue
+        topology = row.get("topology") if row.get("topology") in TOPOLOGIES else "kubernetes.io/hostname"
+        weight = _weight(row, (block, i), errors)
+        if weight is None:
+            continue
+        strength = "preferred" if row.get("strength") == "preferred" else "required"
+        groups.setdefault((strength, topology, weight), {})[key] = row.get("value", "").strip()
+    return groups
 
 
 def _node_expression(row, i, errors):
@@ -222,55 +244,81 @@ def preview(user, project, vm, placement):
         nodes = kube.list(kinds.NODE)
     except Forbidden:
         return {"denied": "You may not list Nodes (it needs the list permission on nodes, cluster-wide)."}
-    class_selector = {}
-    try:
-        vmclass = kube.get(kinds.VM_CLASS, (vm.get("spec") or {}).get("virtualMachineClassName", ""))
-        class_selector = (vmclass.get("spec") or {}).get("nodeSelector") or {}
-    except KubeError:
-        pass
+    class_selector = _class_node_selector(kube, vm)
     project_vms = [v for v in kube.list(kinds.VM, project) if v["metadata"]["name"] != vm["metadata"]["name"]]
     others = [v for v in project_vms if (v.get("status") or {}).get("nodeName")]
     node_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in nodes}
-    affinity = placement.get("affinity") or {}
-    node_affinity = affinity.get("nodeAffinity") or {}
-    rows = []
-    for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
-        name, labels = node["metadata"]["name"], node_labels[node["metadata"]["name"]]
-        reasons = []
-        if any(labels.get(k) != v for k, v in (placement.get("nodeSelector") or {}).items()):
-            reasons.append("labels do not match Run on nodes")
-        if not _selector_ok(labels, class_selector):
-            reasons.append("excluded by the VM class")
-        terms = (node_affinity.get(REQUIRED) or {}).get("nodeSelectorTerms") or []
-        if terms and not any(all(_matches_expr(labels, e) for e in t.get("matchExpressions") or []) for t in terms):
-            reasons.append("strict node rules not met")
-        for field, wanted in (("virtualMachineAndPodAffinity", True), ("virtualMachineAndPodAntiAffinity", False)):
-            for term in (affinity.get(field) or {}).get(REQUIRED) or []:
-                term = _unwrap(term)
-                topology = term.get("topologyKey", "kubernetes.io/hostname")
-                group = [o for o in others if _selector_ok(o["metadata"].get("labels") or {}, term.get("labelSelector"))]
-                together = any(node_labels.get(o["status"]["nodeName"], {}).get(topology) == labels.get(topology)
-                               and labels.get(topology) is not None for o in group)
-                if wanted and group and not together:
-                    reasons.append(f"no matching VM {TOPOLOGIES.get(topology, topology).lower()}")
-                if not wanted and together:
-                    reasons.append(f"a similar VM is already {TOPOLOGIES.get(topology, topology).lower()}")
-        preferred = sum(r.get("weight", 1) for r in node_affinity.get(PREFERRED) or []
-                        if all(_matches_expr(labels, e) for e in (r.get("preference") or {}).get("matchExpressions") or []))
-        ready = all(c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or []
-                    if c.get("type") == "Ready") and not (node.get("spec") or {}).get("unschedulable")
-        if not ready:
-            reasons.append("not ready")
-        rows.append({"name": name, "fits": not reasons, "reasons": reasons, "preferred": preferred,
-                     "zone": labels.get("topology.kubernetes.io/zone", ""),
-                     "eligible": not [r for r in reasons if not r.startswith(("no matching VM", "a similar VM"))]})
+    rows = [_node_row(node, node_labels, placement, class_selector, others)
+            for node in sorted(nodes, key=lambda n: n["metadata"]["name"])]
     fitting = [r for r in rows if r["fits"]]
+    affinity = placement.get("affinity") or {}
     warning = _too_few_domains(vm, project_vms, affinity, [node_labels[r["name"]] for r in rows if r["eligible"]])
     if not fitting:
         warning = "No node satisfies the strict rules: the virtual machine will not start."
     elif len(fitting) == 1 and len(rows) > 1 and not warning:
         warning = "Only one node satisfies the strict rules: the VM cannot move elsewhere during maintenance or a failure."
     return {"nodes": rows, "fitting": len(fitting), "warning": warning}
+
+
+def _class_node_selector(kube, vm):
+    """The node selector of the VM's class; empty when the class cannot be read."""
+    try:
+        vmclass = kube.get(kinds.VM_CLASS, (vm.get("spec") or {}).get("virtualMachineClassName", ""))
+    except KubeError:
+        return {}
+    return (vmclass.get("spec") or {}).get("nodeSelector") or {}
+
+
+def _node_row(node, node_labels, placement, class_selector, others):
+    """A preview row: whether the node fits the strict rules, why not, and its preferred weight."""
+    name = node["metadata"]["name"]
+    labels = node_labels[name]
+    affinity = placement.get("affinity") or {}
+    node_affinity = affinity.get("nodeAffinity") or {}
+    reasons = _node_rule_reasons(labels, placement, class_selector, node_affinity)
+    reasons += _vm_rule_reasons(labels, affinity, others, node_labels)
+    preferred = sum(r.get("weight", 1) for r in node_affinity.get(PREFERRED) or []
+                    if all(_matches_expr(labels, e) for e in (r.get("preference") or {}).get("matchExpressions") or []))
+    if not _ready(node):
+        reasons.append("not ready")
+    return {"name": name, "fits": not reasons, "reasons": reasons, "preferred": preferred,
+            "zone": labels.get("topology.kubernetes.io/zone", ""),
+            "eligible": not [r for r in reasons if not r.startswith(("no matching VM", "a similar VM"))]}
+
+
+def _node_rule_reasons(labels, placement, class_selector, node_affinity):
+    """Why the node's labels fail "Run on nodes", the VM class or the strict node rules."""
+    reasons = []
+    if any(labels.get(k) != v for k, v in (placement.get("nodeSelector") or {}).items()):
+        reasons.append("labels do not match Run on nodes")
+    if not _selector_ok(labels, class_selector):
+        reasons.append("excluded by the VM class")
+    terms = (node_affinity.get(REQUIRED) or {}).get("nodeSelectorTerms") or []
+    if terms and not any(all(_matches_expr(labels, e) for e in t.get("matchExpressions") or []) for t in terms):
+        reasons.append("strict node rules not met")
+    return reasons
+
+
+def _vm_rule_reasons(labels, affinity, others, node_labels):
+    """Why the node fails the strict rules on other VMs (near them, or apart from similar ones)."""
+    reasons = []
+    for field, wanted in (("virtualMachineAndPodAffinity", True), ("virtualMachineAndPodAntiAffinity", False)):
+        for term in (affinity.get(field) or {}).get(REQUIRED) or []:
+            term = _unwrap(term)
+            topology = term.get("topologyKey", "kubernetes.io/hostname")
+            group = [o for o in others if _selector_ok(o["metadata"].get("labels") or {}, term.get("labelSelector"))]
+            together = any(node_labels.get(o["status"]["nodeName"], {}).get(topology) == labels.get(topology)
+                           and labels.get(topology) is not None for o in group)
+            if wanted and group and not together:
+                reasons.append(f"no matching VM {TOPOLOGIES.get(topology, topology).lower()}")
+            if not wanted and together:
+                reasons.append(f"a similar VM is already {TOPOLOGIES.get(topology, topology).lower()}")
+    return reasons
+
+
+def _ready(node):
+    return all(c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or []
+               if c.get("type") == "Ready") and not (node.get("spec") or {}).get("unschedulable")
 
 
 def _too_few_domains(vm, project_vms, affinity, eligible_labels):
