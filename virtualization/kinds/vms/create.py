@@ -216,12 +216,7 @@ def _create_vm(request, project, form, boot_disks):
     secret = form.secret_manifest()
     try:
         if secret:
-            try:
-                kube.create(kinds.SECRET, secret, project.name)
-            except AlreadyExists:
-                field = "cloud_init" if secret["type"] == CLOUD_INIT_SECRET_TYPE else "sysprep"
-                form.add_error(field, f"A Secret named {secret['metadata']['name']} already exists in the project; "
-                                      "it would hold this data. Rename the VM or remove that Secret.")
+            if not _create_secret(kube, project, form, secret):
                 return None
             made.append((kinds.SECRET, secret["metadata"]["name"]))
         for disk in boot_disks:
@@ -230,23 +225,44 @@ def _create_vm(request, project, form, boot_disks):
                 made.append((kinds.DISK, disk.name))
         vm = kube.create(kinds.VM, form.manifest([d.name for d in boot_disks]), project.name)
     except KubeError as exc:
-        for kind, name in made:
-            try:
-                kube.delete(kind, name, project.name)
-            except KubeError:
-                pass
+        _remove(kube, project, made)
         if not apply_api_error(form, exc, FIELD_MAP, "virtual machine"):
             form.add_error(None, exc.message)
         return None
     if secret:
-        owner = {"apiVersion": kinds.VM.api_version, "kind": kinds.VM.kind, "name": vm["metadata"]["name"],
-                 "uid": vm["metadata"]["uid"]}
-        try:
-            kube.patch(kinds.SECRET, secret["metadata"]["name"], {"metadata": {"ownerReferences": [owner]}}, project.name)
-        except KubeError as exc:
-            messages.warning(request, f"The Secret {secret['metadata']['name']} could not be tied to the VM "
-                                      f"({exc.message}); delete it yourself when you delete the VM.")
+        _give_secret_to_vm(request, kube, project, secret, vm)
     return vm
+
+
+def _create_secret(kube, project, form, secret):
+    """Create the provisioning Secret; False (with the message on the form's field) if its name is taken."""
+    try:
+        kube.create(kinds.SECRET, secret, project.name)
+    except AlreadyExists:
+        field = "cloud_init" if secret["type"] == CLOUD_INIT_SECRET_TYPE else "sysprep"
+        form.add_error(field, f"A Secret named {secret['metadata']['name']} already exists in the project; "
+                              "it would hold this data. Rename the VM or remove that Secret.")
+        return False
+    return True
+
+
+def _remove(kube, project, made):
+    for kind, name in made:
+        try:
+            kube.delete(kind, name, project.name)
+        except KubeError:
+            pass
+
+
+def _give_secret_to_vm(request, kube, project, secret, vm):
+    """Make the VM the Secret's owner, so the Secret is deleted with it; a warning if that is refused."""
+    owner = {"apiVersion": kinds.VM.api_version, "kind": kinds.VM.kind, "name": vm["metadata"]["name"],
+             "uid": vm["metadata"]["uid"]}
+    try:
+        kube.patch(kinds.SECRET, secret["metadata"]["name"], {"metadata": {"ownerReferences": [owner]}}, project.name)
+    except KubeError as exc:
+        messages.warning(request, f"The Secret {secret['metadata']['name']} could not be tied to the VM "
+                                  f"({exc.message}); delete it yourself when you delete the VM.")
 
 
 def create(request, project):
