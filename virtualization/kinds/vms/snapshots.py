@@ -193,33 +193,13 @@ def restore(request, project, name, snapshot_name):
     project = get_project(request.user, project)
     snapshot = _snapshot(request, project, name, snapshot_name)
     kube = kube_for(request.user)
-    why = permissions(request.user, project.name)["restore"]
     if request.method == "POST":
-        mode = request.POST.get("mode")
-        if mode not in dict(MODES):
-            messages.error(request, "Choose Strict or BestEffort.")
-            return redirect(reverse("virtualization:vm-snapshot-restore", args=[project.name, name, snapshot_name]))
-        try:
-            op = _restore_operation(kube, project.name, name, snapshot_name, mode)
-        except KubeError as exc:
-            messages.error(request, f"Restoring {name} from {snapshot_name} was refused: {exc.message}")
-            return redirect(tab_url(project.name, name))
-        messages.success(request, f"Restore of {name} from the snapshot {snapshot_name} requested ({mode}, operation "
-                                  f"{op['metadata']['name']}); its progress shows under Operations.")
-        return redirect(tab_url(project.name, name))
-    dry_run = None
-    dry_run_name = request.GET.get("dry_run", "")
-    if dry_run_name:
-        try:
-            dry_run = kube.get(kinds.VMOP, dry_run_name, project.name)
-        except NotFound:
-            dry_run = None
-        if dry_run is not None and ((dry_run["spec"].get("restore") or {}).get("virtualMachineSnapshotName")
-                                    != snapshot_name or dry_run["spec"].get("virtualMachineName") != name):
-            dry_run = None
+        return _request_restore(request, kube, project, name, snapshot_name)
+    dry_run = _dry_run(kube, project, name, snapshot_name, request.GET.get("dry_run", ""))
     resources = ((dry_run or {}).get("status") or {}).get("resources") or []
     context = {
-        "snapshot": snapshot, "snapshot_name": snapshot_name, "why": why, "modes": MODES,
+        "snapshot": snapshot, "snapshot_name": snapshot_name, "modes": MODES,
+        "why": permissions(request.user, project.name)["restore"],
         "dry_run": dry_run, "dry_run_done": _finished(dry_run), "resources": resources,
         "conflicts": [r for r in resources if r.get("status") == "Failed"],
         "dry_run_failed": ((dry_run or {}).get("status") or {}).get("phase") == "Failed",
@@ -228,6 +208,35 @@ def restore(request, project, name, snapshot_name):
     template = "snapshot_restore.html#dry-run" if is_partial(request) and request.GET.get("fragment") else \
         "snapshot_restore.html"
     return _page(request, project, name, template, **context)
+
+
+def _request_restore(request, kube, project, name, snapshot_name):
+    mode = request.POST.get("mode")
+    if mode not in dict(MODES):
+        messages.error(request, "Choose Strict or BestEffort.")
+        return redirect(reverse("virtualization:vm-snapshot-restore", args=[project.name, name, snapshot_name]))
+    try:
+        op = _restore_operation(kube, project.name, name, snapshot_name, mode)
+    except KubeError as exc:
+        messages.error(request, f"Restoring {name} from {snapshot_name} was refused: {exc.message}")
+        return redirect(tab_url(project.name, name))
+    messages.success(request, f"Restore of {name} from the snapshot {snapshot_name} requested ({mode}, operation "
+                              f"{op['metadata']['name']}); its progress shows under Operations.")
+    return redirect(tab_url(project.name, name))
+
+
+def _dry_run(kube, project, name, snapshot_name, operation_name):
+    """The named DryRun operation, if it exists and restores this VM from this snapshot; else None."""
+    if not operation_name:
+        return None
+    try:
+        op = kube.get(kinds.VMOP, operation_name, project.name)
+    except NotFound:
+        return None
+    wanted = op["spec"].get("restore") or {}
+    if wanted.get("virtualMachineSnapshotName") != snapshot_name or op["spec"].get("virtualMachineName") != name:
+        return None
+    return op
 
 
 # ---- Create VM from snapshot (VirtualMachineSnapshotOperation CreateVirtualMachine, §4.12) ------------------------
