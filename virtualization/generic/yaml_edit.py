@@ -89,34 +89,45 @@ def _page(request, project, resource, name, action=None):
     if action and not may_update:
         form.add_error(None, f"You may not change {resource.noun}s here (needs update on {resource.kind.plural}).")
     elif action == "rebase" and form.is_valid():
-        # Put the user's edit on the server's latest version: only the resourceVersion changes.
-        edited = form.cleaned_data["text"]
-        edited["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        context["form"] = form = YamlForm(initial={"text": to_yaml(edited), "base": to_yaml(editable(current))},
-                                          kind=resource.kind, name=name)
-        messages.info(request, "Your edit now applies to the latest version; review it again before saving.")
+        context["form"] = form = _rebased(request, form, current, resource, name)
     elif action in ("review", "save") and form.is_valid():
-        edited = form.cleaned_data["text"]
-        try:
-            # Strict like kubectl: a misspelled field is named, not silently dropped by the server.
-            result = kube_for(request.user).replace(resource.kind, name, edited, namespace,
-                                                    dry_run=action == "review", strict=True)
-        except Conflict:
-            context.update(step="conflict", server_diff=diff_lines(
-                _base(form.cleaned_data.get("base"), edited), current, "the version you edited", "the server now"))
-            form.add_error(None, "The object changed on the server since you started editing. Your edit is kept "
-                                 "below; see what changed, then rebase your edit on the latest version.")
-        except Invalid as exc:
-            for cause in exc.causes or [{"message": exc.message}]:
-                form.add_error("text", f"{cause.get('field') or ''}: {cause.get('message')}".lstrip(": "))
-        except KubeError as exc:
-            form.add_error("text" if "unknown field" in exc.message else None, exc.message)
-        else:
-            if action == "save":
-                messages.success(request, f"The {resource.noun} {name} was saved.")
-                return redirect(reverse("virtualization:detail-tab", args=[project.name, resource, name, "yaml"]))
-            context.update(step="review", diff=diff_lines(current, result, "current", "after saving"))
+        if _replace(request, resource, name, namespace, form, current, context, dry_run=action == "review"):
+            messages.success(request, f"The {resource.noun} {name} was saved.")
+            return redirect(reverse("virtualization:detail-tab", args=[project.name, resource, name, "yaml"]))
     return render(request, "virtualization/yaml_edit.html", context, status=422 if form.errors else 200)
+
+
+def _rebased(request, form, current, resource, name):
+    """A new form with the user's edit put on the server's latest version: only the resourceVersion changes."""
+    edited = form.cleaned_data["text"]
+    edited["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    messages.info(request, "Your edit now applies to the latest version; review it again before saving.")
+    return YamlForm(initial={"text": to_yaml(edited), "base": to_yaml(editable(current))},
+                    kind=resource.kind, name=name)
+
+
+def _replace(request, resource, name, namespace, form, current, context, dry_run):
+    """Replace the object as the user (a dry run for a review); True once saved. A refusal goes on the form,
+    a review's diff or a conflict's server diff into the page's context."""
+    edited = form.cleaned_data["text"]
+    try:
+        # Strict like kubectl: a misspelled field is named, not silently dropped by the server.
+        result = kube_for(request.user).replace(resource.kind, name, edited, namespace, dry_run=dry_run, strict=True)
+    except Conflict:
+        context.update(step="conflict", server_diff=diff_lines(
+            _base(form.cleaned_data.get("base"), edited), current, "the version you edited", "the server now"))
+        form.add_error(None, "The object changed on the server since you started editing. Your edit is kept "
+                             "below; see what changed, then rebase your edit on the latest version.")
+    except Invalid as exc:
+        for cause in exc.causes or [{"message": exc.message}]:
+            form.add_error("text", f"{cause.get('field') or ''}: {cause.get('message')}".lstrip(": "))
+    except KubeError as exc:
+        form.add_error("text" if "unknown field" in exc.message else None, exc.message)
+    else:
+        if not dry_run:
+            return True
+        context.update(step="review", diff=diff_lines(current, result, "current", "after saving"))
+    return False
 
 
 @require_GET
