@@ -1,4 +1,5 @@
-"""python -m dvpsim --listen 127.0.0.1:PORT --kubeconfig PATH [--demo] [--state PATH] [--speed FACTOR]"""
+"""python -m dvpsim --listen 127.0.0.1:PORT --kubeconfig PATH [--demo] [--state PATH] [--speed FACTOR]
+[--feature-gate USB]"""
 
 import argparse
 import asyncio
@@ -31,6 +32,8 @@ def parse_args(argv=None):
                    help="the built-in container registry (/v2/) demands these credentials")
     p.add_argument("--registry-auth-scheme", choices=("bearer", "basic"), default="bearer",
                    help="how the built-in registry asks for them: a Bearer token flow (default) or Basic")
+    p.add_argument("--feature-gate", action="append", default=[], choices=("USB",),
+                   help="turn on an Enterprise Edition feature of DVP (repeatable): USB = USB device passthrough")
     p.add_argument("--watch-history", type=int, default=20000, help="watch events kept for resuming (410 after)")
     return p.parse_args(argv)
 
@@ -38,6 +41,7 @@ def parse_args(argv=None):
 async def run(args):
     host, _, port = args.listen.rpartition(":")
     cluster = Cluster(speed=args.speed, history_size=args.watch_history)
+    cluster.feature_gates.update(args.feature_gate)
     for spec in args.fault:
         cluster.faults.add(Fault.parse(spec))
     cluster.registry_auth = RegistryAuth(args.registry_auth, args.registry_auth_scheme)

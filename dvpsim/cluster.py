@@ -44,6 +44,9 @@ class Cluster:
         self.faults = Faults()
         self._admission = None
         self._event_index = {}  # (uid, reason, message) -> event name, for count aggregation
+        # DVP's edition-locked feature gates that are on (pkg/featuregates): dvpsim is the Community Edition, so
+        # none by default; "USB" (EE) turns on USB passthrough (dvpsim.controllers.usb).
+        self.feature_gates = set()
 
     # identities ---------------------------------------------------------
     def add_user(self, name, groups=(), token=None):

@@ -8,6 +8,12 @@
     POST /dvpsim/vms/<namespace>/<name>/resume  the I/O error is gone and the guest is unpaused: Running again
     GET/POST        /dvpsim/firmware  read; {"qemu": "...", "libvirt": "..."} = a module update with new VM
                                       firmware: running VMs are moved onto it by firmware-update-* Evict operations
+    GET/POST        /dvpsim/feature-gates  read; {"USB": true|false} turns an EE feature gate on or off
+    POST            /dvpsim/usb        a USB device is plugged into a node (labelled virtualization.deckhouse.io/usbip):
+                                       {"node": ..., "vendorID": "0951", "productID": "1666", "manufacturer": ...,
+                                        "product": ..., "serial": ..., "bus": "3", "deviceNumber": "2", "speed": 480};
+                                       answers the NodeUSBDevice (needs the USB gate)
+    DELETE          /dvpsim/usb/<name> the device is unplugged from its node
 """
 
 import json
@@ -16,7 +22,7 @@ from aiohttp import web
 
 from .auth import authenticate
 from . import kinds
-from .controllers import firmware, guest_power, vm_failures
+from .controllers import firmware, guest_power, usb, vm_failures
 from .errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from .faults import Fault
 
@@ -108,6 +114,40 @@ def routes(cluster):
             firmware.update(cluster, data)
         return web.json_response(firmware.current(cluster))
 
+    @_errors
+    async def feature_gates(request):
+        _admin(cluster, request)
+        if request.method == "POST":
+            data = await body(request)
+            if not isinstance(data, dict) or not all(k == usb.FEATURE_GATE and isinstance(v, bool)
+                                                     for k, v in data.items()):
+                raise BadRequest('give the gates as {"USB": true|false}')
+            for gate, on in data.items():
+                (cluster.feature_gates.add if on else cluster.feature_gates.discard)(gate)
+        return web.json_response({gate: gate in cluster.feature_gates for gate in (usb.FEATURE_GATE,)})
+
+    @_errors
+    async def usb_plug(request):
+        _admin(cluster, request)
+        data = await body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("node"), str):
+            raise BadRequest('give the device as {"node": "<node>", "vendorID": ..., "productID": ..., ...}')
+        try:
+            device = usb.plug(cluster, data["node"], {k: v for k, v in data.items() if k != "node"})
+        except usb.USBError as exc:
+            raise BadRequest(str(exc))
+        return web.json_response(device, status=201)
+
+    @_errors
+    async def usb_unplug(request):
+        _admin(cluster, request)
+        device = usb.unplug(cluster, request.match_info["name"])
+        if device is None:
+            raise NotFound.of(kinds.get("NodeUSBDevice"), request.match_info["name"])
+        return web.json_response(device)
+
     return [web.route("*", "/dvpsim/faults", faults), web.route("*", "/dvpsim/clock", clock),
             web.route("*", "/dvpsim/firmware", firmware_versions),
+            web.route("*", "/dvpsim/feature-gates", feature_gates), web.post("/dvpsim/usb", usb_plug),
+            web.delete("/dvpsim/usb/{name}", usb_unplug),
             web.post("/dvpsim/vms/{namespace}/{name}/{action}", vm_action)]

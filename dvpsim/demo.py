@@ -2,6 +2,7 @@
 cluster images from the sample server and one running VM, as on a fresh DVP installation."""
 
 from dvpsim import kinds
+from dvpsim.controllers import usb
 
 NODES = ("virtlab-pt-1", "virtlab-pt-2", "virtlab-pt-3")
 ZONES = ("zone-a", "zone-b", "zone-c")
@@ -71,6 +72,9 @@ def seed(cluster):
         _create(cluster, "ClusterVirtualImage", image)
     for kind_name, obj in demo_vm("project-a"):
         _create(cluster, kind_name, obj)
+    if usb.enabled(cluster):  # the EE's USB passthrough (--feature-gate USB): what the DRA driver finds on the node
+        for attributes in USB_DEVICES:
+            usb.plug(cluster, USB_NODE, attributes)
 
 
 def oidc_accounts(issuer):
@@ -96,12 +100,29 @@ def cpu_labels(index):
     return {**{CPU_MODEL_LABEL + m: "true" for m in models}, **{CPU_FEATURE_LABEL + f: "true" for f in features}}
 
 
+# The node whose kernel has the usbip modules (the admin guide's "USB devices": the module labels it), and the USB
+# devices plugged into it, as the DRA driver reports them (dvpsim.controllers.usb).
+USB_NODE = "virtlab-pt-2"
+USB_DEVICES = (
+    {"vendorID": "0951", "productID": "1666", "manufacturer": "Kingston", "product": "DataTraveler 3.0",
+     "serial": "E0D55EA574A5F4A0B9A2C3F1", "bus": "3", "deviceNumber": "2", "speed": 5000, "bcd": "0110",
+     "devicePath": "/dev/bus/usb/003/002", "major": 189, "minor": 257},
+    {"vendorID": "1050", "productID": "0407", "manufacturer": "Yubico", "product": "YubiKey OTP+FIDO+CCID",
+     "serial": "", "bus": "1", "deviceNumber": "4", "speed": 12, "bcd": "0543",
+     "devicePath": "/dev/bus/usb/001/004", "major": 189, "minor": 3},
+    {"vendorID": "2341", "productID": "0043", "manufacturer": "Arduino (www.arduino.cc)", "product": "Uno R3",
+     "serial": "75830303934351A0E1C1", "bus": "1", "deviceNumber": "7", "speed": 12, "bcd": "0001",
+     "devicePath": "/dev/bus/usb/001/007", "major": 189, "minor": 6},
+)
+
+
 def node(name, zone):
+    usbip = {usb.USBIP_LABEL: "true"} if name == USB_NODE else {}
     return {
         "metadata": {"name": name, "labels": {
             "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
             "topology.kubernetes.io/zone": zone, "node-role.kubernetes.io/worker": "",
-            "node.deckhouse.io/group": "worker", **cpu_labels(NODES.index(name))}},
+            "node.deckhouse.io/group": "worker", **cpu_labels(NODES.index(name)), **usbip}},
         "spec": {"podCIDR": f"10.111.{NODES.index(name)}.0/24"},
         "status": {
             "capacity": {"cpu": "16", "memory": "65536Mi", "pods": "110"},

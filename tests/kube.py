@@ -319,3 +319,34 @@ def action_url(project, name, tab, action):
     from django.urls import reverse
 
     return reverse(f"virtualization:vms-{tab}-{action.replace('_', '-')}", args=[project, name])
+
+
+# ---- USB devices (DVP EE: dvpsim's USB feature gate) -----------------------------------------------------------
+
+USB_NODE = "virtlab-pt-2"  # the demo's node labelled virtualization.deckhouse.io/usbip=true
+
+
+def plug_usb(sim, node=USB_NODE, **attributes):
+    """Turn on dvpsim's USB feature gate (the EE's passthrough) and plug a fresh device into `node`: its own bus
+    and device number, so that each call makes a new NodeUSBDevice; returns that NodeUSBDevice."""
+    sim.control("feature-gates", {"USB": True})
+    device = {"vendorID": "0951", "productID": "1666", "manufacturer": "Kingston", "product": "DataTraveler 3.0",
+              "serial": uuid.uuid4().hex[:16].upper(), "bus": str(uuid.uuid4().int % 200 + 10),
+              "deviceNumber": str(uuid.uuid4().int % 120 + 2), "speed": 480, **attributes}
+    return sim.control("usb", {"node": node, **device})
+
+
+def assign_usb(sim, name, namespace):
+    """Assign a NodeUSBDevice to a namespace as the cluster admin and wait for its USBDevice there."""
+    api = client.CustomObjectsApi(sim.api("admin"))
+    api.patch_cluster_custom_object(GROUP, VERSION, "nodeusbdevices", name, {"spec": {"assignedNamespace": namespace}})
+    return wait_for(lambda: _find(api, namespace, name))
+
+
+def _find(api, namespace, name):
+    try:
+        return api.get_namespaced_custom_object(GROUP, VERSION, namespace, "usbdevices", name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        return None

@@ -56,10 +56,48 @@ def admit_virtual_machine(cluster, operation, obj, old, checks):
                         f"spec.virtualMachineIPAddress field to {name} to use IP "
                         f"{get(vmip, 'status', 'address', default='')}")
     check_networks(cluster, operation, checks, obj, old)
+    _check_usb_devices(cluster, operation, checks, obj, old)
     _check_cpu_topology(checks, spec["cpu"]["cores"])
     # A VM that no longer matches a changed class keeps running, but its spec cannot change until it does.
     if operation == "CREATE" or spec != (old or {}).get("spec"):
         check_sizing_policy(cluster, checks, spec)
+
+
+def _check_usb_devices(cluster, operation, checks, obj, old):
+    """DVP's USBDevicesValidator (vm/internal/validators/usb_devices_validator.go): the EE feature gate, no device
+    twice, none another VM of the namespace names; on an update, a device newly added to a VM placed on a node
+    must exist (its USB/IP port check reads it). Free USB/IP ports are not simulated."""
+    from dvpsim.controllers import usb
+
+    refs = (obj.get("spec") or {}).get("usbDevices") or []
+    if not refs:
+        return
+    if not usb.enabled(cluster):
+        checks.deny("USB device attachment requires Kubernetes version 1.34 or newer and enabled DRA feature gates")
+    old_refs = (get(old or {}, "spec", "usbDevices") or []) if operation == "UPDATE" else []
+    if operation == "UPDATE" and refs == old_refs:
+        return
+    before = {r.get("name") for r in old_refs}
+    namespace, name = obj["metadata"].get("namespace"), obj["metadata"].get("name")
+    seen = set()
+    for ref in refs:
+        device = ref.get("name")
+        if device in seen:
+            checks.deny(f"duplicate USB device {device} in spec.usbDevices")
+        seen.add(device)
+        if device in before:
+            continue
+        for other in cluster.store.iter(kinds.get("VirtualMachine"), namespace):
+            if other["metadata"]["name"] != name and any(
+                    r.get("name") == device for r in (other.get("spec") or {}).get("usbDevices") or []):
+                checks.deny(f"USB device {device} is already used by VirtualMachine {namespace}/"
+                            f"{other['metadata']['name']}")
+    if operation == "UPDATE" and get(old, "status", "nodeName"):
+        for ref in refs:
+            device = ref.get("name")
+            if device not in before and cluster.store.peek(kinds.get("USBDevice"), namespace, device) is None:
+                checks.deny(f'failed to get USB device {device}: usbdevices.virtualization.deckhouse.io "{device}" '
+                            "not found")
 
 
 # (highest core count of the range, sockets): DVP spreads cores evenly over the sockets.

@@ -15,6 +15,7 @@ from dvpsim.controllers.projects import ProjectController
 from dvpsim.controllers.restore import VirtualMachineSnapshotOperationController
 from dvpsim.controllers.services import ServiceEndpointsController
 from dvpsim.controllers.snapshots import VirtualDiskSnapshotController
+from dvpsim.controllers.usb import NodeUSBDeviceController, USBDeviceController, VirtualMachineUSBController
 from dvpsim.controllers.vmclasses import VirtualMachineClassController
 from dvpsim.controllers.vm_snapshots import VirtualMachineSnapshotController
 from dvpsim.controllers.vmip import VirtualMachineIPAddressController, VirtualMachineIPAddressLeaseController
@@ -43,4 +44,7 @@ CONTROLLERS = [
     NetworkController,
     ClusterNetworkController,
     DataExportController,
+    NodeUSBDeviceController,
+    USBDeviceController,
+    VirtualMachineUSBController,
 ]
