@@ -4,6 +4,7 @@ them, fresh projects and namespaces, and the bodies the tests create.
 Everything here talks to dvpsim over HTTP with the official Kubernetes client (no mocks).
 """
 
+import contextlib
 import time
 import uuid
 
@@ -326,10 +327,20 @@ def action_url(project, name, tab, action):
 USB_NODE = "virtlab-pt-2"  # the demo's node labelled virtualization.deckhouse.io/usbip=true
 
 
-def plug_usb(sim, node=USB_NODE, **attributes):
-    """Turn on dvpsim's USB feature gate (the EE's passthrough) and plug a fresh device into `node`: its own bus
-    and device number, so that each call makes a new NodeUSBDevice; returns that NodeUSBDevice."""
+@contextlib.contextmanager
+def usb_gate(sim):
+    """dvpsim's USB feature gate (the EE's passthrough) on for a test module, off again after it: the session's
+    dvpsim is the Community Edition for every other module (e.g. no controller touches their NodeUSBDevices)."""
     sim.control("feature-gates", {"USB": True})
+    try:
+        yield
+    finally:
+        sim.control("feature-gates", {"USB": False})
+
+
+def plug_usb(sim, node=USB_NODE, **attributes):
+    """Plug a fresh device into `node` (the USB gate must be on): its own bus and device number, so that each call
+    makes a new NodeUSBDevice; returns that NodeUSBDevice."""
     device = {"vendorID": "0951", "productID": "1666", "manufacturer": "Kingston", "product": "DataTraveler 3.0",
               "serial": uuid.uuid4().hex[:16].upper(), "bus": str(uuid.uuid4().int % 200 + 10),
               "deviceNumber": str(uuid.uuid4().int % 120 + 2), "speed": 480, **attributes}

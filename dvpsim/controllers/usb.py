@@ -13,7 +13,8 @@ What DVP does (github.com/deckhouse/virtualization, images/virtualization-artifa
   (AttachedToVirtualMachine once a VM reports it attached; Available otherwise).
 - `vm/internal/usb_device_attach_handler.go`: a Running VM hot-plugs each ready device of `spec.usbDevices`
   (`status.usbDevices[]` attached, ready, hotplugged, address bus 0); a VM that is not running lists them detached.
-USB/IP port capacity (NoFreeUSBIPPort) is not simulated: every node has a free port.
+USB/IP port capacity (NoFreeUSBIPPort) is not simulated: every node has a free port. While the gate is off the
+controllers do nothing; turned on, they act on the next change of each object.
 """
 
 import hashlib
@@ -96,7 +97,15 @@ def _owned_by(usb, node_device):
                for ref in usb["metadata"].get("ownerReferences") or [])
 
 
-class NodeUSBDeviceController(Controller):
+class GatedController(Controller):
+    """Runs only while the USB feature gate is on (in the Community Edition DVP does not start these controllers)."""
+
+    def kick(self, namespace, name):
+        if enabled(self.cluster):
+            super().kick(namespace, name)
+
+
+class NodeUSBDeviceController(GatedController):
     primary = "NodeUSBDevice"
     related = ("USBDevice", "Namespace")
 
@@ -198,7 +207,7 @@ def _referencing(cluster, namespace, name):
             if any(ref.get("name") == name for ref in (vm.get("spec") or {}).get("usbDevices") or [])]
 
 
-class USBDeviceController(Controller):
+class USBDeviceController(GatedController):
     primary = "USBDevice"
     related = ("NodeUSBDevice", "VirtualMachine")
 
@@ -256,7 +265,7 @@ def _ready(usb):
         (condition(status, "Ready") or {}).get("status") == "True"
 
 
-class VirtualMachineUSBController(Controller):
+class VirtualMachineUSBController(GatedController):
     """Only `status.usbDevices` of the VMs (the VM controller owns the rest of their status)."""
     primary = "VirtualMachine"
     related = ("USBDevice",)

@@ -6,7 +6,13 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tests.kube import (GROUP, VERSION, USB_NODE, assign_usb, blank_disk, condition, create_dvp, custom,
-                        fresh_namespace, plug_usb, stopped_vm, wait_for, wait_for_phase)
+                        fresh_namespace, plug_usb, stopped_vm, usb_gate, wait_for, wait_for_phase)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def gate(sim):
+    with usb_gate(sim):
+        yield
 
 
 @pytest.fixture(scope="module")
