@@ -14,10 +14,37 @@ def _hash(text):
     return hashlib.sha256(text.encode()).hexdigest()[:11]
 
 
+VIRTUALIZATION = "virtualization"
+
+
 def enabled_modules(cluster):
-    """Names of the Deckhouse modules whose ModuleConfig is enabled (optional kinds are served only with them)."""
-    return {m["metadata"]["name"] for m in cluster.store.iter(kinds.get("ModuleConfig"))
-            if (m.get("spec") or {}).get("enabled")}
+    """Names of the Deckhouse modules whose ModuleConfig is enabled (optional kinds are served only with them),
+    and kinds.VIRTUALIZATION_CRDS while the virtualization module's CRDs are in the cluster.
+
+    Disabling a module in Deckhouse deletes its Helm release, not its CRDs (deckhouse/deckhouse#16080; the module
+    docs' "CRDs are not deleted when the module is disabled"). So with `virtualization` disabled its kinds stay
+    served with every object intact (`kubectl get virtualization` still lists them), while what the release
+    held goes: the controllers (dvpsim.controllers.base pauses them) and the APIService of
+    subresources.virtualization.deckhouse.io (gone from discovery, 404). The CRDs are absent only from a cluster
+    where the module was never enabled (Deckhouse installs them when it first enables the module)."""
+    configs = {m["metadata"]["name"]: (m.get("spec") or {}).get("enabled") for m in
+               cluster.store.iter(kinds.get("ModuleConfig"))}
+    enabled = {name for name, on in configs.items() if on}
+    if VIRTUALIZATION not in configs:
+        enabled.add(VIRTUALIZATION)  # dvpsim without --demo (no ModuleConfig at all) stands for a DVP cluster
+    if VIRTUALIZATION in enabled or _has_crds(cluster):
+        cluster.__dict__["virtualization_crds"] = True
+        enabled.add(kinds.VIRTUALIZATION_CRDS)
+    return enabled
+
+
+def _has_crds(cluster):
+    """Installed once the module was enabled, or when a restored state holds objects of its kinds."""
+    if "virtualization_crds" not in cluster.__dict__:
+        cluster.__dict__["virtualization_crds"] = any(
+            next(iter(cluster.store.iter(k)), None) is not None
+            for k in kinds.KINDS if k.module == kinds.VIRTUALIZATION_CRDS)
+    return cluster.__dict__["virtualization_crds"]
 
 
 def _resources(group, version, modules=None):
@@ -55,7 +82,8 @@ def resource_list(group, version, modules=None):
 
 def all_groups(modules=None):
     groups = kinds.groups(modules)
-    groups[kinds.SUBRESOURCES_GROUP] = [kinds.SUBRESOURCES_VERSION]
+    if modules is None or VIRTUALIZATION in modules:  # the module's APIService, part of its Helm release
+        groups[kinds.SUBRESOURCES_GROUP] = [kinds.SUBRESOURCES_VERSION]
     return groups
 
 

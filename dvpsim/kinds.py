@@ -119,7 +119,11 @@ _IMAGE_COLUMNS = (
     _c("Registry URL", ".status.target.registryURL", priority=1),
 )
 
-_DVP = dict(group=DVP, versions=("v1alpha2",), subresources=("status",), categories=("virtualization",))
+# The module's CRDs: installed when the virtualization module is first enabled and kept when it is disabled
+# (Deckhouse never deletes a module's CRDs), so they are served while the module "has its CRDs" (dvpsim.discovery).
+VIRTUALIZATION_CRDS = "virtualization/crds"
+_DVP = dict(group=DVP, versions=("v1alpha2",), subresources=("status",), categories=("virtualization",),
+            module=VIRTUALIZATION_CRDS)
 _DVP_CLUSTER = dict(_DVP, namespaced=False, categories=("virtualization-cluster",))
 
 KINDS = [

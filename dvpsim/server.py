@@ -159,6 +159,8 @@ class Api:
                 raise NotFound("the server could not find the requested resource")
             return json_response(discovery.resource_list(parts[1], parts[2], modules))
         if parts[0] == "apis" and len(parts) > 3 and parts[1] == kinds.SUBRESOURCES_GROUP:
+            if discovery.VIRTUALIZATION not in modules:
+                raise NotFound("the server could not find the requested resource")
             from .consoles import handle_subresource
             return await handle_subresource(self.cluster, request, user, parts[2:])
         target = parse_target(path, modules)

@@ -2,7 +2,7 @@
 from django.shortcuts import render
 
 from portal.htmx import is_partial
-from portal.kube import KubeError
+from portal.kube import KubeError, ModuleDisabled
 
 TITLES = {
     401: "The API did not accept the console's credentials",
@@ -25,6 +25,9 @@ class KubeErrorMiddleware:
         if not isinstance(exception, KubeError):
             return None
         status = exception.status if 400 <= exception.status < 600 else 502
+        if isinstance(exception, ModuleDisabled):
+            return render(request, "htmx/module_off.html" if is_partial(request) else "module_off.html",
+                          {"error": exception}, status=status)
         template = "htmx/api_error.html" if is_partial(request) else "api_error.html"
         return render(request, template, {
             "title": TITLES.get(status, "The API answered with an error"),

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.http import Http404
 
 from portal.auth.identity import identity_of
-from portal.kube import Kube, kinds
+from portal.kube import Kube, ModuleDisabled, kinds
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,26 @@ def visible_projects(user):
     return sorted((p for p in _all_projects().values() if can(user, "list", kinds.VM, p.name)), key=lambda p: p.name)
 
 
+MODULE_OFF = ("The virtualization module is disabled in this cluster: virtual machines, disks and images are "
+              "unavailable until an operator enables it.")
+
+
+def virtualization_served(user):
+    """Whether the cluster serves the virtualization module: its kinds' group and its APIService's group are in
+    discovery (read as the user, cached like can()). Disabling the module removes the APIService and stops its
+    controllers but keeps its CRDs; a cluster where it was never enabled has neither."""
+    key = "groups:" + identity_of(user).key
+    return _cached(key, lambda: {kinds.DVP, kinds.SUBRESOURCES} <= set(kube_for(user).groups()))
+
+
 def get_project(user, name) -> Project:
-    """The project if this user may work in it; 404 otherwise (existence is not revealed)."""
+    """The project if this user may work in it; 404 otherwise (existence is not revealed). With the virtualization
+    module off, ModuleDisabled (every project page says so in one line: portal.middleware)."""
     if not can(user, "list", kinds.VM, name):
         raise Http404("No such project")
     project = _all_projects().get(name)
     if project is None:
         raise Http404("No such project")
+    if not virtualization_served(user):
+        raise ModuleDisabled(MODULE_OFF)
     return project

@@ -10,7 +10,7 @@ import copy
 import logging
 import time
 
-from dvpsim import kinds
+from dvpsim import discovery, kinds
 from dvpsim.errors import ApiError, NotFound
 
 log = logging.getLogger("dvpsim.controllers")
@@ -22,18 +22,34 @@ class Controller:
     primary = ""          # kind name reconciled by this controller
     related = ()          # kind names whose events may concern primary objects
 
+    @property
+    def module(self):
+        """The Deckhouse module whose Helm release runs this controller: the virtualization module's for its
+        kinds. While that module is disabled the controller reconciles nothing (the objects keep their last
+        status); enabling it again reconciles every object that changed meanwhile (dvpsim.discovery)."""
+        return discovery.VIRTUALIZATION if self.kind.group == kinds.DVP else ""
+
+    def _module_enabled(self):
+        return not self.module or self.module in discovery.enabled_modules(self.cluster)
+
     async def run(self, cluster):
         self.cluster = cluster
         self.kind = kinds.get(self.primary)
         self._running = {}
         self._dirty = set()
+        self._paused = set()
         # Only the kinds handled below: a deep copy of every other event (the console sessions' Lease renewals)
         # for every controller is wasted work.
-        subscription = cluster.subscribe({self.primary, *self.related})
+        subscription = cluster.subscribe({self.primary, *self.related, *(("ModuleConfig",) if self.module else ())})
         try:
             for obj in cluster.store.list(self.kind):
                 self.kick(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
             async for event_type, kind, obj in subscription:
+                if kind.kind == "ModuleConfig" and obj["metadata"]["name"] == self.module and self._paused \
+                        and self._module_enabled():
+                    paused, self._paused = self._paused, set()
+                    for key in paused:
+                        self.kick(*key)
                 try:
                     if kind.kind == self.primary:
                         self.on_primary(event_type, obj)
@@ -57,6 +73,9 @@ class Controller:
 
     def kick(self, namespace, name):
         key = (namespace or "", name)
+        if not self._module_enabled():
+            self._paused.add(key)
+            return
         if key in self._running:
             self._dirty.add(key)
             return
@@ -70,6 +89,9 @@ class Controller:
         try:
             while True:
                 self._dirty.discard(key)
+                if not self._module_enabled():
+                    self._paused.add(key)
+                    break
                 try:
                     await self.reconcile(*key)
                 except NotFound:

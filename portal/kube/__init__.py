@@ -2,8 +2,8 @@
 from . import kinds, quantity
 from .client import Kube
 from .identity import Identity
-from .errors import (AlreadyExists, Conflict, Forbidden, Invalid, KubeError, NotFound, Unauthorized,
+from .errors import (AlreadyExists, Conflict, Forbidden, Invalid, KubeError, ModuleDisabled, NotFound, Unauthorized,
                      Unavailable)
 
 __all__ = ["Kube", "Identity", "kinds", "quantity", "KubeError", "NotFound", "AlreadyExists", "Conflict", "Forbidden",
-           "Invalid", "Unauthorized", "Unavailable"]
+           "Invalid", "ModuleDisabled", "Unauthorized", "Unavailable"]

@@ -54,6 +54,14 @@ class Invalid(KubeError):
     reason = "Invalid"
 
 
+class ModuleDisabled(KubeError):
+    """The cluster does not serve the virtualization module's API: the module is disabled (its APIService is gone)
+    or was never enabled (its kinds are absent). Not an answer of the API but what its discovery says."""
+
+    status = 503
+    reason = "ModuleDisabled"
+
+
 class Unavailable(KubeError):
     """The API could not be reached, timed out, or answered 5xx."""
 

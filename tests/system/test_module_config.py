@@ -1,10 +1,15 @@
 """System → Deckhouse → Modules → virtualization → Configuration: the settings form (YAML names), Save as the
 operator, virtualMachineCIDRs checked (a subnet VMs use is kept and they are named), the garbage-collection
-schedule, and disabling only after the guide's warning is confirmed."""
+schedule, and disabling only after the guide's warning is confirmed; with the module disabled every project page
+says so in one line (no 500), and enabling it again brings the pages back with the objects intact."""
+import re
+
 import pytest
 from django.urls import reverse
 
-from tests.kube import custom
+from projects.access import MODULE_OFF
+from tests.kube import blank_disk, create_dvp, custom
+from virtualization.registry import REGISTRY
 
 CONFIGURATION = reverse("system:detail-tab", args=["deckhouse/modules", "virtualization", "configuration"])
 SAVE = reverse("system:modules-configuration-save", args=["virtualization"])
@@ -103,3 +108,31 @@ def test_it_keeps_the_form_after_a_conflict(operator, sim, restore):
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode() and "0 3 * * *" in response.content.decode()
     assert "gc" not in module_config(sim)["spec"]["settings"]["dvcr"]
+
+
+def test_it_says_on_every_project_page_that_the_disabled_module_is_off(operator, owner, project, sim, restore):
+    create_dvp(sim, "virtualdisks", project, blank_disk("kept-disk"))
+    disk = reverse("virtualization:detail", args=[project, "disks", "kept-disk"])
+    pages = [reverse("projects:detail", args=[project]), disk,
+             reverse("virtualization:detail-tab", args=[project, "disks", "kept-disk", "configuration"]),
+             reverse("virtualization:yaml-edit", args=[project, "disks", "kept-disk"]),
+             reverse("virtualization:image-create-http", args=[project]),
+             *(reverse("virtualization:list", args=[project, slug]) for slug in REGISTRY)]
+    assert owner.get(disk).status_code == 200
+    assert operator.post(SAVE, form(restore, enabled=None, allow_disabling="on")).status_code == 302
+
+    for url in pages:
+        response = owner.get(url)
+        text = response.content.decode()
+        assert response.status_code == 503, url
+        assert len(re.findall(r'<p class="notice module-off"', text)) == 1 and MODULE_OFF in text, url
+    fragment = owner.get(reverse("virtualization:list", args=[project, "vms"]), HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 503 and fragment.content.decode().strip() == \
+        f'<p class="notice module-off" role="status">{MODULE_OFF}</p>'
+    assert owner.post(reverse("virtualization:delete", args=[project, "disks", "kept-disk"])).status_code == 503
+    assert custom(sim).get_namespaced_custom_object("virtualization.deckhouse.io", "v1alpha2", project,
+                                                    "virtualdisks", "kept-disk")  # the CRDs and objects stay
+
+    assert operator.post(SAVE, form(module_config(sim), enabled="on")).status_code == 302
+    back = owner.get(disk)
+    assert back.status_code == 200 and "kept-disk" in back.content.decode()
