@@ -17,7 +17,7 @@ from projects.access import can
 from .consoles.sockets import ProjectSocket
 
 from .generic import tables
-from .generic.detail import detail_context
+from .generic.detail import STATUS_BLOCK, detail_context
 from .generic.list import ListQuery, ResourceTable
 from .registry import REGISTRY
 
@@ -139,4 +139,4 @@ class LiveConsumer(ProjectSocket):
             return render_to_string("htmx/gone.html", {"resource": self.resource, "name": self.name})
         context = detail_context(self.user, self.project, self.resource, self.current)
         context["oob"] = True
-        return render_to_string(self.resource.template() + "#status", context)
+        return render_to_string(STATUS_BLOCK, context)

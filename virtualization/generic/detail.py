@@ -16,6 +16,9 @@ from .. import registry
 from ..registry import EVENTS, OVERVIEW, YAML, Resource
 from .yamls import to_yaml
 
+# The status block of every detail page; the fragment and the live updates render it alone.
+STATUS_BLOCK = "virtualization/includes/status_block.html"
+
 
 @dataclass
 class TabState:
@@ -66,6 +69,7 @@ def detail_context(user, project, resource: Resource, obj, tab=OVERVIEW):
     context = {
         "project": project, "resource": resource, "obj": obj, "name": obj["metadata"]["name"],
         "status": obj.get("status") or {}, "spec": obj.get("spec") or {}, "tab": tab,
+        "status_template": resource.template() + "#status",
         "can_delete": can(user, "delete", resource.kind, namespace),
         "can_update": can(user, "patch", resource.kind, namespace),
     }
@@ -118,7 +122,7 @@ def status(request, project, resource: Resource, name):
     """The status block of a detail page (htmx fragment; live updates push the same partial)."""
     project = get_project(request.user, project)
     obj = get_object(request.user, project, resource, name)
-    return render(request, resource.template() + "#status", detail_context(request.user, project, resource, obj))
+    return render(request, STATUS_BLOCK, detail_context(request.user, project, resource, obj))
 
 
 def action_view(resource, tab, action):

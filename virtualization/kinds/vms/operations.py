@@ -16,7 +16,7 @@ from projects.access import can, get_project, kube_for
 
 from ... import registry
 from ...generic import tables
-from ...generic.detail import detail_context, get_object
+from ...generic.detail import STATUS_BLOCK, detail_context, get_object
 from .snapshots import NewNamesForm
 
 
@@ -195,7 +195,7 @@ def _status_with_messages(request, project, name):
     resource = _resource()
     obj = get_object(request.user, project, resource, name)
     context = detail_context(request.user, project, resource, obj)
-    status = render(request, resource.template() + "#status", context)
+    status = render(request, STATUS_BLOCK, context)
     flash = render(request, "includes/messages.html", {"oob": True})
     status.content += flash.content
     return status
