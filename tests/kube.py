@@ -124,6 +124,16 @@ def get_dvp(sim, plural, namespace, name):
         raise
 
 
+def get_cluster_object(sim, plural, name, group=GROUP, version=VERSION):
+    """A cluster-scoped object (a cluster image, a VM class, a Project...); None when there is none."""
+    try:
+        return custom(sim).get_cluster_custom_object(group, version, plural, name)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
 def list_dvp(sim, plural, namespace):
     return custom(sim).list_namespaced_custom_object(GROUP, VERSION, namespace, plural)["items"]
 

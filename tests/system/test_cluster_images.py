@@ -3,29 +3,15 @@ cluster-scoped URL; project users get a 404 and nothing of the page."""
 import pytest
 from django.urls import reverse
 
-from tests.kube import GROUP, VERSION, custom, sample_url, wait_for
+from tests.kube import GROUP, VERSION, get_cluster_object, sample_url, wait_for
 from tests.kubectl import kubectl, needs_kubectl
 
 LIST = reverse("system:list", args=["virtualization/cluster-images"])
+CLUSTER_KIND = (GROUP, VERSION, "clustervirtualimages")  # what `cleanup` deletes
 
 
 def cvi(sim, name):
-    from kubernetes.client.exceptions import ApiException
-    try:
-        return custom(sim).get_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-@pytest.fixture
-def cleanup(sim):
-    names = []
-    yield names
-    for name in names:
-        if cvi(sim, name):
-            custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", name)
+    return get_cluster_object(sim, "clustervirtualimages", name)
 
 
 def test_it_creates_a_cluster_image_from_an_http_link_and_shows_it_ready(operator, sim, unique, cleanup):

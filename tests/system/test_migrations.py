@@ -14,8 +14,7 @@ def operations(sim, project, vm):
             if op["spec"]["virtualMachineName"] == vm]
 
 
-def test_it_lists_the_vms_of_every_project_and_filters_them(operator, running_vm, project, other_project, sim, unique):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_lists_the_vms_of_every_project_and_filters_them(operator, vm, project, other_project, sim, unique):
     name, node = vm["metadata"]["name"], vm["status"]["nodeName"]
     other = unique("vm")
     create_dvp(sim, "virtualmachines", other_project, {"metadata": {"name": other}, "spec": {
@@ -30,8 +29,7 @@ def test_it_lists_the_vms_of_every_project_and_filters_them(operator, running_vm
     assert f'id="row-{project}-{name}"' in on_node and f'id="row-{other_project}-{other}"' not in on_node
 
 
-def test_it_migrates_a_vm_of_any_project_after_a_confirmation(operator, running_vm, project, sim, unique):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_migrates_a_vm_of_any_project_after_a_confirmation(operator, vm, project, sim):
     name, source = vm["metadata"]["name"], vm["status"]["nodeName"]
     url = reverse("system:vm-migrate", args=[project, name])
     confirm = operator.get(url).content.decode()
@@ -47,8 +45,7 @@ def test_it_migrates_a_vm_of_any_project_after_a_confirmation(operator, running_
     assert f'id="migration-{op["metadata"]["name"]}"' in page
 
 
-def test_it_shows_a_migration_in_progress_and_cancels_it(operator, running_vm, project, sim, unique):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_shows_a_migration_in_progress_and_cancels_it(operator, vm, project, sim, unique):
     name = vm["metadata"]["name"]
     sim.control("clock", {"speed": 0.2})  # slow enough to see it in progress
     try:
@@ -68,8 +65,7 @@ def test_it_shows_a_migration_in_progress_and_cancels_it(operator, running_vm, p
     assert get_dvp(sim, "virtualmachines", project, name)["status"]["nodeName"] == vm["status"]["nodeName"]
 
 
-def test_it_refuses_to_cancel_a_finished_migration(operator, running_vm, project, sim, unique):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_refuses_to_cancel_a_finished_migration(operator, vm, project, sim, unique):
     op = create_dvp(sim, "virtualmachineoperations", project, {
         "metadata": {"name": unique("evict")}, "spec": {"type": "Evict", "virtualMachineName": vm["metadata"]["name"]}})
     name = op["metadata"]["name"]

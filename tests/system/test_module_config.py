@@ -75,8 +75,7 @@ def test_it_refuses_a_bad_schedule(operator, sim, restore):
     assert module_config(sim)["spec"] == restore["spec"]
 
 
-def test_it_names_the_vms_of_a_subnet_it_will_not_remove(operator, sim, running_vm, unique, project, restore):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_names_the_vms_of_a_subnet_it_will_not_remove(operator, sim, vm, project, restore):
     import ipaddress
     address = vm["status"]["ipAddress"]
     cidrs = restore["spec"]["settings"]["virtualMachineCIDRs"]

@@ -1,6 +1,5 @@
 """System → Nodes → Nodes of all groups: nodes with their VMs and reservations; Cordon + Drain moves the VMs
 away through evacuations, shown on the node's page; a drain that cannot finish says why; Uncordon."""
-import pytest
 from django.urls import reverse
 from kubernetes import client
 
@@ -13,17 +12,7 @@ def node(sim, name):
     return client.CoreV1Api(sim.api("admin")).read_node(name)
 
 
-@pytest.fixture
-def uncordon_all(sim):
-    yield
-    api = client.CoreV1Api(sim.api("admin"))
-    for item in api.list_node().items:
-        if item.spec.unschedulable:
-            api.patch_node(item.metadata.name, {"spec": {"unschedulable": None}})
-
-
-def test_it_lists_every_node_with_its_vms_and_reservations(operator, running_vm, unique):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_lists_every_node_with_its_vms_and_reservations(operator, vm):
     page = operator.get(LIST).content.decode()
     row = page[page.index(f'id="row-{vm["status"]["nodeName"]}"'):]
     row = row[:row.index("</tr>")]
@@ -34,9 +23,7 @@ def test_it_lists_every_node_with_its_vms_and_reservations(operator, running_vm,
     assert "Cordon + Drain" in detail
 
 
-def test_it_drains_a_node_by_evacuating_its_vms_and_uncordons_it(operator, sim, project, running_vm, unique,
-                                                                  uncordon_all):
-    vm = running_vm(unique("vm"), unique("disk"))
+def test_it_drains_a_node_by_evacuating_its_vms_and_uncordons_it(operator, sim, project, vm, uncordon_all):
     source = vm["status"]["nodeName"]
     detail = reverse("system:detail", args=["nodes/nodes", source])
     response = operator.post(reverse("system:nodes-vms-cordon-drain", args=[source]))

@@ -1,35 +1,21 @@
 """System → Projects: an operator creates a Project with its template and parameters, adds and removes members with
 the d8:use:role:* roles, sees the usage, and the delete page says what the project holds."""
-import pytest
 from django.urls import reverse
 from kubernetes import client
 
-from tests.kube import custom, delete_project, make_vm, wait_for
+from tests.kube import get_cluster_object, make_vm, wait_for
 
 LIST = reverse("system:list", args=["multitenancy/projects"])
+CLUSTER_KIND = ("deckhouse.io", "v1alpha2", "projects")  # what `cleanup` deletes (dvpsim then deletes the namespace)
 
 
 def project_of(sim, name):
-    try:
-        return custom(sim).get_cluster_custom_object("deckhouse.io", "v1alpha2", "projects", name)
-    except client.ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    return get_cluster_object(sim, "projects", name, "deckhouse.io", "v1alpha2")
 
 
-@pytest.fixture
-def made(sim):
-    names = []
-    yield names
-    for name in names:
-        if project_of(sim, name):
-            delete_project(sim, name)
-
-
-def test_it_creates_a_project_from_a_template_with_parameters(operator, sim, unique, made):
+def test_it_creates_a_project_from_a_template_with_parameters(operator, sim, unique, cleanup):
     name = unique("proj")
-    made.append(name)
+    cleanup.append(name)
     response = operator.post(reverse("system:project-create"), {
         "name": name, "description": "Team A", "template": "default",
         "parameters": "resourceQuota:\n  requests:\n    cpu: 5\n"})
@@ -62,9 +48,9 @@ def test_it_adds_and_removes_a_member_with_a_role(operator, sim, project):
         sim.api("admin")).list_namespaced_role_binding(project).items]
 
 
-def test_it_shows_the_usage_and_what_a_deletion_takes(operator, sim, unique, made):
+def test_it_shows_the_usage_and_what_a_deletion_takes(operator, sim, unique, cleanup):
     name = unique("proj")
-    made.append(name)
+    cleanup.append(name)
     operator.post(reverse("system:project-create"), {"name": name, "template": "default"})
     wait_for(lambda: (project_of(sim, name).get("status") or {}).get("state") == "Deployed")
     vm = unique("vm")

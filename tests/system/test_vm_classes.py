@@ -4,29 +4,15 @@ class in use; refusals in the API's words with the input kept."""
 import pytest
 from django.urls import reverse
 
-from tests.kube import GROUP, VERSION, create_dvp, custom, vm_body, wait_for
+from tests.kube import GROUP, VERSION, create_dvp, custom, get_cluster_object, vm_body, wait_for
 
 LIST = reverse("system:list", args=["virtualization/vm-classes"])
 CREATE = reverse("system:vm-class-create")
+CLUSTER_KIND = (GROUP, VERSION, "virtualmachineclasses")  # what `cleanup` deletes
 
 
 def vmclass(sim, name):
-    from kubernetes.client.exceptions import ApiException
-    try:
-        return custom(sim).get_cluster_custom_object(GROUP, VERSION, "virtualmachineclasses", name)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-@pytest.fixture
-def cleanup(sim):
-    names = []
-    yield names
-    for name in names:
-        if vmclass(sim, name):
-            custom(sim).delete_cluster_custom_object(GROUP, VERSION, "virtualmachineclasses", name)
+    return get_cluster_object(sim, "virtualmachineclasses", name)
 
 
 def guide_policy(**extra):
