@@ -14,7 +14,8 @@ from virtualization.generic import yamls
 from ... import access
 from ...generic import get_object, page_context
 from ...registry import by_slug
-from .form import (CPU_TYPES, EFFECTS, FRACTIONS, OPERATORS, ROW_FIELDS, TOLERATION_OPERATORS, ClassForm, node_cpu)
+from .form import (CPU_TYPES, EFFECTS, FRACTIONS, OPERATORS, ROW_FIELDS, TOLERATION_OPERATORS, ClassForm, blank_row,
+                   node_cpu)
 
 
 def _nodes(user):
@@ -27,17 +28,21 @@ def _nodes(user):
 def _render(request, form, *, editing=None, status=200, **context):
     resource = by_slug("vm-classes")
     models, features = node_cpu(_nodes(request.user))
-    blocks = {block: [{"i": i, "row": row, "error": form.errors.get(f"{block}-{i}", ""),
+    blocks = {block: [{"i": i, "n": i + 1, "row": row, "error": form.errors.get(f"{block}-{i}", ""),
                        "cores_error": form.errors.get(f"{block}-{i}-cores", ""),
                        "memory_error": form.errors.get(f"{block}-{i}-memory", ""),
                        "fractions_error": form.errors.get(f"{block}-{i}-fractions", "")}
                       for i, row in enumerate(rows)] for block, rows in form.rows.items()}
+    # What static/js/vm_class_form.js copies for a row it adds in place (__i__: its index, __n__: its number).
+    row_templates = {block: {"i": "__i__", "n": "__n__", "row": blank_row(block), "error": "", "cores_error": "",
+                             "memory_error": "", "fractions_error": ""} for block in ROW_FIELDS}
     context.setdefault("may_edit", True)
     context.setdefault("yaml_preview", None)
     return render(request, "system/vm-classes/form.html", page_context(
         request, resource, form=form, editing=editing, blocks=blocks, cpu_types=CPU_TYPES, operators=OPERATORS,
         toleration_operators=TOLERATION_OPERATORS, effects=EFFECTS, fractions=[str(f) for f in FRACTIONS],
-        models=models, features=features, row_blocks=list(ROW_FIELDS), **context), status=status)
+        models=models, features=features, row_blocks=list(ROW_FIELDS), row_templates=row_templates,
+        **context), status=status)
 
 
 @login_required
