@@ -43,6 +43,11 @@ def seed(cluster):
     _create(cluster, "ModuleConfig", {"metadata": {"name": "sdn"}, "spec": {"enabled": True, "version": 1}})
     # The admin guide's VM rebalancing module: configurable, off (dvpsim does not rebalance).
     _create(cluster, "ModuleConfig", {"metadata": {"name": "descheduler"}, "spec": {"enabled": False, "version": 1}})
+    # The other modules the admin guide names: the audit's log-shipper and runtime-audit-engine (off until the guide's
+    # "Audit" steps enable them), control-plane-manager (its apiserver.auditPolicyEnabled) and node-manager (fencing).
+    for module, enabled in (("log-shipper", False), ("runtime-audit-engine", False), ("control-plane-manager", True),
+                            ("node-manager", True)):
+        _create(cluster, "ModuleConfig", {"metadata": {"name": module}, "spec": {"enabled": enabled, "version": 1}})
     _create(cluster, "ClusterNetwork", {"metadata": {"name": "corp-net"}, "spec": {}})
     # The storage-volume-data-manager module, behind `d8 download` (the guide's "Data export": DataExport objects).
     _create(cluster, "ModuleConfig", {"metadata": {"name": "storage-volume-data-manager"},

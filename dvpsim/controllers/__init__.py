@@ -9,6 +9,7 @@ from dvpsim.controllers.ingresses import IngressController
 from dvpsim.controllers.launchers import LauncherPodController
 from dvpsim.controllers.load_balancers import LoadBalancerController
 from dvpsim.controllers.macs import VirtualMachineMACAddressController
+from dvpsim.controllers.module_config import ModuleConfigController
 from dvpsim.controllers.networks import ClusterNetworkController, NetworkController
 from dvpsim.controllers.operations import VirtualMachineOperationController
 from dvpsim.controllers.projects import ProjectController
@@ -23,6 +24,7 @@ from dvpsim.controllers.vms import VirtualMachineController
 
 CONTROLLERS = [
     ProjectController,
+    ModuleConfigController,
     VirtualImageController,
     ClusterVirtualImageController,
     VirtualDiskController,
