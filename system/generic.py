@@ -44,25 +44,29 @@ def get_object(user, resource, name):
         raise Http404(f"No {resource.noun} named {name}")
 
 
-@login_required
-@require_GET
-def list_view(request, resource):
-    access.require(request.user, resource)
-    if resource.list_page:
-        return resource.list_page(request, resource)
-    q = request.GET.get("q", "").strip()
-    table = kube_for(request.user).table(resource.kind)
+def list_context(user, resource, query):
+    """What a list page shows this user for this query (the page, and what its live socket pushes)."""
+    if resource.list_context:
+        return resource.list_context(user, resource, query)
+    q = query.get("q", "").strip()
+    table = kube_for(user).table(resource.kind)
     rows = tables.sort_rows(tables.filter_rows(tables.rows_of(table, resource), q), "Name")
     columns = [c for c in tables.columns_of(table) if c.name != "Name"]
     for row in rows:
         row.url = reverse("system:detail", args=[resource, row.name])
         row.cell_list = [(c.name, row.cells.get(c.name, "")) for c in columns]
         row.extra = {}
-    extra = resource.list_extra(request.user, rows) if resource.list_extra else ()
-    return render(request, "system/list.html", page_context(
-        request, resource, rows=rows, columns=columns, extra_columns=extra, q=q,
-        can_create=can(request.user, "create", resource.kind),
-        can_delete=can(request.user, "delete", resource.kind)))
+    extra = resource.list_extra(user, rows) if resource.list_extra else ()
+    return {"rows": rows, "columns": columns, "extra_columns": extra, "q": q,
+            "can_create": can(user, "create", resource.kind), "can_delete": can(user, "delete", resource.kind)}
+
+
+@login_required
+@require_GET
+def list_view(request, resource):
+    access.require(request.user, resource)
+    return render(request, resource.list_template, page_context(
+        request, resource, live_query=request.GET.urlencode(), **list_context(request.user, resource, request.GET)))
 
 
 def detail_context(user, resource, obj, tab=OVERVIEW):

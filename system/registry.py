@@ -25,7 +25,10 @@ class SystemResource(Resource):
     list_extra: Callable | None = None    # (user, rows) -> names of extra columns, set on each row's .extra
     delete_context: Callable | None = None    # (user, obj) -> what the delete page says (what uses it)
     keep_after_delete: bool = False   # back to the object after Delete (it may stay while something uses it)
-    list_page: Callable | None = None     # (request, resource) -> the page, for a list of namespaced objects
+    # A list page of its own (namespaced objects of every project): (user, resource, query) -> its template's context.
+    list_context: Callable | None = None
+    list_template: str = "system/list.html"   # its `live` partial is what the live socket pushes (system/live.py)
+    live_watch: tuple = ()            # kinds besides its own whose changes show on its pages (watched cluster-wide)
 
     @property
     def path(self):

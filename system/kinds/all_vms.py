@@ -16,9 +16,9 @@ from ..generic import page_context
 from ..registry import SystemResource, by_slug, register
 
 
-def vm_list(request, resource):
-    vms = kube_for(request.user).list(kinds.VM)
-    wanted = {key: request.GET.get(key, "") for key in ("project", "node", "phase")}
+def vm_list(user, resource, query):
+    vms = kube_for(user).list(kinds.VM)
+    wanted = {key: query.get(key, "") for key in ("project", "node", "phase")}
     options = {"project": sorted({vm["metadata"]["namespace"] for vm in vms}),
                "node": sorted({(vm.get("status") or {}).get("nodeName") for vm in vms} - {None, ""}),
                "phase": sorted({(vm.get("status") or {}).get("phase") or "Pending" for vm in vms})}
@@ -34,9 +34,7 @@ def vm_list(request, resource):
              "url": reverse("virtualization:detail", args=[vm["metadata"]["namespace"], "vms", vm["metadata"]["name"]]),
              "migrate_url": reverse("system:vm-migrate", args=[vm["metadata"]["namespace"], vm["metadata"]["name"]])}
             for vm in sorted(vms, key=lambda v: (v["metadata"]["namespace"], v["metadata"]["name"])) if shown(vm)]
-    return render(request, "system/all-vms/list.html", page_context(
-        request, resource, rows=rows, wanted=wanted, options=options,
-        may_migrate=can(request.user, "create", kinds.VMOP)))
+    return {"rows": rows, "wanted": wanted, "options": options, "may_migrate": can(user, "create", kinds.VMOP)}
 
 
 @login_required
@@ -68,5 +66,5 @@ def migrate(request, project, name):
 register(SystemResource(
     slug="virtual-machines", kind=kinds.VM, title="Virtual Machines", noun="virtual machine",
     section="virtualization", section_title="Virtualization", gate="list", nav_order=30, columns=(),
-    routes=(Route("<str:project>/<str:name>/migrate/", migrate, "vm-migrate"),), list_page=vm_list,
+    routes=(Route("<str:project>/<str:name>/migrate/", migrate, "vm-migrate"),), list_context=vm_list, list_template="system/all-vms/list.html",
 ))

@@ -1,10 +1,10 @@
 """System → Virtualization → Migrations: the live migrations of every project (Evict and Migrate operations) with
-their progress and the nodes they move between, refreshed while the page is open; Cancel deletes the operation
+their progress and the nodes they move between, followed live while the page is open (system/live.py); Cancel deletes the operation
 while it is Pending or InProgress, which is how the admin guide aborts a migration."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -13,7 +13,6 @@ from projects.access import can, kube_for
 from virtualization.registry import Route
 
 from .. import access
-from ..generic import page_context
 from ..registry import SystemResource, by_slug, register
 
 CANCELLABLE = ("Pending", "InProgress")
@@ -41,13 +40,11 @@ def migration_rows(user):
     return rows
 
 
-def migrations_page(request, resource):
-    rows = migration_rows(request.user)
-    template = "system/migrations/list.html" + ("#table" if request.GET.get("fragment") else "")
-    return render(request, template, page_context(
-        request, resource, rows=rows, in_progress=[r for r in rows if r["phase"] in CANCELLABLE],
-        done=[r for r in rows if r["phase"] not in CANCELLABLE][-20:], may_cancel=can(request.user, "delete", kinds.VMOP),
-        cancellable=CANCELLABLE))
+def migrations_context(user, resource, query):
+    rows = migration_rows(user)
+    return {"rows": rows, "in_progress": [r for r in rows if r["phase"] in CANCELLABLE],
+            "done": [r for r in rows if r["phase"] not in CANCELLABLE][-20:],
+            "may_cancel": can(user, "delete", kinds.VMOP), "cancellable": CANCELLABLE}
 
 
 @login_required
@@ -77,5 +74,6 @@ def cancel(request, project, name):
 register(SystemResource(
     slug="migrations", kind=kinds.VMOP, title="Migrations", noun="migration", section="virtualization",
     section_title="Virtualization", gate="list", nav_order=40, columns=(),
-    routes=(Route("<str:project>/<str:name>/cancel/", cancel, "migration-cancel"),), list_page=migrations_page,
+    routes=(Route("<str:project>/<str:name>/cancel/", cancel, "migration-cancel"),), list_context=migrations_context,
+    list_template="system/migrations/list.html", live_watch=(kinds.VM,),
 ))

@@ -143,5 +143,5 @@ resource = register(SystemResource(
     section_title="Nodes", gate="list", nav_order=10, columns=(),
     tabs=(Tab("vms", "Virtual machines", template="system/nodes/tabs/vms.html",
               actions=(Action("cordon-drain", cordon_drain), Action("uncordon", uncordon))),),
-    list_extra=list_extra, detail_context=detail_context,
+    list_extra=list_extra, detail_context=detail_context, live_watch=(kinds.VM, kinds.VMOP),
 ))

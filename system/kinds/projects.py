@@ -153,4 +153,5 @@ resource = register(SystemResource(
     tabs=(Tab("members", "Members", context=members_context, template="system/projects/tabs/members.html",
               actions=(Action("add", add_member), Action("remove", remove_member))),),
     list_extra=list_extra, detail_context=detail_context, delete_context=delete_context,
+    live_watch=(kinds.VM, kinds.DISK),
 ))

@@ -27,7 +27,8 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from tests.kube import GROUP, VERSION, custom, get_dvp, list_dvp, make_network, sample_url, wait_for_phase
+from tests.kube import (GROUP, VERSION, assign_usb, custom, get_dvp, list_dvp, make_network, plug_usb, sample_url,
+                        wait_for_phase)
 from system.registry import SYSTEM
 from virtualization.registry import REGISTRY
 
@@ -67,6 +68,14 @@ def objects(sim, project, other_project):
             o["attachment"], {"virtualMachineName": o["vm"], "blockDeviceRef": {"kind": "VirtualDisk",
                                                                                 "name": o["hotplug"]}})
     make_network(sim, project, o["network"])
+    # USB devices (dvpsim's EE gate, on for this module): two of the node's devices assigned to the project, the
+    # first in the VM's spec.usbDevices (Detach), the second free (Attach).
+    sim.control("feature-gates", {"USB": True})
+    o["usb"], o["usb_free"] = (plug_usb(sim)["metadata"]["name"] for _ in range(2))
+    for device in (o["usb"], o["usb_free"]):
+        assign_usb(sim, device, project)
+    custom(sim).patch_namespaced_custom_object(GROUP, VERSION, project, "virtualmachines", o["vm"], {
+        "spec": {"usbDevices": [{"name": o["usb"]}]}})
     wait_for_phase(sim, "virtualdisks", project, o["disk"], "Ready")
     _create(sim, "virtualdisksnapshots", project, "VirtualDiskSnapshot", o["disk_snapshot"],
             {"virtualDiskName": o["disk"], "requiredConsistency": False})
@@ -90,7 +99,8 @@ def objects(sim, project, other_project):
             "service": {"name": o["service"], "port": {"number": 80}}}}]}}]}})
     o["by_kind"] = {"images": o["image"], "cluster-images": o["cluster_image"], "disks": o["disk"],
                     "disk-snapshots": o["disk_snapshot"], "vms": o["vm"], "vm-snapshots": o["vm_snapshot"],
-                    "vm-ip-addresses": o["ip"], "services": o["service"], "ingresses": o["ingress"]}
+                    "vm-ip-addresses": o["ip"], "services": o["service"], "ingresses": o["ingress"],
+                    "usb-devices": o["usb"]}
     # What the forms need.
     o["sample_url"] = sample_url(sim)
     o["vm_version"] = get_dvp(sim, "virtualmachines", project, o["vm"])["metadata"]["resourceVersion"]
@@ -113,9 +123,10 @@ def objects(sim, project, other_project):
     o["by_kind"].update({"virtualization/cluster-images": o["cluster_image"], "virtualization/vm-classes": o["vm_class"],
                          "nodes/nodes": o["node"], "virtualization/virtual-machines": o["vm"],
                          "virtualization/migrations": o["migration"], "deckhouse/modules": "virtualization",
-                         "multitenancy/projects": project})
+                         "multitenancy/projects": project, "virtualization/usb-devices": o["usb"]})
     o["vm_namespace"] = project
     yield o
+    sim.control("feature-gates", {"USB": False})
     try:  # the project's own objects go with the project
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "clustervirtualimages", o["cluster_image"])
         custom(sim).delete_cluster_custom_object(GROUP, VERSION, "virtualmachineclasses", o["vm_class"])
@@ -219,6 +230,8 @@ def cluster_scoped(resource):
 VM = {"name": "{vm}"}
 VM_SNAPSHOT = {"name": "{vm}", "snapshot_name": "{vm_snapshot}"}
 OF_KIND = {"resource": "{kind}", "name": "{object}"}
+DISK_EXPORT = {"name": "{disk}", "export": "de-vd-{disk}-000000"}
+SNAPSHOT_EXPORT = {"name": "{disk_snapshot}", "export": "de-vds-{disk_snapshot}-000000"}
 
 # Routes open without a session: the ways in (portal.auth).
 PUBLIC = {"login", "oidc_authentication_init", "oidc_authentication_callback"}
@@ -272,6 +285,17 @@ ROUTES = {
                                         viewer=REDIRECT_REFUSAL),
     "virtualization:disk-snapshot-download": Row(kwargs={"name": "{disk_snapshot}"}, methods=POST, mutation=True,
                                                  post={}, viewer=REDIRECT_REFUSAL),
+    # ... its page (the export's name given; here none exists: the page says it is gone), Cancel and the data
+    "virtualization:disk-download-follow": Row(kwargs=DISK_EXPORT),
+    "virtualization:disk-download-cancel": Row(kwargs=DISK_EXPORT, methods=POST, mutation=True, post={},
+                                               viewer=REDIRECT_REFUSAL),
+    "virtualization:disk-download-data": Row(kwargs=DISK_EXPORT, methods=POST, mutation=True, post={},
+                                             viewer=SILENT_REDIRECT),
+    "virtualization:disk-snapshot-download-follow": Row(kwargs=SNAPSHOT_EXPORT),
+    "virtualization:disk-snapshot-download-cancel": Row(kwargs=SNAPSHOT_EXPORT, methods=POST, mutation=True, post={},
+                                                        viewer=REDIRECT_REFUSAL),
+    "virtualization:disk-snapshot-download-data": Row(kwargs=SNAPSHOT_EXPORT, methods=POST, mutation=True, post={},
+                                                      viewer=SILENT_REDIRECT),
     "virtualization:disks-configuration-storage-class": Row(
         kwargs={"name": "{disk}"}, methods=POST, mutation=True,
         post=lambda o: {"storage_class": o["other_storage_class"]}, viewer=UNSHOWN_REFUSAL),
@@ -322,6 +346,11 @@ ROUTES = {
                                                 viewer=UNSHOWN_REFUSAL),
     "virtualization:vms-network-discard-ip": Row(kwargs=VM, methods=POST, mutation=True, post={"vmip": f"{PREFIX}-ip"},
                                                  viewer=SILENT_REDIRECT),
+    # The USB tab: the project's free device attached, the VM's device detached (spec.usbDevices, as the user)
+    "virtualization:vms-usb-attach": Row(kwargs=VM, methods=POST, mutation=True, post=lambda o: {
+        "usb_device": o["usb_free"]}),
+    "virtualization:vms-usb-detach": Row(kwargs=VM, methods=POST, mutation=True, post=lambda o: {
+        "usb_device": o["usb"]}),
     "virtualization:vm-snapshot-create": Row(kwargs=VM, methods=GET_POST, mutation=True, post={
         "name": f"{PREFIX}-new-vm-snapshot", "keep_ip": "Never"}),
     "virtualization:vm-snapshot-restore": Row(kwargs=VM_SNAPSHOT, methods=GET_POST, mutation=True, post={
@@ -388,6 +417,10 @@ ROUTES = {
                                            post={"subject_kind": "User", "subject": "matrix", "role": "viewer"}),
     "system:projects-members-remove": replace(SYSTEM_ROW, kwargs={"name": "{vm_namespace}"}, methods=POST,
                                               mutation=True, post={"binding": "matrix"}),
+    "system:usb-devices-project-assign": replace(SYSTEM_ROW, kwargs={"name": "{usb_free}"}, methods=POST,
+                                                 mutation=True, post=lambda o: {"project": o["vm_namespace"]}),
+    "system:usb-devices-project-unassign": replace(SYSTEM_ROW, kwargs={"name": "{usb}"}, methods=POST, mutation=True,
+                                                   post={}),
     "system:cluster-image-create-upload": replace(SYSTEM_ROW, methods=GET_POST, mutation=True,
                                                   post=_system_form("cvi-upload")),
 }
@@ -771,3 +804,93 @@ def test_it_shows_project_users_nothing_of_a_system_route(case, method, role, as
 def test_it_answers_every_system_get_of_the_operator(case, as_cast, project, objects):
     response = as_cast("operator").get(case.url(project, objects), case.row.query)
     assert response.status_code == 200, f"GET {case.id} as the operator: {response.status_code}"
+
+
+# ---- the WebSocket routes -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SocketRow:
+    """How to reach one WebSocket route (virtualization/routing.py): its path's parameters, str.format templates
+    over the objects ({kind}: a System page's slug, {object}: its object); system: a System socket, opened to the
+    operator only (per_system_kind: expanded over the System pages whose kind `kinds` keeps); else a project's,
+    refused to an outsider. operator_opens: whether the operator's socket is accepted as such (an upload socket
+    waits for an object to upload to)."""
+    kwargs: dict
+    system: bool = False
+    per_system_kind: bool = False
+    kinds: object = None
+    operator_opens: bool = True
+
+
+SOCKETS = {
+    "live-list": SocketRow({"project": "{project}", "slug": "vms"}),
+    "live-detail": SocketRow({"project": "{project}", "slug": "vms", "name": "{vm}"}),
+    "console": SocketRow({"project": "{project}", "name": "{vm}"}),
+    "vnc": SocketRow({"project": "{project}", "name": "{vm}"}),
+    "upload": SocketRow({"project": "{project}", "slug": "images", "name": "{image}"}),
+    "system-live-list": SocketRow({"slug": "{kind}"}, system=True, per_system_kind=True),
+    "system-live-detail": SocketRow({"slug": "{kind}", "name": "{object}"}, system=True, per_system_kind=True,
+                                    kinds=cluster_scoped),
+    "system-upload": SocketRow({"slug": "cluster-images", "name": "{cluster_image}"}, system=True,
+                               operator_opens=False),
+}
+
+
+def socket_cases(system):
+    out = []
+    for name, row in SOCKETS.items():
+        if row.system != system:
+            continue
+        paths = [p for p, r in SYSTEM.items() if row.kinds is None or row.kinds(r)] if row.per_system_kind else [""]
+        out += [pytest.param(name, path, id=f"{name}[{path}]" if path else name) for path in paths]
+    return out
+
+
+def socket_path(name, kind_path, project, o):
+    values = {**{k: v for k, v in o.items() if isinstance(v, str)}, "project": project,
+              "kind": SYSTEM[kind_path].slug if kind_path else "", "object": o["by_kind"].get(kind_path, "")}
+    if "{object}" in SOCKETS[name].kwargs.values() and not values["object"]:
+        pytest.fail(f"The access matrix has no object of the kind {kind_path!r}: add one to `objects`")
+    from portal.htmx import ws_path
+    return ws_path(name, **{k: v.format(**values) for k, v in SOCKETS[name].kwargs.items()})
+
+
+async def refused(path, username):
+    """Whether the socket is refused: closed before it is accepted, or (upload sockets, which say why) accepted
+    only to send a 403/404 error and close."""
+    import json
+
+    from tests.websockets import connect
+    communicator, connected = await connect(path, username)
+    if not connected:
+        return True
+    try:
+        message = json.loads(await communicator.receive_from(timeout=10))
+    finally:
+        await communicator.disconnect()
+    return message.get("status") in (403, 404) and "error" in message
+
+
+def test_it_has_a_row_for_every_websocket_route():
+    from virtualization.routing import websocket_urlpatterns
+    assert {p.name for p in websocket_urlpatterns} == set(SOCKETS)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name,kind_path", socket_cases(system=True))
+async def test_it_refuses_system_sockets_to_project_users_and_opens_them_to_the_operator(name, kind_path, cast,
+                                                                                          project, objects):
+    path = socket_path(name, kind_path, project, objects)
+    for role in ("owner", "member", "viewer"):
+        assert await refused(path, getattr(cast, role)), f"{path} opened to the {role}"
+    if SOCKETS[name].operator_opens:
+        from tests.websockets import connect
+        communicator, connected = await connect(path, cast.operator)
+        assert connected, f"{path} refused to the operator"
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name,kind_path", socket_cases(system=False))
+async def test_it_refuses_project_sockets_to_an_outsider(name, kind_path, cast, project, objects):
+    assert await refused(socket_path(name, kind_path, project, objects), cast.outsider)

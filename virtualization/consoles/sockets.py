@@ -34,15 +34,22 @@ def _project_as(user, session, name):
     return get_project(user, name)
 
 
-async def authorize(scope):
-    """(user, Project) of a WebSocket's scope; raises Refused(401) without a session and Refused(404)
-    when the user may not see the project (whether it exists is not revealed). The user carries their
-    Identity (portal.auth.identity) from here on."""
+def authenticate(scope):
+    """The session's user of a WebSocket's scope; raises Refused(401) without one (or, behind the
+    authenticating proxy, for a socket that did not come through it). Every socket asks this first."""
     user = scope.get("user")
     if user is None or not user.is_authenticated:
         raise Refused(401, "You are not logged in.")
     if settings.DVP_AUTH == "proxy" and not proxy.socket_allowed(scope, user):
         raise Refused(401, "This socket did not come through the authenticating proxy for your session.")
+    return user
+
+
+async def authorize(scope):
+    """(user, Project) of a WebSocket's scope; raises Refused(401) without a session and Refused(404)
+    when the user may not see the project (whether it exists is not revealed). The user carries their
+    Identity (portal.auth.identity) from here on."""
+    user = authenticate(scope)
     try:
         return user, await sync_to_async(_project_as)(user, scope.get("session"),
                                                        scope["url_route"]["kwargs"]["project"])

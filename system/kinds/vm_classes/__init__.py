@@ -46,4 +46,5 @@ resource = register(SystemResource(
     create_label="Create", create=(CreateChoice("Create", "", views.create, "vm-class-create"),),
     routes=(Route("<str:name>/edit/", views.edit, "vm-class-edit"),),
     list_extra=list_extra, detail_context=detail_context, delete_context=delete_context, keep_after_delete=True,
+    live_watch=(kinds.VM,),
 ))
