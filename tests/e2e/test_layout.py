@@ -189,6 +189,30 @@ def test_it_holds_every_page_at_the_width(width, objects, log_in):
     assert not problems, "\n".join(f"{url}: {problem}" for url, found in problems.items() for problem in found)
 
 
+# Per sidebar section (Virtualization, Network, System): the left edges of its entries, and where its label and its
+# entries' text begin.
+SIDEBAR = r"""(lists) => lists.map(ul => ({
+  label: ul.previousElementSibling.innerText.trim(),
+  labelLeft: ul.previousElementSibling.getBoundingClientRect().left,
+  entries: [...ul.querySelectorAll('a')].map(a => a.getBoundingClientRect().left),
+  text: [...ul.querySelectorAll('a')].map(a => a.getBoundingClientRect().left + parseFloat(getComputedStyle(a).paddingLeft)),
+}))"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_it_lines_up_the_entries_of_every_sidebar_section(width, log_in):
+    page = log_in("alice")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/projects/{PROJECT}/")
+    sections = page.eval_on_selector_all(".sidebar nav ul", SIDEBAR)
+    assert [s["label"].lower() for s in sections][-1] == "system" and len(sections) >= 3
+    assert all(s["entries"] for s in sections)
+    lefts = {s["label"]: sorted({round(x, 1) for x in s["entries"]}) for s in sections}
+    assert len({x for xs in lefts.values() for x in xs}) == 1, f"the entries' left edges differ: {lefts}"
+    starts = {s["label"]: sorted({round(x, 1) for x in [s["labelLeft"], *s["text"]]}) for s in sections}
+    assert len({x for xs in starts.values() for x in xs}) == 1, f"labels and entries' text begin apart: {starts}"
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_it_opens_the_last_rows_menu_wholly(width, objects, log_in):
     page = log_in("alice")
