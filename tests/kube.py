@@ -282,13 +282,17 @@ def make_project(sim, name, roles, timeout=20):
             if exc.status != 404 or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-    rbac = client.RbacAuthorizationV1Api(api)
     for user, level in roles.items():
-        rbac.create_namespaced_role_binding(name, {
-            "metadata": {"name": f"test:{user}"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"d8:use:role:{level}"},
-            "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": user}]})
+        bind_role(sim, name, user, level)
     return name
+
+
+def bind_role(sim, project, user, level):
+    """A RoleBinding in the project of `user` to the ClusterRole d8:use:role:<level>."""
+    client.RbacAuthorizationV1Api(sim.api("admin")).create_namespaced_role_binding(project, {
+        "metadata": {"name": f"test:{user}"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"d8:use:role:{level}"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": user}]})
 
 
 def delete_project(sim, name):

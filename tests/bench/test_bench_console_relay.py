@@ -145,9 +145,10 @@ async def measure(way, vm):
 # ---- fixtures: websockify with its bridge (Daphne: tests/bench/conftest.py) ----------------------------
 
 @pytest.fixture(scope="module")
-def websockify(sim, bench_vms):
+def websockify(sim, project, bench_vms):
     bridge_port, proxy_port = free_port(), free_port()
-    bridge = subprocess.Popen([sys.executable, __file__, "bridge", str(bridge_port), sim.url, sim.token("alice")])
+    bridge = subprocess.Popen([sys.executable, __file__, "bridge", str(bridge_port), sim.url, sim.token("alice"),
+                               project])
     wait_for_port(bridge_port, bridge)
     proxy = subprocess.Popen([sys.executable, "-m", "websockify", f"127.0.0.1:{proxy_port}", f"127.0.0.1:{bridge_port}"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -159,27 +160,27 @@ def websockify(sim, bench_vms):
 
 
 @pytest.fixture(scope="module")
-def bench_vms(sim):
-    from tests.kube import PROJECT_A, guest_vm
+def bench_vms(sim, project):
+    from tests.kube import guest_vm
 
-    guest_vm(sim, PROJECT_A, "bench-console-vm")
+    guest_vm(sim, project, "bench-console-vm")
     return "bench-console-vm"
 
 
-def _ways(sim, daphne_host, cookie, websockify_port, vm):
-    direct = f"{sim.url}{SUBRESOURCES}/namespaces/project-a/virtualmachines/{vm}/console"
+def _ways(sim, daphne_host, cookie, websockify_port, project, vm):
+    direct = f"{sim.url}{SUBRESOURCES}/namespaces/{project}/virtualmachines/{vm}/console"
     return [
         Way("direct", direct, {"Authorization": f"Bearer {sim.token('alice')}"}, ("plain.kubevirt.io",)),
-        Way("relay", f"http://{daphne_host}/ws/projects/project-a/vms/{vm}/console/",
+        Way("relay", f"http://{daphne_host}/ws/projects/{project}/vms/{vm}/console/",
             {"Cookie": f"sessionid={cookie}", "Origin": f"http://{daphne_host}"}, acks=True),
         Way("websockify", f"http://127.0.0.1:{websockify_port}/", protocols=("binary",)),
     ]
 
 
-def test_bench_console_relay(sim, daphne, websockify, bench_vms):
+def test_bench_console_relay(sim, project, daphne, websockify, bench_vms):
     server, host = daphne
     cookie = asyncio.run(session_cookie(host))
-    ways = _ways(sim, host, cookie, websockify[0], bench_vms)
+    ways = _ways(sim, host, cookie, websockify[0], project, bench_vms)
     results = {way.name: asyncio.run(measure(way, bench_vms)) for way in ways}
 
     print(f"\nconsole relay, one run ({FLOOD_BYTES / 2**20:g} MiB flood, {KEYSTROKES} keystrokes):")
@@ -197,7 +198,7 @@ def test_bench_console_relay(sim, daphne, websockify, bench_vms):
           f"p50 x{ratio(_percentile(relay_trips, 0.5), _percentile(ws_trips, 0.5)):.2f}, "
           f"p99 x{ratio(_percentile(relay_trips, 0.99), _percentile(ws_trips, 0.99)):.2f}")
 
-    outcome = asyncio.run(_concurrent_sessions(sim, server.pid, host, cookie))
+    outcome = asyncio.run(_concurrent_sessions(sim, project, server.pid, host, cookie))
     print(f"{outcome['sessions']} concurrent relayed sessions ({CONCURRENT_VMS} VMs x console + VNC): "
           f"{outcome['opened']} opened in {outcome['open_seconds']:.1f} s ({OPENING} handshakes in flight: "
           f"{outcome['opened'] / outcome['open_seconds']:.0f}/s), {outcome['answered']} answered a "
@@ -208,7 +209,7 @@ def test_bench_console_relay(sim, daphne, websockify, bench_vms):
     assert outcome["answered"] == outcome["sessions"]
 
 
-async def _concurrent_sessions(sim, pid, host, cookie):
+async def _concurrent_sessions(sim, project, pid, host, cookie):
     from asgiref.sync import sync_to_async
 
     from tests.kube import create_dvp, get_dvp, list_dvp
@@ -217,21 +218,21 @@ async def _concurrent_sessions(sim, pid, host, cookie):
 
     def create_all():
         for name in names:
-            if get_dvp(sim, "virtualmachines", "project-a", name) is None:
-                create_dvp(sim, "virtualdisks", "project-a", {"metadata": {"name": f"{name}-root"},
+            if get_dvp(sim, "virtualmachines", project, name) is None:
+                create_dvp(sim, "virtualdisks", project, {"metadata": {"name": f"{name}-root"},
                                                              "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-                create_dvp(sim, "virtualmachines", "project-a", {"metadata": {"name": name}, "spec": {
+                create_dvp(sim, "virtualmachines", project, {"metadata": {"name": name}, "spec": {
                     "virtualMachineClassName": "generic", "cpu": {"cores": 1, "coreFraction": "10%"},
                     "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"{name}-root"}]}})
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            running = {vm["metadata"]["name"] for vm in list_dvp(sim, "virtualmachines", "project-a")
+            running = {vm["metadata"]["name"] for vm in list_dvp(sim, "virtualmachines", project)
                        if (vm.get("status") or {}).get("phase") == "Running"}
             if running.issuperset(names):
                 return
             time.sleep(0.5)
         phases = {vm["metadata"]["name"]: (vm.get("status") or {}).get("phase")
-                  for vm in list_dvp(sim, "virtualmachines", "project-a") if vm["metadata"]["name"] in names}
+                  for vm in list_dvp(sim, "virtualmachines", project) if vm["metadata"]["name"] in names}
         raise RuntimeError(f"the benchmark VMs did not all start: {sorted(set(phases.values()), key=str)}")
 
     await sync_to_async(create_all)()
@@ -246,7 +247,7 @@ async def _concurrent_sessions(sim, pid, host, cookie):
         async def open_one(name, stream):
             try:
                 async with opening:
-                    return await session.ws_connect(f"http://{host}/ws/projects/project-a/vms/{name}/{stream}/",
+                    return await session.ws_connect(f"http://{host}/ws/projects/{project}/vms/{name}/{stream}/",
                                                     headers=headers)
             except Exception as exc:  # counted and reported
                 errors.append(f"{stream} {name}: {exc.__class__.__name__} {exc}")
@@ -283,8 +284,8 @@ async def _concurrent_sessions(sim, pid, host, cookie):
 
 # ---- the TCP <-> WebSocket bridge behind websockify (run as its own process) ----------------------
 
-async def _bridge(port, sim_url, token):
-    url = f"{sim_url}{SUBRESOURCES}/namespaces/project-a/virtualmachines/bench-console-vm/console"
+async def _bridge(port, sim_url, token, project):
+    url = f"{sim_url}{SUBRESOURCES}/namespaces/{project}/virtualmachines/bench-console-vm/console"
 
     async def handle(reader, writer):
         async with aiohttp.ClientSession() as session:
@@ -311,4 +312,4 @@ async def _bridge(port, sim_url, token):
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["bridge"]:
-    asyncio.run(_bridge(int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+    asyncio.run(_bridge(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]))

@@ -9,7 +9,7 @@ from django.urls import reverse
 from portal.kube import Identity, Kube, kinds
 from tests.bench import timing
 from tests.bench.support import ratio, size
-from tests.kube import OWNER, PROJECT_A, create_dvp, list_dvp
+from tests.kube import OWNER, create_dvp, list_dvp
 
 VMS = size(50, 5)
 ROUNDS = size(30, 3)
@@ -25,12 +25,12 @@ def production_cache(settings):
 
 
 @pytest.fixture(scope="module")
-def many_vms(sim):
-    existing = {vm["metadata"]["name"] for vm in list_dvp(sim, "virtualmachines", PROJECT_A)}
+def many_vms(sim, project):
+    existing = {vm["metadata"]["name"] for vm in list_dvp(sim, "virtualmachines", project)}
     for i in range(VMS):
         name = f"bench-vm-{i:03d}"
         if name not in existing:
-            create_dvp(sim, "virtualmachines", PROJECT_A, {"metadata": {"name": name}, "spec": {
+            create_dvp(sim, "virtualmachines", project, {"metadata": {"name": name}, "spec": {
                 "virtualMachineClassName": "generic", "runPolicy": "AlwaysOff", "cpu": {"cores": 1},
                 "memory": {"size": "1Gi"}, "blockDeviceRefs": [{"kind": "VirtualDisk", "name": f"bench-disk-{i}"}]}})
     return VMS
@@ -45,22 +45,22 @@ def rendered(client, url, *names):
     return response
 
 
-def test_bench_vm_list_page_against_the_raw_table_call(owner, many_vms):
+def test_bench_vm_list_page_against_the_raw_table_call(owner, project, many_vms):
     kube = Kube(Identity(OWNER))
     names = [f"bench-vm-{i:03d}" for i in range(many_vms)]
-    table = kube.table(kinds.get("VirtualMachine"), PROJECT_A)
+    table = kube.table(kinds.get("VirtualMachine"), project)
     assert set(names) <= {row["object"]["metadata"]["name"] for row in table["rows"]}
-    raw = median_seconds(lambda: kube.table(kinds.get("VirtualMachine"), PROJECT_A))
-    url = reverse("virtualization:list", args=[PROJECT_A, "vms"])
+    raw = median_seconds(lambda: kube.table(kinds.get("VirtualMachine"), project))
+    url = reverse("virtualization:list", args=[project, "vms"])
     page = median_seconds(lambda: rendered(owner, url, *names))
     print(f"\nVM list with {many_vms}+ VMs: raw Table call {raw * 1000:.1f} ms, page {page * 1000:.1f} ms, "
           f"ratio {ratio(page, raw):.2f}")
 
 
-def test_bench_vm_detail_page_against_the_raw_get(owner, many_vms):
+def test_bench_vm_detail_page_against_the_raw_get(owner, project, many_vms):
     kube = Kube(Identity(OWNER))
-    assert kube.get(kinds.get("VirtualMachine"), "bench-vm-000", PROJECT_A)["metadata"]["name"] == "bench-vm-000"
-    raw = median_seconds(lambda: kube.get(kinds.get("VirtualMachine"), "bench-vm-000", PROJECT_A))
-    url = reverse("virtualization:detail", args=[PROJECT_A, "vms", "bench-vm-000"])
+    assert kube.get(kinds.get("VirtualMachine"), "bench-vm-000", project)["metadata"]["name"] == "bench-vm-000"
+    raw = median_seconds(lambda: kube.get(kinds.get("VirtualMachine"), "bench-vm-000", project))
+    url = reverse("virtualization:detail", args=[project, "vms", "bench-vm-000"])
     page = median_seconds(lambda: rendered(owner, url, "bench-vm-000"))
     print(f"\nVM detail: raw GET {raw * 1000:.1f} ms, page {page * 1000:.1f} ms, ratio {ratio(page, raw):.2f}")

@@ -20,15 +20,15 @@ CHUNK = 256 * 1024
 WINDOW = 2 * MiB
 
 
-def waiting_image(sim, name):
-    create_dvp(sim, "virtualimages", "project-a", {"metadata": {"name": name}, "spec": {
+def waiting_image(sim, project, name):
+    create_dvp(sim, "virtualimages", project, {"metadata": {"name": name}, "spec": {
         "storage": "ContainerRegistry", "dataSource": {"type": "Upload"}}})
-    return wait_for_phase(sim, "virtualimages", "project-a", name, "WaitForUserUpload")
+    return wait_for_phase(sim, "virtualimages", project, name, "WaitForUserUpload")
 
 
-async def through_console(host, cookie, name, data, pid):
+async def through_console(host, cookie, project, name, data, pid):
     peak = baseline = rss_kib(pid)
-    url = f"ws://{host}/ws/projects/project-a/images/{name}/upload/"
+    url = f"ws://{host}/ws/projects/{project}/images/{name}/upload/"
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(url, headers={"Origin": f"http://{host}", "Cookie": f"sessionid={cookie}"},
                                       max_msg_size=0) as ws:
@@ -61,18 +61,18 @@ async def direct(upload_url, data):
     return time.perf_counter() - start
 
 
-def test_bench_upload_through_daphne_is_streamed(sim, daphne):
+def test_bench_upload_through_daphne_is_streamed(sim, daphne, project):
     server, host = daphne
     data = qcow2(2 * SIZE, SIZE, seed=3)
-    waiting_image(sim, "bench-upload-console")
-    direct_image = waiting_image(sim, "bench-upload-direct")
+    waiting_image(sim, project, "bench-upload-console")
+    direct_image = waiting_image(sim, project, "bench-upload-direct")
     cookie = asyncio.run(session_cookie(host))
-    relayed, growth = asyncio.run(through_console(host, cookie, "bench-upload-console", data, server.pid))
+    relayed, growth = asyncio.run(through_console(host, cookie, project, "bench-upload-console", data, server.pid))
     direct_time = asyncio.run(direct(direct_image["status"]["imageUploadURLs"]["external"], data))
     for name in ("bench-upload-console", "bench-upload-direct"):
-        wait_for_phase(sim, "virtualimages", "project-a", name, "Ready", timeout=120)
-    stored = get_dvp(sim, "virtualimages", "project-a", "bench-upload-console")["status"]["size"]["storedBytes"]
-    direct_stored = get_dvp(sim, "virtualimages", "project-a", "bench-upload-direct")["status"]["size"]["storedBytes"]
+        wait_for_phase(sim, "virtualimages", project, name, "Ready", timeout=120)
+    stored = get_dvp(sim, "virtualimages", project, "bench-upload-console")["status"]["size"]["storedBytes"]
+    direct_stored = get_dvp(sim, "virtualimages", project, "bench-upload-direct")["status"]["size"]["storedBytes"]
     print(f"\nupload of {len(data) // MiB} MiB through the console (Daphne): {relayed:.2f} s, "
           f"{len(data) / MiB / relayed:.0f} MiB/s; Daphne's peak RSS growth {growth:.1f} MiB; "
           f"direct PUT {direct_time:.2f} s; ratio {ratio(relayed, direct_time):.2f}; stored {int(stored) // MiB} MiB")
