@@ -23,7 +23,7 @@ PROJECT_A, PROJECT_B = "project-a", "project-b"
 OWNER, MEMBER, OUTSIDER, OPERATOR = "alice", "victor", "bob", "operator"
 
 CLUSTER_SCOPED = {"clustervirtualimages", "virtualmachineipaddressleases", "virtualmachineclasses",
-                  "virtualmachinemacaddressleases"}
+                  "virtualmachinemacaddressleases", "nodeusbdevices"}
 _KINDS = {
     "virtualimages": "VirtualImage", "clustervirtualimages": "ClusterVirtualImage", "virtualdisks": "VirtualDisk",
     "virtualdisksnapshots": "VirtualDiskSnapshot",
@@ -35,6 +35,7 @@ _KINDS = {
     "virtualmachinesnapshotoperations": "VirtualMachineSnapshotOperation",
     "virtualmachinemacaddresses": "VirtualMachineMACAddress",
     "virtualmachinemacaddressleases": "VirtualMachineMACAddressLease",
+    "usbdevices": "USBDevice", "nodeusbdevices": "NodeUSBDevice",
 }
 
 

@@ -49,6 +49,9 @@ _ALL = [
     Kind("VirtualMachineSnapshotOperation", DVP, "v1alpha2", "virtualmachinesnapshotoperations"),
     Kind("VirtualMachineIPAddress", DVP, "v1alpha2", "virtualmachineipaddresses"),
     Kind("VirtualMachineBlockDeviceAttachment", DVP, "v1alpha2", "virtualmachineblockdeviceattachments"),
+    # USB passthrough (EE): a node's device, assigned to a project by an operator, appears there as a USBDevice
+    Kind("NodeUSBDevice", DVP, "v1alpha2", "nodeusbdevices", namespaced=False),
+    Kind("USBDevice", DVP, "v1alpha2", "usbdevices"),
     # the sdn module's networks, served only while it is enabled
     Kind("Network", "network.deckhouse.io", "v1alpha1", "networks"),
     Kind("ClusterNetwork", "network.deckhouse.io", "v1alpha1", "clusternetworks", namespaced=False),
@@ -77,6 +80,8 @@ VM_SNAPSHOT = KINDS["VirtualMachineSnapshot"]
 VMSOP = KINDS["VirtualMachineSnapshotOperation"]
 VMIP = KINDS["VirtualMachineIPAddress"]
 VMBDA = KINDS["VirtualMachineBlockDeviceAttachment"]
+NODE_USB_DEVICE = KINDS["NodeUSBDevice"]
+USB_DEVICE = KINDS["USBDevice"]
 NETWORK = KINDS["Network"]
 CLUSTER_NETWORK = KINDS["ClusterNetwork"]
 DATA_EXPORT = KINDS["DataExport"]

@@ -4,7 +4,7 @@ fails with the URL and who opened it.
 
 The objects are made through the console's own forms where it has one (images and disks of every source, VMs with
 inline cloud-init, cloud-init in a Secret, Sysprep, no provisioning, each run policy, a hot-plugged disk, an
-additional network, a static IP request, snapshots), and through the API for the states a form cannot make (a VM
+additional network, a static IP request, a USB device attached, snapshots), and through the API for the states a form cannot make (a VM
 no node can take, a VM that keeps crashing, a migration in progress).
 """
 import json
@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import reverse
 
-from tests.kube import (GROUP, VERSION, CLOUD_INIT, create_dvp, custom, get_dvp, make_network, sample_url,
-                        wait_for, wait_for_phase)
+from tests.kube import (GROUP, VERSION, CLOUD_INIT, assign_usb, create_dvp, custom, get_dvp, make_network, plug_usb,
+                        sample_url, usb_gate, wait_for, wait_for_phase)
 from virtualization.registry import REGISTRY
 
 pytestmark = pytest.mark.django_db  # the cast's clients are fetched by name: declare the database they use
@@ -47,7 +47,7 @@ def made(sim, project, cast, django_db_setup, django_db_blocker):
 
     # The function-scoped console_on_sim does not reach a module fixture: point the console at the sim here too.
     with override_settings(DVP_KUBECONFIG=str(sim.kubeconfig), DVP_KUBE_CONTEXT="dvp-console",
-                           DVP_ACCESS_CACHE_SECONDS=0.001), django_db_blocker.unblock():
+                           DVP_ACCESS_CACHE_SECONDS=0.001), django_db_blocker.unblock(), usb_gate(sim):
         kube_config.reset()
         try:
             yield make_everything(sim, project, cast)
@@ -120,6 +120,15 @@ def make_everything(sim, project, cast):
         "network_type": "Network", "network_name": "crawl-net", "resource_version": vm["metadata"]["resourceVersion"],
         "base": json.dumps({"networks": vm["spec"].get("networks") or [{"type": "Main"}]})}), "network")
     _ok(owner.post(tab("vm-none", "network", "static-ip"), {"static_ip": "10.66.20.201"}), "static ip")
+    # A USB device (DVP EE) assigned to the project, attached to a running VM on its USB tab, and a free one.
+    attached, free = (plug_usb(sim)["metadata"]["name"] for _ in range(2))
+    for device in (attached, free):
+        assign_usb(sim, device, project)
+    vm = get_dvp(sim, "virtualmachines", project, "vm-inline")
+    _ok(owner.post(tab("vm-inline", "usb", "attach"), {
+        "usb_device": attached, "resource_version": vm["metadata"]["resourceVersion"], "base": "{}"}), "usb")
+    wait_for(lambda: any(d.get("attached") for d in
+                         get_dvp(sim, "virtualmachines", project, "vm-inline")["status"].get("usbDevices") or []))
     # Snapshots of a stopped VM, and an operation of each kind the pages show.
     _ok(owner.post(reverse("virtualization:vm-snapshot-create", args=[project, "vm-none"]), {
         "name": "vm-none-snap", "keep_ip": "Never"}), "vm snapshot")
@@ -128,6 +137,9 @@ def make_everything(sim, project, cast):
     wait_for_phase(sim, "virtualmachinesnapshots", project, "vm-none-snap", "Ready", timeout=60)
     wait_for(lambda: (get_dvp(sim, "virtualmachines", project, "vm-pending").get("status") or {}).get("phase")
              == "Pending", timeout=60)
+    # Downloads under way (their pages are linked from the disk's and the snapshot's).
+    _ok(owner.post(reverse("virtualization:disk-snapshot-download", args=[project, "disk-snap"])), "download snapshot")
+    _ok(owner.post(reverse("virtualization:disk-download", args=[project, "disk-blank"])), "download disk")
     return project
 
 
@@ -171,3 +183,5 @@ def test_it_opens_every_page_tab_and_fragment_without_a_failure(made, member, re
         for tab in REGISTRY["vms"].tab_keys[1:]:
             assert reverse("virtualization:detail-tab", args=[made, "vms", vm, tab]) in seen, (member, vm, tab)
     assert any("/configuration/" in url and "vm-secret" in url for url in seen)
+    assert reverse("virtualization:list", args=[made, "usb-devices"]) in seen
+    assert any(f"/{made}/usb-devices/usb-" in url for url in seen)

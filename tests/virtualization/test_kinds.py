@@ -16,6 +16,8 @@ ROWS = {
                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}}, "1Gi"),
     "images": ("virtualimages", {"metadata": {"name": "kinds-image"}, "spec": {
         "storage": "ContainerRegistry", "dataSource": {"type": "Upload"}}}, "Upload"),
+    # DVP's controller makes USBDevices (tests/system/test_usb_devices.py assigns one); here the admin, bare
+    "usb-devices": ("usbdevices", {"metadata": {"name": "kinds-usb"}}, "Vendor ID : Product ID"),
 }
 # Kinds whose objects the tests of their own module make (a VM needs disks; snapshots need a VM).
 MADE_ELSEWHERE = {"vms", "vm-snapshots", "disk-snapshots", "cluster-images", "services", "ingresses"}

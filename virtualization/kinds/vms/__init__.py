@@ -8,7 +8,7 @@ from ...generic.meta import meta_tab
 from ...registry import (Action, BulkActions, CreateChoice, DeleteExtra, LiveRelation, Resource, Route, RowActions, Tab,
                          register)
 from . import bulk, create, delete, diagnostics, operations, snapshots
-from .tabs import configuration, disks, network, placement
+from .tabs import configuration, disks, network, placement, usb
 from .tabs import snapshots as snapshots_tab
 
 CONDITION_HINTS = {
@@ -62,6 +62,7 @@ resource = register(Resource(
             Action("static-ip", network.request_static_ip), Action("keep-ip", network.keep_ip),
             Action("add-network", network.add_network), Action("assign-ip", network.assign_ip),
             Action("discard-ip", network.discard_ip))),
+        Tab("usb", "USB", usb.context, actions=(Action("attach", usb.attach), Action("detach", usb.detach))),
         Tab("snapshots", "Snapshots", snapshots_tab.context),
         Tab("tty", "TTY", consoles.tab_context("tty")),
         Tab("vnc", "VNC", consoles.tab_context("vnc")),
