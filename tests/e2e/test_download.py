@@ -1,5 +1,7 @@
 """Download of a disk from its page (virtualization/downloads.py), in Chromium as alice on the demo's project-a:
-the file arrives through the console with the disk's size, and the DataExport it needed is gone afterwards."""
+Download opens the export's page, which follows it and starts the browser's download once it is Ready; the file
+arrives through the console with the disk's size, and the DataExport it needed is gone afterwards (also when the
+browser's download or the page's Cancel stops it)."""
 import time
 
 import pytest
@@ -45,16 +47,19 @@ def test_it_downloads_a_disk_from_its_page(log_in, sim, tmp_path):
     page.goto(f"/projects/{PROJECT}/disks/e2e-download/")
     with page.expect_download() as info:
         page.get_by_role("button", name="Download").click()
+        expect(page.get_by_role("heading", name="Download the disk e2e-download")).to_be_visible()
     download = info.value
     assert download.suggested_filename == "e2e-download.img"
-    assert "dataexport" not in download.url
+    assert "dataexport" not in download.url and "/dvpsim/" not in download.url
+    assert "/disks/e2e-download/download/de-vd-e2e-download-" in page.url  # the page stays, following the export
     target = tmp_path / "e2e-download.img"
     download.save_as(target)
     assert download.failure() is None
     data = target.read_bytes()
     assert len(data) == 24 * MiB and data.count(0) == len(data)
     assert wait_no_exports(sim) == []
-    page.reload()
+    expect(page.locator("#download-status")).to_contain_text("the data was sent")
+    page.goto(f"/projects/{PROJECT}/disks/e2e-download/")
     expect(page.locator("#status [data-phase]").first).to_have_attribute("data-phase", "Ready")
 
 
@@ -67,6 +72,22 @@ def test_it_ends_the_export_when_the_download_is_cancelled(log_in, sim):
     download = info.value
     download.cancel()
     assert download.failure() == "canceled"
+    assert wait_no_exports(sim) == []
+
+
+def test_it_cancels_on_the_export_page(log_in, sim):
+    make_disk(sim, "e2e-download-cancel", "4Gi")
+    page = log_in("alice")
+    page.goto(f"/projects/{PROJECT}/disks/e2e-download-cancel/")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download").click()
+    download = info.value
+    expect(page.locator("#download-status")).to_contain_text("The data is on its way")
+    assert len(exports(sim)) == 1
+    page.locator("#download-status").get_by_role("button", name="Cancel").click()
+    expect(page.locator("#messages")).to_contain_text("The download of e2e-download-cancel was cancelled.")
+    assert page.url.endswith(f"/projects/{PROJECT}/disks/e2e-download-cancel/")
+    download.cancel()
     assert wait_no_exports(sim) == []
 
 

@@ -5,9 +5,9 @@ from portal.kube import kinds
 from projects.access import get_project, kube_for
 
 from .. import registry
-from ..downloads import download_context, download_view
+from ..downloads import download_context, download_routes
 from ..forms import NameField
-from ..registry import CreateChoice, Resource, Route, register
+from ..registry import CreateChoice, Resource, register
 from ..generic.create import create_view
 
 FIELD_MAP = {"metadata.name": "name", "spec.virtualDiskName": "disk", "spec.requiredConsistency": "consistent"}
@@ -49,6 +49,6 @@ resource = register(Resource(
     slug="disk-snapshots", kind=kinds.DISK_SNAPSHOT, title="Disk Snapshots", noun="disk snapshot",
     create_label="Create Disk Snapshot",
     create=(CreateChoice("Create Disk Snapshot", "", create, "disk-snapshot-create"),),
-    routes=(Route("<str:name>/download/", download_view("disk-snapshots"), "disk-snapshot-download"),),
+    routes=download_routes("disk-snapshots"),
     detail_context=detail_context, nav_order=40,
 ))

@@ -12,7 +12,7 @@ from projects.access import can, get_project, kube_for
 from django_htmx.http import HttpResponseClientRedirect
 
 from .. import registry
-from ..downloads import download_context, download_view
+from ..downloads import download_context, download_routes
 from ..forms import NameField, SizeField, apply_api_error
 from ..generic.create import create_view, image_choice_label, images_for_disks, storage_classes, upload_context
 from ..generic.detail import TabState, get_object
@@ -215,6 +215,6 @@ resource = register(Resource(
     columns=(Column("Phase", show="phase"), Column("Progress", show="progress"),
              Column("Capacity", sort="quantity", edit="disk-resize", edit_title="Resize disk")),
     routes=(Route("<str:name>/resize/", resize, "disk-resize"),
-            Route("<str:name>/download/", download_view("disks"), "disk-download")),
+            *download_routes("disks")),
     detail_context=detail_context, nav_order=30,
 ))
