@@ -51,10 +51,13 @@ def test_it_migrates_a_vm_of_any_project_from_the_system_section(log_in, sim, vm
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name=f"Migrate project-a/{vm}").click()
     expect(page.get_by_role("heading", name=f"Migrate project-a/{vm}?")).to_be_visible()
+    polled = []
+    page.on("request", lambda request: polled.append(request.url) if request.headers.get("hx-request") else None)
     page.get_by_role("button", name="Migrate").click()
     expect(page.get_by_role("heading", name="Migrations")).to_be_visible()
     expect(page.get_by_text(f"The migration of project-a/{vm} started")).to_be_visible()
     expect(page.locator("#migrations-finished")).to_contain_text(vm, timeout=60000)  # the page follows it
+    assert polled == []  # over its live socket (system/live.py), not by polling
     assert node_of(sim, vm) != source
     ops = json.loads(kubectl(sim, "get", "-n", "project-a", "vmop", "-o", "json").stdout)["items"]
     assert any(op["spec"] == {"type": "Evict", "virtualMachineName": vm} and op["status"]["phase"] == "Completed"

@@ -29,8 +29,11 @@ def test_it_puts_a_node_into_maintenance_and_takes_it_out(log_in, sim):
         expect(page.locator("#node-vms")).to_contain_text(vm)
         page.get_by_role("button", name="Cordon + Drain").click()
         expect(page.get_by_text(f"The node {source} is cordoned")).to_be_visible()
+        polled = []
+        page.on("request", lambda request: polled.append(request.url) if request.headers.get("hx-request") else None)
         expect(page.locator("#cordoned")).to_have_text("SchedulingDisabled")
         expect(page.locator("#drained")).to_be_visible(timeout=60000)  # the page follows the evacuations
+        assert polled == []  # over its live socket (system/live.py), not by polling
         assert get(sim, "node", source)["spec"]["unschedulable"] is True
         moved = get(sim, "-n", "project-a", "vm", vm)
         assert moved["status"]["phase"] == "Running" and moved["status"]["nodeName"] != source
