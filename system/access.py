@@ -3,7 +3,7 @@ user), asked once per request for the sidebar. A user the cluster does not allow
 that does not exist: nothing of a System page is shown to a project user who guesses its URL."""
 from django.http import Http404
 
-from portal.kube import KubeError
+from portal.kube import KubeError, kinds
 from projects.access import can
 
 from . import registry
@@ -28,3 +28,15 @@ def sidebar(request):
         except KubeError:
             request._system_nav = []
     return request._system_nav
+
+
+def may_list_storage_classes(request) -> bool:
+    """System → Storage → Storage Classes opens to whoever may list storage classes (on DVP every user may:
+    they choose one for a disk), so the System tab shows for them too. Once per request; False when the API
+    cannot be asked."""
+    if not hasattr(request, "_storage_nav"):
+        try:
+            request._storage_nav = request.user.is_authenticated and can(request.user, "list", kinds.STORAGE_CLASS)
+        except KubeError:
+            request._storage_nav = False
+    return request._storage_nav

@@ -59,6 +59,7 @@ class Column:
     show: str = ""             # "phase" (a badge), "progress" (a bar) or "" (text)
     edit: str = ""             # URL name of the dialog that changes it in place (the pencil)
     edit_title: str = ""       # that dialog's title
+    label: str = ""            # the header the guide gives it, when not the API's column name
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,9 @@ def sidebar(request):
     (system.access: access reviews as the user, asked only when a page shows them, once per request)."""
     from django.utils.functional import SimpleLazyObject
 
-    from system.access import sidebar as system_sidebar
-    return {"nav": nav(), "system_nav": SimpleLazyObject(lambda: system_sidebar(request))}
+    from system.access import may_list_storage_classes, sidebar as system_sidebar
+    return {"nav": nav(), "system_nav": SimpleLazyObject(lambda: system_sidebar(request)),
+            "storage_nav": SimpleLazyObject(lambda: may_list_storage_classes(request))}
 
 
 def converter(regex, lookup, key):

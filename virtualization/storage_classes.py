@@ -11,7 +11,7 @@ from .generic.create import DEFAULT_SC_ANNOTATION
 
 @login_required
 def storage_classes(request):
-    context = {"classes": None, "error": None}
+    context = {"classes": None, "error": None, "storage_page": True}
     if not can(request.user, "list", kinds.STORAGE_CLASS):
         context["error"] = ("You may not see the cluster's storage classes (needs list on "
                             "storageclasses.storage.k8s.io); ask a cluster operator.")

@@ -31,6 +31,11 @@
     updateByteCounters();
   });
 
+  // "Choose from existing": choosing a disk in the list adds it (the quick start's "Select the disk from the list").
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "id_existing" && event.target.value) { event.target.form.requestSubmit(); }
+  });
+
   // List selection for bulk actions: kept by name, so live updates of the rows do not lose it.
   var selected = new Set();
   function restoreSelection() {

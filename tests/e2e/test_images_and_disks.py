@@ -1,4 +1,4 @@
-"""Upload from computer with its progress bar, and the pencil that resizes a disk from the list."""
+"""Upload from computer with its progress bar, and the pencil that resizes a disk from the list (its refusals)."""
 import uuid
 
 import pytest
@@ -44,7 +44,7 @@ def test_it_uploads_an_image_from_the_computer(log_in, tmp_path):
     expect(status).to_contain_text("6Mi")
 
 
-def test_it_resizes_a_disk_with_the_pencil_in_the_capacity_column(log_in, sim):
+def test_it_resizes_a_disk_with_the_pencil_in_the_size_column(log_in, sim):
     name = f"grow-{uuid.uuid4().hex[:6]}"
     create_dvp(sim, "virtualdisks", "project-a", {"metadata": {"name": name},
                                                   "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
@@ -53,13 +53,13 @@ def test_it_resizes_a_disk_with_the_pencil_in_the_capacity_column(log_in, sim):
     page.goto("/projects/project-a/disks/")
     row = page.locator(f"#row-{name}")
     expect(row.locator("[data-column=Capacity]")).to_contain_text("1Gi")
-    row.get_by_role("link", name=f"Change Capacity of {name}").click()
+    row.get_by_role("link", name=f"Change Size of {name}").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Current size: 1Gi")
-    dialog.get_by_label("New size").fill("512Mi")
-    dialog.get_by_role("button", name="Resize").click()
+    dialog.get_by_label("Size", exact=True).fill("512Mi")
+    dialog.get_by_role("button", name="Apply").click()
     expect(dialog).to_contain_text("Disks can only grow: give more than the current 1Gi.")
-    dialog.get_by_label("New size").fill("4Gi")
-    dialog.get_by_role("button", name="Resize").click()
+    dialog.get_by_label("Size", exact=True).fill("4Gi")
+    dialog.get_by_role("button", name="Apply").click()
     expect(page.get_by_text(f"The disk {name} is being resized to 4Gi.")).to_be_visible()
     expect(page.locator(f"#row-{name} [data-column=Capacity]")).to_contain_text("4Gi", timeout=30000)

@@ -59,6 +59,21 @@ def test_the_storage_classes_page_shows_the_operator_every_class(cast, login, si
     assert "Delete" in page and "yes" in page
 
 
+def test_a_project_user_finds_the_storage_classes_under_the_system_tab(project, owner, cast, login, db):
+    """The user guide's "Go to the "System" tab, then to the "Storage" section → "Storage Classes"": a user
+    without any operator's page still has the System tab, which opens the one System page they may see."""
+    projects_page = owner.get(reverse("projects:list")).content.decode()
+    assert f'<a href="{reverse("storage-classes")}">System</a>' in projects_page
+    assert f'href="{reverse("system:home")}"' not in projects_page
+    page = owner.get(reverse("storage-classes")).content.decode()
+    assert 'aria-label="System navigation"' in page
+    assert '<p class="muted section-label">Storage</p>' in page
+    assert f'<a href="{reverse("storage-classes")}" aria-current="page">Storage Classes</a>' in page
+    assert "i-sds-replicated-thin-r2" in page
+    assert f'<a href="{reverse("system:home")}">System</a>' in login(cast.operator).get(
+        reverse("projects:list")).content.decode()
+
+
 def test_the_storage_classes_page_tells_a_user_without_the_right_why(cast, login, settings, db):
     """On a cluster where storage classes are not readable by everyone (no catalogue binding)."""
     from kubernetes import client
@@ -76,6 +91,7 @@ def test_the_storage_classes_page_tells_a_user_without_the_right_why(cast, login
         assert response.status_code == 403
         assert "needs list on storageclasses.storage.k8s.io" in page
         assert "i-sds-replicated-thin-r1" not in page
+        assert ">System</a>" not in page and "section-label\">Storage<" not in page
         assert "i-sds-replicated-thin-r1" in login(cast.operator).get(reverse("storage-classes")).content.decode()
     finally:
         stop_sim(sim)

@@ -45,6 +45,7 @@ def test_it_restores_a_disk_from_a_snapshot(project, owner, sim, unique):
     wait_for_phase(sim, "virtualdisksnapshots", project, snap, "Ready")
     form = owner.get(reverse("virtualization:disk-create", args=[project])).content.decode()
     assert snap in form
+    assert 'value="snapshot"' in form and "> Snapshots</label>" in form  # the guide's "Snapshots" checkbox
     response = owner.post(reverse("virtualization:disk-create", args=[project]), {
         "name": name, "source": "snapshot", "snapshot": snap})
     assert response.status_code == 302
@@ -58,10 +59,14 @@ def test_the_capacity_column_has_a_pencil_that_grows_the_disk(project, owner, si
     ready_disk(project, sim, name)
     listing = owner.get(reverse("virtualization:list", args=[project, "disks"])).content.decode()
     resize_url = reverse("virtualization:disk-resize", args=[project, name])
-    assert f'aria-label="Change Capacity of {name}"' in listing
+    assert f'aria-label="Change Size of {name}"' in listing
     assert resize_url in listing
+    # The guide's headers: the pencil "in the "Size" column", the status "in the "Status" column".
+    assert ">Size</a></th>" in listing and ">Status</a></th>" in listing
+    assert ">Capacity</a></th>" not in listing and ">Phase</a></th>" not in listing
     dialog = owner.get(resize_url, HTTP_HX_REQUEST="true").content.decode()
     assert "Current size: <strong>1Gi</strong>" in dialog
+    assert '<label for="id_size">Size' in dialog and '<button type="submit">Apply</button>' in dialog
 
     shrink = owner.post(resize_url, {"size": "512Mi"}, HTTP_HX_REQUEST="true")
     assert shrink.status_code == 422
@@ -85,7 +90,7 @@ def test_a_viewer_gets_no_pencil(project, cast, login, sim, unique, db):
     ready_disk(project, sim, name)
     listing = login(cast.viewer).get(reverse("virtualization:list", args=[project, "disks"])).content.decode()
     assert name in listing
-    assert "Change Capacity" not in listing
+    assert "Change Size" not in listing
 
 
 def test_the_configuration_tab_resizes_and_changes_the_storage_class_of_a_mounted_disk(project, running_vm, owner, sim, unique):
@@ -94,6 +99,9 @@ def test_the_configuration_tab_resizes_and_changes_the_storage_class_of_a_mounte
     tab = owner.get(reverse("virtualization:detail-tab", args=[project, "disks", disk, "configuration"]))
     page = tab.content.decode()
     assert "Change StorageClass" in page and "Enterprise Edition" in page
+    # The guide's Method #2: the "Size" field and the "Save" button that appears once it is changed.
+    assert 'data-save-appears' in page and '<label for="id_size">Size' in page
+    assert '<div class="form-actions" data-appears-on-change><button type="submit">Save</button></div>' in page
     response = owner.post(reverse("virtualization:disks-configuration-storage-class", args=[project, disk]),
                           {"storage_class": "i-sds-replicated-thin-r2"})
     assert response.status_code == 302

@@ -110,7 +110,10 @@ class ResourceTable:
         return page
 
     def columns(self, table):
-        return [c for c in tables.columns_of(table, wide=self.query.wide) if c.name != "Name"] + [
+        api_columns = [c for c in tables.columns_of(table, wide=self.query.wide) if c.name != "Name"]
+        for column in api_columns:
+            column.label = getattr(self.resource.column(column.name), "label", "")
+        return api_columns + [
             tables.Column(extra.name, "string", "", 0, extra.description) for extra in self.resource.extra_columns]
 
     def rows(self, table, all_rows=None):

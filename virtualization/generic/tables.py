@@ -19,6 +19,11 @@ class Column:
     format: str
     priority: int
     description: str
+    label: str = ""  # the header shown, when the kind names the column otherwise (registry.Column.label)
+
+    @property
+    def title(self):
+        return self.label or self.name
 
     @property
     def key(self):
@@ -176,7 +181,7 @@ class CellRenderer:
             return format_html(
                 '{} <a href="{}" class="inline-edit" hx-get="{}" hx-target="#inline-edit-body" '
                 'data-open-dialog="resize-dialog" aria-label="Change {} of {}" title="Change {}">✎</a>',
-                value, url, url, column.name, row.name, column.name.lower())
+                value, url, url, column.title, row.name, column.title.lower())
         if column.name == self.progress_column and value:
             return format_html('<span class="progress-cell"><progress value="{}" max="100" aria-label="Progress {}">'
                                '</progress> {}</span>', value.replace("%", ""), value, value)

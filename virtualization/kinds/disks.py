@@ -19,7 +19,7 @@ from ..generic.detail import TabState, get_object
 from ..registry import Action, Column, CreateChoice, Resource, Route, Tab, register
 
 
-SOURCE_CHOICES = [("project", "Project"), ("cluster", "Cluster"), ("snapshot", "Snapshot"), ("blank", "Empty disk"),
+SOURCE_CHOICES = [("project", "Project"), ("cluster", "Cluster"), ("snapshot", "Snapshots"), ("blank", "Empty disk"),
                   ("upload", "Upload from computer")]
 FIELD_MAP = {
     "metadata.name": "name",
@@ -121,7 +121,7 @@ def create(request, project):
 
 
 class ResizeForm(forms.Form):
-    size = SizeField(label="New size", widget=forms.TextInput(attrs={"placeholder": "e.g. 20Gi"}))
+    size = SizeField(label="Size", widget=forms.TextInput(attrs={"placeholder": "e.g. 20Gi"}))
 
     def __init__(self, *args, current=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -212,8 +212,9 @@ resource = register(Resource(
     create=(CreateChoice("Create Disk", "", create, "disk-create"),),
     tabs=(Tab("configuration", "Configuration", configuration_context,
               actions=(Action("storage-class", change_storage_class),)),),
-    columns=(Column("Phase", show="phase"), Column("Progress", show="progress"),
-             Column("Capacity", sort="quantity", edit="disk-resize", edit_title="Resize disk")),
+    # The guide's list has a "Status" column and a pencil in the "Size" column (the API's Phase and Capacity).
+    columns=(Column("Phase", show="phase", label="Status"), Column("Progress", show="progress"),
+             Column("Capacity", sort="quantity", edit="disk-resize", edit_title="Change disk size", label="Size")),
     routes=(Route("<str:name>/resize/", resize, "disk-resize"),
             *download_routes("disks")),
     detail_context=detail_context, nav_order=30,
