@@ -191,7 +191,23 @@
     if (placeholder) { placeholder.parentElement.remove(); }
     rows.insertBefore(row, rows.querySelector(".meta-new"));
     count.value = String(index + 1);
+    markChanged(rows);
     form.reset();
+  });
+
+  // A form marked data-save-appears shows its Save button (data-appears-on-change) once something in it changed:
+  // the guide's "Click the "Save" button that appears". The server marks a form it sends back edited data-changed.
+  function markChanged(element) {
+    var form = element && element.closest && element.closest("form[data-save-appears]");
+    if (form) { form.setAttribute("data-changed", ""); }
+  }
+  ["input", "change"].forEach(function (name) {
+    document.addEventListener(name, function (event) { markChanged(event.target); });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-save-appears]").forEach(function (form) {
+      if (form.querySelector('.error, [aria-invalid="true"]')) { form.setAttribute("data-changed", ""); }
+    });
   });
 
   // A confirmation dialog closes once its form is sent (the response updates the page behind it).

@@ -32,7 +32,7 @@ def new_disk(name, image):
 def test_it_shows_the_guide_sections_of_the_create_form(project, owner):
     page = owner.get(create_url(project)).content.decode()
     for label in ("Name", "Machine Parameters", "Cores", "CPU Share", "Size", "Disks and Images", "Boot Disks",
-                  "Add", "Choose from existing", "Create new disk", "Additional parameters", "Cloud-init",
+                  "Add", "Choose from existing", "Create new disk", "Additional Parameters", "Cloud-init",
                   "Startup Policy", "Auto-apply changes"):
         assert label in page, label
     assert '<option value="generic" selected>' in page

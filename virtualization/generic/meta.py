@@ -38,6 +38,7 @@ def _context(user, project, obj, resource, entries=None, errors=None, server=Non
         "meta_error": (errors or {}).get("_", ""),
         "meta_resource_version": resource_version or metadata.get("resourceVersion", ""),
         "may_patch": can(user, "patch", resource.kind, namespace, name),
+        "meta_changed": bool(errors) or server is not None,  # sent back edited: its Save stays shown
     }
 
 

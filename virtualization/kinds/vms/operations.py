@@ -98,9 +98,11 @@ def timeline(user, project, obj, events):
 
 
 def decorate_rows(user, project, rows):
-    """The list's per-row menu: which operations apply to each VM now, and why not."""
+    """The list's per-row menu: which operations apply to each VM now, and why not. A VM's name opens its
+    "Configuration" tab (the guide: "click on its name. You are now on the "Configuration" tab")."""
     can_operate = can(user, "create", kinds.VMOP, project)
     back = reverse("virtualization:list", args=[project, "vms"])
+    configuration = reverse("virtualization:detail-tab", args=[project, "vms", tables.NAME_SLOT, "configuration"])
     operate = reverse("virtualization:vm-operation", args=[project, tables.NAME_SLOT]) + "?type={}&next=" + back
     delete = reverse("virtualization:delete", args=[project, "vms", tables.NAME_SLOT])
     for row in rows:
@@ -109,6 +111,7 @@ def decorate_rows(user, project, rows):
         for op in row.operations:
             op["url"] = operate.replace(tables.NAME_SLOT, name).format(op["type"])
         row.delete_url = delete.replace(tables.NAME_SLOT, name)
+        row.url = configuration.replace(tables.NAME_SLOT, name)
 
 
 def _resource():
