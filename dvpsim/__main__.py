@@ -71,6 +71,7 @@ async def run(args):
             await result
     if args.demo:
         importlib.import_module("dvpsim.demo").oidc_accounts(cluster.oidc)
+        importlib.import_module("dvpsim.demo").usb_devices(cluster)
     kubeconfig.write(cluster, args.kubeconfig, server=cluster.tls_url, ca_pem=cert_pem)
     print(f"dvpsim ready: {cluster.url} kubeconfig={args.kubeconfig}", flush=True)
 

@@ -77,9 +77,6 @@ def seed(cluster):
         _create(cluster, "ClusterVirtualImage", image)
     for kind_name, obj in demo_vm("project-a"):
         _create(cluster, kind_name, obj)
-    if usb.enabled(cluster):  # the EE's USB passthrough (--feature-gate USB): what the DRA driver finds on the node
-        for attributes in USB_DEVICES:
-            usb.plug(cluster, USB_NODE, attributes)
 
 
 def oidc_accounts(issuer):
@@ -119,6 +116,23 @@ USB_DEVICES = (
      "serial": "75830303934351A0E1C1", "bus": "1", "deviceNumber": "7", "speed": 12, "bcd": "0001",
      "devicePath": "/dev/bus/usb/001/007", "major": 189, "minor": 6},
 )
+
+
+def usb_devices(cluster):
+    """With the EE's USB passthrough on (--feature-gate USB), the devices the DRA driver finds on the usbip node: at
+    every start, so that a demo kept in --state gets them once the gate is turned on (plugging is idempotent)."""
+    if not usb.enabled(cluster):
+        return
+    kind = kinds.get("Node")
+    node_obj = cluster.store.get(kind, None, USB_NODE)
+    if node_obj is None:
+        return
+    if (node_obj["metadata"].get("labels") or {}).get(usb.USBIP_LABEL) != "true":  # a state saved before the label
+        node_obj["metadata"].setdefault("labels", {})[usb.USBIP_LABEL] = "true"
+        node_obj["metadata"].pop("resourceVersion", None)
+        cluster.update(kind, node_obj)
+    for attributes in USB_DEVICES:
+        usb.plug(cluster, USB_NODE, attributes)
 
 
 def node(name, zone):

@@ -148,3 +148,17 @@ def test_it_refuses_usb_devices_while_the_gate_is_off_as_the_community_edition(s
         assert off.value.code == 400 and "USB passthrough is off" in off.value.read().decode()
     finally:
         sim.control("feature-gates", {"USB": True})
+
+
+def test_it_seeds_the_demo_usb_devices_only_with_the_gate():
+    from tests.conftest import start_sim, stop_sim
+
+    enterprise = start_sim("--feature-gate", "USB")
+    try:
+        devices = custom(enterprise).list_cluster_custom_object(GROUP, VERSION, "nodeusbdevices")["items"]
+        assert sorted(d["status"]["attributes"]["product"] for d in devices) == [
+            "DataTraveler 3.0", "Uno R3", "YubiKey OTP+FIDO+CCID"]
+        assert {d["status"]["nodeName"] for d in devices} == {USB_NODE}
+        assert enterprise.control("feature-gates") == {"USB": True}
+    finally:
+        stop_sim(enterprise)
