@@ -37,8 +37,10 @@ def test_it_migrates_a_vm_from_the_projects_list_as_the_guide_says(log_in, sim, 
     page.get_by_label(f"Actions for {vm}").click()
     page.get_by_role("link", name=f"Migrate {vm}").click()
     # 'Confirm or cancel the migration in the pop-up window.'
-    page.get_by_role("dialog").get_by_role("button", name="Evict").or_(
-        page.get_by_role("dialog").get_by_role("button", name="Migrate")).first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading")).to_have_text(f"Migrate the virtual machine {vm}?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_visible()
+    dialog.get_by_role("button", name="Migrate", exact=True).click()
     wait_for(lambda: node_of(sim, vm) not in (None, source), timeout=60)
 
 
