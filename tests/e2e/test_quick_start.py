@@ -171,3 +171,57 @@ def test_it_walks_the_quick_start(log_in, sim):
         expect(page.locator(f"#row-{name}")).to_have_count(0, timeout=30000)
     assert kubectl(sim, "-n", "project-a", "get", "vm/linux-vm", "vd/linux-disk", "vi/ubuntu", "--ignore-not-found",
                    "-o", "name").stdout == ""
+
+
+def test_it_creates_the_quick_start_vm_with_a_new_disk(log_in, sim):
+    """Step 3's other branch, "If you have not created a disk": the disk is made in the VM form's dialog."""
+    kubectl(sim, "-n", "project-a", "apply", "-f", "-", stdin=json.dumps({
+        "apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualImage", "metadata": {"name": "ubuntu"},
+        "spec": {"storage": "ContainerRegistry", "dataSource": {"type": "HTTP", "http": {
+            "url": f"{sim.url}/dvpsim/samples/noble-server-cloudimg-amd64.img"}}}}))
+    try:
+        kubectl(sim, "-n", "project-a", "wait", "vi/ubuntu", "--for=jsonpath={.status.phase}=Ready", "--timeout=60s")
+        page = log_in("alice")
+        open_project(page)
+        # Go to the "Virtualization" → "Virtual Machines" section. Click "Create".
+        open_section(page, "Virtual Machines")
+        page.get_by_role("button", name="Create", exact=True).click()
+        # In the form that opens, enter `linux-vm` in the "Name" field.
+        page.get_by_label("Name", exact=True).fill("linux-vm")
+        # In the "Disks and Images" section, in the "Boot Disks" subsection, click "Add".
+        form_section(page, "Disks and Images").get_by_role("button", name="Add", exact=True).click()
+        dialog = page.locator("#boot-disk-dialog")
+        # In the form that opens, click "Create new disk".
+        dialog.get_by_label("Create new disk").check()
+        # In the "Name" field, enter `linux-disk` (the dialog's only name: "Disk Name", as on "Create Disk").
+        dialog.get_by_label("Name").fill("linux-disk")
+        # In the "Source" field, make sure that the "Project" checkbox is selected.
+        expect(dialog.get_by_role("group", name="Source").get_by_label("Project", exact=True)).to_be_checked()
+        # Select `ubuntu` from the drop-down list.
+        dialog.get_by_label("Project image").select_option("ubuntu")
+        # In the "Size" field, you can change the size to a larger one, for example, `5Gi`.
+        dialog.get_by_label("Size", exact=True).fill("5Gi")
+        # In the "Storage Class" field, you can select StorageClass or leave the default selection.
+        expect(dialog.get_by_label("Storage Class", exact=True)).to_have_value("")
+        # Click the "Create and add" button.
+        dialog.get_by_role("button", name="Create and add", exact=True).click()
+        expect(page.locator("#boot-disks")).to_contain_text("linux-disk")
+        # Scroll down to the "Additional parameters" section. Enable the "Cloud-init" switch; enter the data.
+        additional = form_section(page, "Additional parameters")
+        additional.get_by_role("switch", name="Cloud-init").check()
+        additional.get_by_label("Cloud-init data").fill(CLOUD_INIT)
+        # Click the "Create" button. The VM status is displayed at the top left, under its name.
+        page.locator("#vm-form").get_by_role("button", name="Create", exact=True).click()
+        expect(page.get_by_role("heading", name="linux-vm", exact=True)).to_be_visible()
+        expect(page.locator(".detail-title #status [data-phase]").first).to_have_attribute(
+            "data-phase", "Running", timeout=60000)
+
+        disk = json.loads(kubectl(sim, "-n", "project-a", "get", "vd", "linux-disk", "-o", "json").stdout)
+        assert disk["spec"] == {"persistentVolumeClaim": {"size": "5Gi"}, "dataSource": {
+            "type": "ObjectRef", "objectRef": {"kind": "VirtualImage", "name": "ubuntu"}}}
+        vm = json.loads(kubectl(sim, "-n", "project-a", "get", "vm", "linux-vm", "-o", "json").stdout)
+        assert vm["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": "linux-disk"}]
+        assert vm["status"]["phase"] == "Running"
+    finally:
+        kubectl(sim, "-n", "project-a", "delete", "vm/linux-vm", "vd/linux-disk", "vi/ubuntu", "--ignore-not-found",
+                timeout=120)

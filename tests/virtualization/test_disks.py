@@ -68,3 +68,12 @@ def test_it_rejects_a_size_without_unit_sense(project, owner, unique):
     response = owner.post(create_url(project), {"name": unique("disk"), "source": "blank", "size": "ten gigs"})
     assert response.status_code == 422
     assert "Give a size with its unit" in response.content.decode()
+
+
+def test_it_names_the_storage_class_field_as_the_guide_does_on_each_form(project, owner):
+    """"StorageClass Name" on Create Disk; "Storage Class" in the VM form's "Create new disk" (the quick start)."""
+    create_disk = owner.get(create_url(project)).content.decode()
+    assert '<label for="id_storage_class">StorageClass Name</label>' in create_disk
+    vm_form = owner.get(reverse("virtualization:vm-create", args=[project])).content.decode()
+    assert '<label for="id_new-storage_class">Storage Class</label>' in vm_form
+    assert '<label for="id_new-name">Disk Name</label>' in vm_form

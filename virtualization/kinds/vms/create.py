@@ -291,7 +291,7 @@ def create(request, project):
         "yaml_preview": yaml_preview,
         "project": project, "resource": registry.get("vms"), "form": form, "boot_disks": boot_disks,
         "existing_disks": _attachable_disks(request.user, project.name), "userdata_limit": USERDATA_LIMIT,
-        "disk_form": disk_kind.DiskForm(user=request.user, project=project.name, prefix="new"),
+        "disk_form": disk_kind.BootDiskForm(user=request.user, project=project.name, prefix="new"),
     }, status=422 if form.errors else 200)
 
 
@@ -299,7 +299,7 @@ def create(request, project):
 def boot_disk(request, project):
     """The "Add" dialog of Boot Disks: returns a row for the list, or the dialog with its errors."""
     project = get_project(request.user, project)
-    disk_form = disk_kind.DiskForm(request.POST if request.POST.get("mode") == "new" else None,
+    disk_form = disk_kind.BootDiskForm(request.POST if request.POST.get("mode") == "new" else None,
                                        user=request.user, project=project.name, prefix="new")
     context = {"project": project, "disk_form": disk_form,
                "existing_disks": _attachable_disks(request.user, project.name)}
