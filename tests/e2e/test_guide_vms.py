@@ -183,7 +183,8 @@ def test_it_selects_a_startup_policy_in_the_web_interface(log_in, sim, project, 
     page = log_in("alice")
     open_vm(page, project, linux_vm)
     # On the "Configuration" tab, scroll down to the "Additional Settings" section.
-    expect(page.locator("nav.tabs").get_by_role("link", name="Configuration")).to_have_attribute("aria-current", "page")
+    configuration_tab = page.locator("nav.tabs").get_by_role("link", name="Configuration")
+    expect(configuration_tab).to_have_attribute("aria-current", "page")
     form = page.locator("#vm-config-form")
     settings = form.locator("section", has=page.get_by_role("heading", name="Additional Settings", exact=True))
     settings.scroll_into_view_if_needed()

@@ -228,3 +228,18 @@ def test_it_brings_a_sections_action_back_to_the_configuration_tab(project, owne
     response = owner.post(action_url(project, name, "disks", "attach"), {"device": "", "shown_on": "configuration"})
     assert response.status_code == 422 and 'id="vm-config-form"' in response.content.decode()
     assert "Choose a disk or an image to attach." in response.content.decode()
+
+
+def test_it_shows_save_once_something_changed_as_the_guide_says(project, owner, sim, unique):
+    """'Click the "Save" button that appears': an untouched form hides its Save (page.js shows it on a change); a
+    form the server sends back edited (a review, an error) is marked changed, so its Save shows at once."""
+    name = unique("cfg")
+    vm = make_vm(sim, project, name, f"{name}-root")
+    form_tag = re.compile(r'<form[^>]*id="vm-config-form"[^>]*>')
+    page = owner.get(tab_url(project, name)).content.decode()
+    assert "data-save-appears" in form_tag.search(page).group(0)
+    assert "data-changed" not in form_tag.search(page).group(0)
+    assert re.search(r'<button type="submit" data-appears-on-change[^>]*>Save</button>', page)
+    for posted in (form_of(vm, run_policy="Manual"), form_of(vm, cores="0")):
+        page = owner.post(action_url(project, name, "configuration", "review"), posted).content.decode()
+        assert "data-changed" in form_tag.search(page).group(0)

@@ -172,3 +172,11 @@ def test_it_pushes_the_operations_of_a_vm_to_its_page(project, cast, sim):
     name, first, seen = asyncio.run(scenario())
     assert name not in first
     assert f'data-operation-name="{name}"' in seen and 'data-phase="Failed"' in seen
+
+
+def test_a_vms_name_opens_its_configuration_tab(project, owner, sim, unique):
+    """The guide: 'click on its name. You are now on the "Configuration" tab'."""
+    vm = make_stopped_vm(project, sim, unique("lnk"))
+    page = owner.get(list_url(project)).content.decode()
+    configuration = reverse("virtualization:detail-tab", args=[project, "vms", vm, "configuration"])
+    assert f'<a href="{configuration}">{vm}</a>' in page

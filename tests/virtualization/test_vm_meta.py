@@ -90,3 +90,17 @@ def test_it_disables_the_meta_edit_for_a_viewer(project, cast, login, sim, uniqu
     data.update({"labels-key-new": "x", "labels-value-new": "y"})
     assert viewer.post(save_url(project, vm), data).status_code == 422
     assert "x" not in get_dvp(sim, "virtualmachines", project, vm)["metadata"]["labels"]
+
+
+def test_its_save_appears_once_something_changed(project, owner, sim, unique):
+    """The guide's 'Click the "Save" button that appears': hidden while untouched (shown by page.js on a change),
+    shown at once on a form the server sends back edited."""
+    vm = make_vm(project, sim, unique("vm"))
+    form_tag = re.compile(r'<form[^>]*class="meta-form"[^>]*>')
+    page = owner.get(tab_url(project, vm)).content.decode()
+    tag = form_tag.search(page).group(0)
+    assert "data-save-appears" in tag and "data-changed" not in tag
+    assert re.search(r'<button type="submit" data-appears-on-change\s*>Save</button>', page)
+    data = {**form_data(page), "labels-key-new": "Bad Key!", "labels-value-new": "x"}
+    response = owner.post(save_url(project, vm), data)
+    assert response.status_code == 422 and "data-changed" in form_tag.search(response.content.decode()).group(0)
