@@ -30,8 +30,8 @@ def _boot_disks(vm):
     return [r["name"] for r in (vm.get("spec") or {}).get("blockDeviceRefs") or [] if r.get("kind") == "VirtualDisk"]
 
 
-def _users(kube, project, disk_names):
-    """{disk: VM names using it}: boot references of every VM, hot-plug attachments and the disks' own status."""
+def _users(kube, project, disk_names, attachments):
+    """{disk: VM names using it}: boot references of every VM and hot-plug attachments."""
     users = {name: set() for name in disk_names}
     try:
         vms = kube.list(kinds.VM, project)
@@ -40,7 +40,7 @@ def _users(kube, project, disk_names):
     for vm in vms:
         for name in set(_boot_disks(vm)) & users.keys():
             users[name].add(vm["metadata"]["name"])
-    for vm_name, name in _attachments(kube, project):
+    for vm_name, name in attachments:
         if name in users:
             users[name].add(vm_name)
     return users
@@ -53,9 +53,10 @@ def disks_left_behind(user, project, vms):
     kube = kube_for(user)
     selected = {vm["metadata"]["name"] for vm in vms}
     boot = {vm["metadata"]["name"]: _boot_disks(vm) for vm in vms}
-    hotplugged = [(v, d) for v, d in _attachments(kube, project) if v in selected and d not in boot[v]]
+    attachments = _attachments(kube, project)
+    hotplugged = [(v, d) for v, d in attachments if v in selected and d not in boot[v]]
     names = sorted({d for disks in boot.values() for d in disks} | {d for _, d in hotplugged})
-    users = _users(kube, project, names)
+    users = _users(kube, project, names, attachments)
     disks = []
     for name in names:
         try:
