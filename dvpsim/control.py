@@ -123,7 +123,10 @@ def routes(cluster):
                                                      for k, v in data.items()):
                 raise BadRequest('give the gates as {"USB": true|false}')
             for gate, on in data.items():
+                was = gate in cluster.feature_gates
                 (cluster.feature_gates.add if on else cluster.feature_gates.discard)(gate)
+                if on and not was:
+                    usb.gate_turned_on(cluster)
         return web.json_response({gate: gate in cluster.feature_gates for gate in (usb.FEATURE_GATE,)})
 
     @_errors

@@ -14,7 +14,7 @@ What DVP does (github.com/deckhouse/virtualization, images/virtualization-artifa
 - `vm/internal/usb_device_attach_handler.go`: a Running VM hot-plugs each ready device of `spec.usbDevices`
   (`status.usbDevices[]` attached, ready, hotplugged, address bus 0); a VM that is not running lists them detached.
 USB/IP port capacity (NoFreeUSBIPPort) is not simulated: every node has a free port. While the gate is off the
-controllers do nothing; turned on, they act on the next change of each object.
+controllers do nothing; turned on, they reconcile every object once.
 """
 
 import hashlib
@@ -100,9 +100,19 @@ def _owned_by(usb, node_device):
 class GatedController(Controller):
     """Runs only while the USB feature gate is on (in the Community Edition DVP does not start these controllers)."""
 
+    async def run(self, cluster):
+        cluster.__dict__.setdefault("usb_controllers", []).append(self)
+        await super().run(cluster)
+
     def kick(self, namespace, name):
         if enabled(self.cluster):
             super().kick(namespace, name)
+
+
+def gate_turned_on(cluster):
+    """The gate was turned on at run time: the controllers look at every object once, as DVP's do when they start."""
+    for controller in getattr(cluster, "usb_controllers", []):
+        controller.kick_all()
 
 
 class NodeUSBDeviceController(GatedController):

@@ -1,5 +1,6 @@
 """USB passthrough as DVP EE does it (dvpsim.controllers.usb): NodeUSBDevices of the devices on usbip nodes, a
 USBDevice in the assigned namespace, attachment through a VM's spec.usbDevices; refused while the gate is off."""
+import time
 import urllib.error
 
 import pytest
@@ -162,3 +163,17 @@ def test_it_seeds_the_demo_usb_devices_only_with_the_gate():
         assert enterprise.control("feature-gates") == {"USB": True}
     finally:
         stop_sim(enterprise)
+
+
+def test_it_reconciles_what_changed_while_the_gate_was_off_once_it_is_on_again(sim, namespace):
+    name = plug_usb(sim)["metadata"]["name"]
+    wait_for(lambda: condition(_node_device(sim, name), "Assigned"))
+    sim.control("feature-gates", {"USB": False})
+    try:
+        custom(sim).patch_cluster_custom_object(GROUP, VERSION, "nodeusbdevices", name,
+                                                {"spec": {"assignedNamespace": namespace}})
+        time.sleep(0.5)  # with the gate on, the USBDevice would be there by now
+        assert name not in _usb_devices(sim, namespace)  # no controller runs in the Community Edition
+    finally:
+        sim.control("feature-gates", {"USB": True})
+    wait_for(lambda: name in _usb_devices(sim, namespace))
