@@ -259,3 +259,15 @@ def test_it_downloads_nothing_without_a_known_exporter(owner, sim, project, smal
         reverse("virtualization:detail", args=[project, "disks", small_disk])).content.decode()
     response = owner.post(download_url(project, "disks", small_disk))
     assert response.status_code == 302 and exports(sim, project) == []
+
+
+def test_it_says_an_export_failed_and_removes_it(owner, sim, project, small_disk):
+    url, export = start(owner, project, "disks", small_disk)
+    assert follow(owner, url)[0] == "ready"
+    # The exporter gives up (a real cluster's phase Failed; dvpsim's exporter never does by itself).
+    custom(sim).patch_namespaced_custom_object_status("storage.deckhouse.io", "v1alpha1", project, "dataexports",
+                                                      export, {"status": {"phase": "Failed"}})
+    state, html = status(owner, url)
+    assert state == "failed" and f"The download of {small_disk} did not start: The export failed: " in html
+    assert no_exports_left(sim, project)
+    assert data(owner, url)["Location"] == url  # nothing to stream
