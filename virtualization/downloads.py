@@ -154,12 +154,15 @@ def export_state(kube, namespace, export, target, started):
 
 
 def _remember(request, export, **facts):
-    """What this browser session knows of a download (started, failure, streaming), kept an hour."""
+    """What this browser session knows of a download (started, failure, streaming), kept an hour.
+
+    Written only when it changes: the page's status requests run beside the data's, whose fact they must not undo."""
     now = time.time()
-    downloads = {k: v for k, v in request.session.get("downloads", {}).items() if now - v["started"] < 3600}
-    entry = {"started": now, **downloads.get(export, {}), **facts}
-    downloads[export] = entry
-    request.session["downloads"] = downloads
+    known = request.session.get("downloads", {})
+    entry = {"started": now, **known.get(export, {}), **facts}
+    if known.get(export) != entry:
+        downloads = {k: v for k, v in known.items() if now - v["started"] < 3600}
+        request.session["downloads"] = {**downloads, export: entry}
     return entry
 
 
