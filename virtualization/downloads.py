@@ -222,9 +222,10 @@ def start_view(slug):
         body = {"metadata": {"name": d.export}, "spec": {"ttl": TTL, "publish": False, "targetRef": d.target}}
         try:
             d.kube.create(kinds.DATA_EXPORT, body, d.project.name)
-        except KubeError as exc:
-            messages.error(request, f"The download of {name} was refused: {exc.message}")
-            return redirect(d.back)
+        except KubeError as exc:  # said on the download's page, which has no export to follow
+            refused = {"state": "failed", "message": f"the API refused the export: {exc.message}", "url": ""}
+            d.export = None
+            return _page(request, d, refused, streaming=False, status=422)
         _remember(request, d.export)
         return redirect(d.url("follow"))
     view.__name__ = f"{slug.replace('-', '_')}_download"
@@ -242,14 +243,19 @@ def follow_view(slug):
             _fail(request, d.kube, d.resource, d.project.name, name, export, state["message"])
         elif state["state"] == "gone" and known.get("failure"):
             state = {**state, "state": "failed", "message": known["failure"]}
-        template = "virtualization/download.html" + ("#status" if is_partial(request) else "")
-        return render(request, template, {
-            "project": d.project, "resource": d.resource, "name": name, "export": export, "state": state,
-            "streaming": bool(known.get("streaming")), "back": d.back, "follow_path": d.url("follow"),
-            "can_cancel": can(request.user, "delete", kinds.DATA_EXPORT, d.project.name),
-            "cancel_path": d.url("cancel"), "data_path": d.url("data")})
+        return _page(request, d, state, streaming=bool(known.get("streaming")))
     view.__name__ = f"{slug.replace('-', '_')}_download_follow"
     return view
+
+
+def _page(request, d, state, streaming, status=200):
+    """The download's page (its status partial for htmx) in `state`; without an export, no path to follow."""
+    urls = {f"{what}_path": d.url(what) if d.export else "" for what in ("follow", "cancel", "data")}
+    template = "virtualization/download.html" + ("#status" if is_partial(request) else "")
+    return render(request, template, {
+        "project": d.project, "resource": d.resource, "name": d.name, "export": d.export or "", "state": state,
+        "streaming": streaming, "back": d.back, **urls,
+        "can_cancel": can(request.user, "delete", kinds.DATA_EXPORT, d.project.name)}, status=status)
 
 
 def cancel_view(slug):

@@ -280,11 +280,10 @@ ROUTES = {
         "name": f"{PREFIX}-new-disk-snapshot", "disk": o["disk"]}),
     "virtualization:disk-resize": Row(kwargs={"name": "{disk}"}, methods=GET_POST, mutation=True,
                                       post={"size": "3Gi"}),
-    # Download: a DataExport made as the user, refused by the API for a viewer (virtualization/downloads.py)
-    "virtualization:disk-download": Row(kwargs={"name": "{disk}"}, methods=POST, mutation=True, post={},
-                                        viewer=REDIRECT_REFUSAL),
+    # Download: a DataExport made as the user, refused by the API for a viewer, said on the download's page
+    "virtualization:disk-download": Row(kwargs={"name": "{disk}"}, methods=POST, mutation=True, post={}),
     "virtualization:disk-snapshot-download": Row(kwargs={"name": "{disk_snapshot}"}, methods=POST, mutation=True,
-                                                 post={}, viewer=REDIRECT_REFUSAL),
+                                                 post={}),
     # ... its page (the export's name given; here none exists: the page says it is gone), Cancel and the data
     "virtualization:disk-download-follow": Row(kwargs=DISK_EXPORT),
     "virtualization:disk-download-cancel": Row(kwargs=DISK_EXPORT, methods=POST, mutation=True, post={},

@@ -7,7 +7,6 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.contrib.messages import get_messages
 from django.urls import reverse
 from prometheus_client import REGISTRY
 
@@ -198,9 +197,11 @@ def test_it_refuses_a_viewer_by_the_apis_word(viewer, cast, sim, project, small_
     page = viewer.get(reverse("virtualization:detail", args=[project, "disks", small_disk])).content.decode()
     assert "needs create on dataexports" in page
     response = viewer.post(download_url(project, "disks", small_disk))
-    assert response.status_code == 302
-    [message] = [str(m) for m in get_messages(response.wsgi_request)]
-    assert f'User "{cast.viewer}" cannot create' in message
+    assert response.status_code == 422  # the download's page says it, with no export to follow
+    html = response.content.decode()
+    assert re.search(r'id="download-status" data-state="failed"', html) and "hx-trigger" not in html
+    assert "did not start: the API refused the export: " in html
+    assert f"User &quot;{cast.viewer}&quot; cannot create" in html
     assert exports(sim, project) == []
 
 
