@@ -14,10 +14,10 @@ from portal.kube import AlreadyExists, KubeError, NotFound, kinds
 from projects.access import can, kube_for
 from virtualization.forms import apply_api_error
 from virtualization.generic import tables, yamls
-from virtualization.generic.detail import TabState, _without_managed_fields
+from virtualization.generic.detail import STATUS_BLOCK, TabState, _without_managed_fields
 from virtualization.registry import EVENTS, OVERVIEW, YAML, action_url_name
 
-from . import access
+from . import access, registry
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,17 @@ def list_context(user, resource, query):
             "can_create": can(user, "create", resource.kind), "can_delete": can(user, "delete", resource.kind)}
 
 
+def open_object(request, slug, kind, namespace, name):
+    """(the System page `slug`, one of its namespaced objects read as the user) for a page's own view of an object
+    of a project (Migrate a VM, Cancel a migration); a 404 to whom the page is not open, or for no such object."""
+    resource = registry.by_slug(slug)
+    access.require(request.user, resource)
+    try:
+        return resource, kube_for(request.user).get(kind, name, namespace)
+    except NotFound:
+        raise Http404(f"No {resource.noun} named {namespace}/{name}")
+
+
 @login_required
 @require_GET
 def list_view(request, resource):
@@ -72,6 +83,7 @@ def list_view(request, resource):
 def detail_context(user, resource, obj, tab=OVERVIEW):
     context = {"resource": resource, "obj": obj, "name": obj["metadata"]["name"], "tab": tab,
                "status": obj.get("status") or {}, "spec": obj.get("spec") or {},
+               "layout": "system/base.html", "status_template": resource.template() + "#status",
                "can_delete": can(user, "delete", resource.kind), "can_update": can(user, "patch", resource.kind)}
     if resource.detail_context:
         context.update(resource.detail_context(user, SYSTEM, obj))
@@ -127,10 +139,10 @@ def detail(request, resource, name, tab=OVERVIEW):
 @login_required
 @require_GET
 def status(request, resource, name):
-    """The status block of a detail page, polled while the object is on its way (htmx fragment)."""
+    """The status block of a detail page (htmx fragment: what the page polls while its live socket is closed)."""
     access.require(request.user, resource)
     obj = get_object(request.user, resource, name)
-    return render(request, resource.template() + "#status", detail_context(request.user, resource, obj))
+    return render(request, STATUS_BLOCK, detail_context(request.user, resource, obj))
 
 
 def action_view(resource, tab, action):

@@ -26,6 +26,7 @@ from portal.auth.identity import identity_of
 from portal.kube import KubeError, streams
 from projects.access import can
 from virtualization.consoles.sockets import Refused
+from virtualization.generic.detail import STATUS_BLOCK
 
 from . import kinds, registry  # noqa: F401 (kinds registers the System pages)
 from .generic import detail_context, get_object, list_context
@@ -120,5 +121,4 @@ class SystemLiveConsumer(AsyncWebsocketConsumer):
         except Http404:
             return render_to_string("htmx/gone.html", {"resource": self.resource, "name": self.name})
         context = detail_context(self.user, self.resource, obj)
-        return render_to_string(self.resource.template() + "#status",
-                                {**context, "oob": True, "csrf_token": self.csrf_token})
+        return render_to_string(STATUS_BLOCK, {**context, "oob": True, "csrf_token": self.csrf_token})

@@ -1,5 +1,5 @@
-// The System pages' live sockets (templates/system/includes/live.html): while one is closed (the ws extension
-// retries it by itself), what it would push is polled instead; once it is open again the polling stops.
+// The System pages' live sockets (templates/system/includes/live_fallback.html): while one is closed (the ws
+// extension retries it by itself), what it would push is polled instead; once it is open again the polling stops.
 (function () {
   "use strict";
   var POLL_MS = 2000;
@@ -10,13 +10,12 @@
       htmx.trigger(element, "live-fallback");
     });
   }
-  document.addEventListener("htmx:wsClose", function (event) {
-    if (!event.target.matches("[data-live-fallback]") || timer) { return; }
+  document.addEventListener("htmx:wsClose", function () {
+    if (timer || !document.querySelector("[data-live-fallback]")) { return; }
     poll();
     timer = setInterval(poll, POLL_MS);
   });
-  document.addEventListener("htmx:wsOpen", function (event) {
-    if (!event.target.matches("[data-live-fallback]")) { return; }
+  document.addEventListener("htmx:wsOpen", function () {
     clearInterval(timer);
     timer = null;
   });

@@ -7,12 +7,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from portal.kube import KubeError, NotFound, kinds
+from portal.kube import KubeError, kinds
 from projects.access import can, kube_for
 from virtualization.registry import Route
 
-from .. import access
-from ..generic import page_context
+from ..generic import open_object, page_context
 from ..registry import SystemResource, by_slug, register
 
 
@@ -41,14 +40,8 @@ def vm_list(user, resource, query):
 @require_http_methods(["GET", "POST"])
 def migrate(request, project, name):
     """Confirm, then migrate: an Evict operation, which moves the VM to another node its placement allows."""
-    resource = by_slug("virtual-machines")
-    access.require(request.user, resource)
+    resource, vm = open_object(request, "virtual-machines", kinds.VM, project, name)
     kube = kube_for(request.user)
-    try:
-        vm = kube.get(kinds.VM, name, project)
-    except NotFound:
-        from django.http import Http404
-        raise Http404("No such virtual machine")
     error = ""
     if request.method == "POST":
         try:

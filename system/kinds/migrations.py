@@ -3,17 +3,16 @@ their progress and the nodes they move between, followed live while the page is 
 while it is Pending or InProgress, which is how the admin guide aborts a migration."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal.kube import KubeError, NotFound, kinds
+from portal.kube import KubeError, kinds
 from projects.access import can, kube_for
 from virtualization.registry import Route
 
-from .. import access
-from ..registry import SystemResource, by_slug, register
+from ..generic import open_object
+from ..registry import SystemResource, register
 
 CANCELLABLE = ("Pending", "InProgress")
 
@@ -50,13 +49,8 @@ def migrations_context(user, resource, query):
 @login_required
 @require_POST
 def cancel(request, project, name):
-    resource = by_slug("migrations")
-    access.require(request.user, resource)
+    resource, op = open_object(request, "migrations", kinds.VMOP, project, name)
     kube = kube_for(request.user)
-    try:
-        op = kube.get(kinds.VMOP, name, project)
-    except NotFound:
-        raise Http404("No such migration")
     phase = (op.get("status") or {}).get("phase") or "Pending"
     if phase not in CANCELLABLE:
         messages.error(request, f"The migration {project}/{name} is {phase}: only a Pending or InProgress one can be "

@@ -74,7 +74,11 @@ def test_it_uploads_an_image_from_the_computer(log_in, sim, tmp_path):
     assert cvi(sim, name)["status"]["format"] == "qcow2"
 
 
-def test_it_shows_a_project_manager_no_system_tab(log_in):
+def test_it_shows_a_project_manager_no_operator_page(log_in):
     page = log_in("alice")
-    expect(page.get_by_role("link", name="System", exact=True)).to_have_count(0)
+    # The System tab offers her Storage Classes only (every user may list them: they choose one for a disk).
+    page.get_by_role("link", name="System", exact=True).click()
+    nav = page.get_by_role("navigation", name="System navigation")
+    expect(nav.get_by_role("link", name="Storage Classes")).to_be_visible()
+    expect(nav.get_by_role("link")).to_have_count(1)
     assert page.goto("/system/virtualization/cluster-images/").status == 404
