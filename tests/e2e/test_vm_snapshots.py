@@ -1,5 +1,6 @@
-"""The guide's "How to create a VM snapshot in the web interface", walked in a browser: VM → Snapshots → Create →
-name, IP address conversion policy Never, Consistency Guarantee on → Create → the snapshot's phase shows Ready."""
+"""VM snapshots in a browser: Snapshots → Create on a stopped VM, the tab's live list (a snapshot taken with kubectl
+shows up by itself), the snapshot's page, and Clone from the Operations menu. The guide's "How to create a VM
+snapshot in the web interface", word for word, is tests/e2e/test_guide_vms.py's."""
 import uuid
 
 import pytest
