@@ -4,11 +4,11 @@ theirs (virtualization/live.py).
     /ws/system/live/<slug>/          a list page's live part (its template's `live` partial), for the page's query
     /ws/system/live/<slug>/<name>/   a detail page's status block (a node's VMs and their evacuations)
 
-A socket is authorized like every socket of the console (the Origin by portal.origin before any consumer runs,
-then the session and the page's own System gate, asked of the API server as the user: system/sockets.py; a project
-user gets 4404, as the page answers 404). It watches, cluster-wide
-and as the user, the page's kind and the kinds its page shows (`SystemResource.live_watch`) that the user may list
-and watch; on any change it renders the fragment again with the page's own context function, as the user.
+A socket is authorized like every socket of the console (the Origin by portal.origin before any consumer runs),
+then by the session and the page's own System gate, asked of the API server as the user (system/sockets.py; a
+project user gets 4404, as the page answers 404). It watches, cluster-wide and as the user, the page's kind and the
+kinds its page shows (`SystemResource.live_watch`) that the user may list and watch; on any change it renders the
+fragment again with the page's own context function, as the user.
 While the socket cannot connect, the page polls the same fragment instead (static/js/live_fallback.js).
 """
 import asyncio
@@ -62,10 +62,15 @@ class SystemLiveConsumer(AsyncWebsocketConsumer):
         self.name = kwargs.get("name")
         try:
             self.user = await authorize(self.scope, self.resource)
+            if self.name and self.resource.kind.namespaced:
+                raise Refused(404, "No such page.")  # the generic detail pages are the cluster-scoped kinds'
+            watched = await sync_to_async(watchable)(self.user, self.resource)
         except Refused as refused:
             await self.close(code=refused.close_code)
             return
-        watched = await sync_to_async(watchable)(self.user, self.resource)
+        except KubeError:
+            await self.close(code=Refused(503, "").close_code)
+            return
         if self.resource.kind not in watched:
             await self.close(code=4403)
             return

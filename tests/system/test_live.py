@@ -29,14 +29,6 @@ def a_node(sim):
     return sorted(n.metadata.name for n in nodes_api(sim).list_node().items)[0]
 
 
-@pytest.fixture
-def uncordoned(sim):
-    yield
-    for item in nodes_api(sim).list_node().items:
-        if item.spec.unschedulable:
-            nodes_api(sim).patch_node(item.metadata.name, {"spec": {"unschedulable": None}})
-
-
 def logged_in(username, **options):
     from django.contrib.auth import get_user_model
 
@@ -55,7 +47,7 @@ async def receive_until(communicator, found, timeout=30):
             return html
 
 
-async def test_it_pushes_the_nodes_page_when_a_node_is_cordoned(sim, cast, uncordoned):
+async def test_it_pushes_the_nodes_page_when_a_node_is_cordoned(sim, cast, uncordon_all):
     node = await sync_to_async(a_node)(sim)
     detail, connected = await connect(f"{NODES}{node}/", cast.operator)
     assert connected
@@ -74,7 +66,7 @@ async def test_it_pushes_the_nodes_page_when_a_node_is_cordoned(sim, cast, uncor
     await listing.disconnect()
 
 
-async def test_it_pushes_a_drained_nodes_vms_as_they_move_away(sim, cast, project, running_vm, unique, uncordoned):
+async def test_it_pushes_a_drained_nodes_vms_as_they_move_away(sim, cast, project, running_vm, unique, uncordon_all):
     operator = await sync_to_async(logged_in)(cast.operator)
     vm = await sync_to_async(running_vm)(unique("vm"), unique("disk"))
     name, source = vm["metadata"]["name"], vm["status"]["nodeName"]
@@ -159,3 +151,11 @@ async def test_it_refuses_the_system_socket_without_a_session_or_from_another_or
 
 async def test_it_refuses_a_page_that_does_not_exist(cast):
     assert not (await connect("/ws/system/live/no-such-page/", cast.operator))[1]
+
+
+async def test_it_refuses_a_detail_socket_of_a_page_that_has_no_detail(sim, cast):
+    # the VMs of every project are listed in System, their pages are their projects'
+    assert not (await connect("/ws/system/live/virtual-machines/any-vm/", cast.operator))[1]
+    communicator, connected = await connect("/ws/system/live/virtual-machines/", cast.operator)
+    assert connected
+    await communicator.disconnect()
