@@ -32,8 +32,15 @@
   });
 
   // "Choose from existing": choosing a disk in the list adds it (the quick start's "Select the disk from the list").
+  // Not when the choice came from the keyboard: arrowing through a closed list fires "change" on every step, so a
+  // keyboard user confirms with Add (or Enter) instead.
+  var keyedSelect = null;
+  document.addEventListener("keydown", function (event) { keyedSelect = event.target; }, true);
+  document.addEventListener("pointerdown", function () { keyedSelect = null; }, true);
   document.addEventListener("change", function (event) {
-    if (event.target.id === "id_existing" && event.target.value) { event.target.form.requestSubmit(); }
+    if (event.target.id === "id_existing" && event.target.value && keyedSelect !== event.target) {
+      event.target.form.requestSubmit();
+    }
   });
 
   // List selection for bulk actions: kept by name, so live updates of the rows do not lose it.

@@ -381,3 +381,27 @@ def test_it_creates_a_vm_snapshot_in_the_web_interface(log_in, sim, project, lin
     snapshot = get_json(sim, project, "virtualmachinesnapshot", "linux-vm-snapshot")
     assert snapshot["spec"] == {"virtualMachineName": linux_vm, "requiredConsistency": True, "keepIPAddress": "Never"}
     assert snapshot["status"]["phase"] == "Ready"
+
+
+def test_it_adds_a_disk_chosen_by_keyboard_only_on_add(log_in, sim, project, console_url):
+    """A pointer choice in "Choose from existing" adds the disk at once; arrowing through the closed list with the
+    keyboard fires "change" on every step, so there the disk is added by Add, not by the first one passed."""
+    for name in ("kbd-disk-a", "kbd-disk-b"):
+        create_dvp(sim, "virtualdisks", project, {"metadata": {"name": name},
+                                                  "spec": {"persistentVolumeClaim": {"size": "100Mi"}}})
+    page = log_in("alice")
+    page.goto(f"{console_url}/projects/{project}/vms/_new/")
+    page.locator("section", has=page.get_by_role("heading", name="Disks and Images", exact=True)) \
+        .get_by_role("button", name="Add", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Add boot disk")
+    dialog.get_by_label("Choose from existing").check()
+    disk = dialog.get_by_label("Disk", exact=True)
+    disk.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(disk).to_have_value("kbd-disk-b")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#boot-disks")).not_to_contain_text("kbd-disk-a")
+    dialog.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#boot-disks")).to_contain_text("kbd-disk-b")
+    expect(page.locator("#boot-disks")).not_to_contain_text("kbd-disk-a")
