@@ -118,6 +118,7 @@ class Resource:
     row_actions: RowActions | None = None
     bulk: BulkActions | None = None
     list_dialogs: str = ""      # a template the list page includes (dialogs its row menus open)
+    list_note: str = ""         # one line under the list's title (what the user cannot do here, and where)
     delete_extra: DeleteExtra | None = None
     also_create: tuple[str, ...] = ()  # slugs of kinds whose Create its list also offers (where the guide starts)
     live_related: tuple[LiveRelation, ...] = ()

@@ -44,3 +44,12 @@ def test_it_puts_every_kind_in_the_sidebar(project, owner):
     for resource in REGISTRY.values():
         assert f'href="{reverse("virtualization:list", args=[project, resource.slug])}"' in page
     assert 'aria-current="page">VM IP Addresses</a>' in page
+
+
+def test_it_offers_no_create_button_for_a_kind_the_console_cannot_create(project, owner):
+    page = owner.get(reverse("virtualization:list", args=[project, "usb-devices"])).content.decode()
+    head = page.split('class="page-head"', 1)[1].split("</div>", 1)[0]
+    assert "<button" not in head and 'role="button"' not in head
+    assert "an operator assigns a node&#x27;s USB devices to the project under System → USB devices" in page
+    disks = owner.get(reverse("virtualization:list", args=[project, "disks"])).content.decode()
+    assert 'role="button"' in disks.split('class="page-head"', 1)[1].split("</div>", 1)[0]

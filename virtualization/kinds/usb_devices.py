@@ -30,4 +30,6 @@ def detail_context(user, project, obj):
 resource = register(Resource(
     slug="usb-devices", kind=kinds.USB_DEVICE, title="USB Devices", noun="USB device", columns=(),
     detail_context=detail_context, nav_order=80,
+    list_note="USB passthrough is a DVP Enterprise Edition feature: an operator assigns a node's USB devices to the "
+              "project under System → USB devices; attach one to a VM on the VM's USB tab.",
 ))
