@@ -7,8 +7,10 @@ every selected VM using it was deleted: a refused VM keeps its disks. Every call
 """
 from django.contrib import messages
 
-from portal.kube import Forbidden, KubeError, NotFound, kinds
+from portal.kube import Forbidden, NotFound, kinds
 from projects.access import can, kube_for
+
+from .delete import delete_reported
 
 
 def _attachments(kube, project):
@@ -83,17 +85,8 @@ def delete_vms(request, project, targets):
     kube = kube_for(request.user)
     deleted = set()
     for target in targets:
-        name = target["name"]
-        try:
-            kube.delete(kinds.VM, name, project.name)
-        except NotFound:
-            messages.info(request, f"The virtual machine {name} was already gone.")
-        except KubeError as exc:
-            messages.error(request, f"Deleting {name} was refused: {exc.message}")
-            continue
-        else:
-            messages.success(request, f"The virtual machine {name} is being deleted.")
-        deleted.add(name)
+        if delete_reported(request, kube, kinds.VM, "virtual machine", target["name"], project.name):
+            deleted.add(target["name"])
     return deleted
 
 
@@ -109,14 +102,7 @@ def delete_chosen_disks(request, project, disks, deleted):
         if refused:
             messages.warning(request, f"The disk {name} was kept: {', '.join(refused)} was not deleted.")
             continue
-        try:
-            kube.delete(kinds.DISK, name, project.name)
-        except NotFound:
-            messages.info(request, f"The disk {name} was already gone.")
-        except KubeError as exc:
-            messages.error(request, f"The disk {name} was not deleted: {exc.message}")
-        else:
-            messages.success(request, f"The disk {name} is being deleted.")
+        delete_reported(request, kube, kinds.DISK, "disk", name, project.name)
 
 
 def run(request, project, targets):

@@ -37,18 +37,24 @@ def context(user, project, vm):
             "can_delete_disks": can(user, "delete", kinds.DISK, project.name)}
 
 
+def delete_reported(request, kube, kind, noun, name, namespace):
+    """Delete one object as the user and say how it went; True when it is gone or going."""
+    try:
+        kube.delete(kind, name, namespace)
+    except NotFound:
+        messages.info(request, f"The {noun} {name} was already gone.")
+    except KubeError as exc:
+        messages.error(request, f"The {noun} {name} was not deleted: {exc.message}")
+        return False
+    else:
+        messages.success(request, f"The {noun} {name} is being deleted.")
+    return True
+
+
 def after(request, project, vm):
     """Delete the disks the user checked, among those the VM used (read before the VM was deleted)."""
     chosen = set(request.POST.getlist("delete_disk"))
     kube = kube_for(request.user)
     for disk in disks_left_behind(request.user, project.name, vm):
-        if disk["name"] not in chosen:
-            continue
-        try:
-            kube.delete(kinds.DISK, disk["name"], project.name)
-        except NotFound:
-            messages.info(request, f"The disk {disk['name']} was already gone.")
-        except KubeError as exc:
-            messages.error(request, f"The disk {disk['name']} was not deleted: {exc.message}")
-        else:
-            messages.success(request, f"The disk {disk['name']} is being deleted.")
+        if disk["name"] in chosen:
+            delete_reported(request, kube, kinds.DISK, "disk", disk["name"], project.name)
