@@ -203,6 +203,11 @@ class DownloadRequest:
         self.back = reverse("virtualization:detail", args=[self.project.name, self.resource, name])
         self.target = {"kind": self.resource.kind.kind, "name": name}
 
+    def state(self, request):
+        """What the export is doing now (one read of the DataExport), and what this session knows of it."""
+        known = _remember(request, self.export)
+        return export_state(self.kube, self.project.name, self.export, self.target, known["started"]), known
+
     def url(self, what=""):
         suffix = f"-{what}" if what else ""
         return reverse(f"virtualization:{self.resource.slug[:-1]}-download{suffix}",
@@ -237,8 +242,7 @@ def follow_view(slug):
     def view(request, project, name, export):
         """The export's page, or (htmx, every second) its status partial: one read of the DataExport."""
         d = DownloadRequest(request, project, slug, name, export)
-        known = _remember(request, export)
-        state = export_state(d.kube, d.project.name, export, d.target, known["started"])
+        state, known = d.state(request)
         if state["state"] == "failed":
             _fail(request, d.kube, d.resource, d.project.name, name, export, state["message"])
         elif state["state"] == "gone" and known.get("failure"):
@@ -303,8 +307,7 @@ def data_view(slug):
     def view(request, project, name, export):
         """The volume, streamed from the Ready export's own exporter; back to the export's page when not Ready."""
         d = DownloadRequest(request, project, slug, name, export)
-        known = _remember(request, export)
-        state = export_state(d.kube, d.project.name, export, d.target, known["started"])
+        state, _ = d.state(request)
         if state["state"] != "ready":
             return redirect(d.url("follow"))
         try:
