@@ -73,6 +73,7 @@ class LiveConsumer(ProjectSocket):
         field_selector = f"metadata.name={self.name}" if self.name else None
         while True:
             self.rows = {}
+            self.synced = False
             try:
                 async for event_type, obj in streams.watch(identity_of(self.user), self.resource.kind,
                                                            self.project.name, table=not self.name,
@@ -103,7 +104,12 @@ class LiveConsumer(ProjectSocket):
 
     def _apply(self, event_type, obj):
         if event_type == "BOOKMARK":
+            # A watch of nothing sends no event: the page may still show what was deleted before it opened.
+            if not self.synced:
+                self.synced = True
+                self.dirty.set()
             return
+        self.synced = True
         if self.name:
             self.current = obj if event_type != "DELETED" else None
             self.dirty.set()
