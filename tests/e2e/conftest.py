@@ -1,7 +1,10 @@
 """Browser tests: Daphne serving the console on the session's dvpsim, driven by system Chromium."""
+import uuid
+
 import pytest
 
 from tests.console_server import start_console, stop_console
+from tests.kube import delete_project, make_project
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,3 +49,14 @@ def log_in(page):
         page.wait_for_url("**/projects/")
         return page
     return as_user
+
+
+@pytest.fixture(scope="module")
+def project(sim, request):
+    """A fresh Project of this test module, managed by alice (the user the guide's procedures log in as), deleted
+    with all it holds when the module ends: the guide reuses its names (linux-vm, linux-vm-root, ubuntu) from one
+    procedure to the next, and no other module's leftovers take them here."""
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    name = make_project(sim, f"{module[:40]}-{uuid.uuid4().hex[:6]}", {"alice": "manager"})
+    yield name
+    delete_project(sim, name)

@@ -1,6 +1,7 @@
 """The guide's web procedures for disks, followed word for word in the browser and checked with kubectl: "How to
 find out the available storage options in the DVP web interface", "How to create a disk from an image", "How to
-change the disk size" (Method #1 and Method #2) and "How to restore a disk from a previously created snapshot"."""
+change the disk size" (Method #1 and Method #2) and "How to restore a disk from a previously created snapshot". The
+module works in a project of its own."""
 import json
 import re
 
@@ -8,45 +9,44 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.kube import quantity
-from tests.kube import PROJECT_A, create_dvp, sample_url, wait_for_phase
+from tests.e2e.steps import open_project, open_section
+from tests.kube import blank_disk, create_dvp, sample_url, wait_for_phase
 from tests.kubectl import kubectl
 
 pytestmark = pytest.mark.browser
 
 
-def get_json(sim, kind, name):
-    return json.loads(kubectl(sim, "-n", PROJECT_A, "get", kind, name, "-o", "json").stdout)
+def get_json(sim, project, kind, name):
+    return json.loads(kubectl(sim, "-n", project, "get", kind, name, "-o", "json").stdout)
 
 
 @pytest.fixture
-def made(sim):
-    """What a test made in the shared project, deleted (and waited for) when it ends, last made first: every
-    procedure of the guide names its disk linux-vm-root."""
+def made(sim, project):
+    """What a test made, deleted (and waited for) when it ends, last made first: every procedure of the guide names
+    its disk linux-vm-root."""
     objects = []
     yield lambda kind, name: objects.append((kind, name))
     for kind, name in reversed(objects):
-        kubectl(sim, "-n", PROJECT_A, "delete", kind, name, "--ignore-not-found", timeout=120)
+        kubectl(sim, "-n", project, "delete", kind, name, "--ignore-not-found", timeout=120)
 
 
-def ready_disk(sim, made, name, size, storage_class=None):
+def ready_disk(sim, project, made, name, size, storage_class=None):
     made("virtualdisk", name)
-    pvc = {"size": size, **({"storageClassName": storage_class} if storage_class else {})}
-    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": name}, "spec": {"persistentVolumeClaim": pvc}})
-    return wait_for_phase(sim, "virtualdisks", PROJECT_A, name, "Ready")
+    create_dvp(sim, "virtualdisks", project, blank_disk(name, size, storage_class))
+    return wait_for_phase(sim, "virtualdisks", project, name, "Ready")
 
 
-def open_vm_disks(page):
+def open_vm_disks(page, project):
     # Go to the "Projects" tab and select the desired project.
-    page.get_by_role("link", name="Projects", exact=True).click()
-    page.get_by_role("link", name=PROJECT_A, exact=True).click()
+    open_project(page, project)
     # Go to the "Virtualization" → "VM Disks" section.
-    page.get_by_role("navigation", name="Project navigation").get_by_role("link", name="VM Disks", exact=True).click()
+    open_section(page, "VM Disks")
 
 
-def expect_status_under_the_name(page, name, tab=""):
+def expect_status_under_the_name(page, project, name, tab=""):
     # The disk status is displayed at the top left, under the disk name.
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
-    expect(page).to_have_url(re.compile(f"/projects/{PROJECT_A}/disks/{name}/{tab}$"))
+    expect(page).to_have_url(re.compile(f"/projects/{project}/disks/{name}/{tab}$"))
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready",
                                                                                  timeout=60000)
 
@@ -81,13 +81,13 @@ def test_it_shows_the_storage_options_under_system_as_the_guide_says(log_in, sim
         expect(row.locator(".badge")).to_have_count(1 if is_default else 0)
 
 
-def test_it_creates_a_disk_from_an_image_as_the_guide_says(log_in, sim, made):
+def test_it_creates_a_disk_from_an_image_as_the_guide_says(log_in, sim, project, made):
     made("virtualimage", "ubuntu-22-04")
-    create_dvp(sim, "virtualimages", PROJECT_A, {"metadata": {"name": "ubuntu-22-04"}, "spec": {
+    create_dvp(sim, "virtualimages", project, {"metadata": {"name": "ubuntu-22-04"}, "spec": {
         "storage": "ContainerRegistry", "dataSource": {"type": "HTTP", "http": {"url": sample_url(sim)}}}})
-    image = wait_for_phase(sim, "virtualimages", PROJECT_A, "ubuntu-22-04", "Ready")
+    image = wait_for_phase(sim, "virtualimages", project, "ubuntu-22-04", "Ready")
     page = log_in("alice")
-    open_vm_disks(page)
+    open_vm_disks(page, project)
     # Click "Create Disk".
     page.get_by_role("button", name="Create Disk", exact=True).click()
     made("virtualdisk", "linux-vm-root")
@@ -104,20 +104,20 @@ def test_it_creates_a_disk_from_an_image_as_the_guide_says(log_in, sim, made):
     expect(page.get_by_label("StorageClass Name")).to_have_value("")
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
-    expect_status_under_the_name(page, "linux-vm-root")
+    expect_status_under_the_name(page, project, "linux-vm-root")
 
-    disk = get_json(sim, "virtualdisk", "linux-vm-root")
+    disk = get_json(sim, project, "virtualdisk", "linux-vm-root")
     assert disk["spec"] == {"dataSource": {"type": "ObjectRef",
                                            "objectRef": {"kind": "VirtualImage", "name": "ubuntu-22-04"}}}
     # No size given: the disk is as large as the unpacked image (the guide's linux-vm-root-2).
     assert quantity.to_bytes(disk["status"]["capacity"]) == quantity.to_bytes(image["status"]["size"]["unpacked"])
 
 
-def test_it_changes_the_disk_size_with_the_pencil_as_the_guide_says(log_in, sim, made):
+def test_it_changes_the_disk_size_with_the_pencil_as_the_guide_says(log_in, sim, project, made):
     """Method #1: the pencil in the list's "Size" column."""
-    ready_disk(sim, made, "linux-vm-root", "10Gi")
+    ready_disk(sim, project, made, "linux-vm-root", "10Gi")
     page = log_in("alice")
-    open_vm_disks(page)
+    open_vm_disks(page, project)
     # Select the desired disk and click on the pencil icon in the "Size" column.
     row = page.locator("#row-linux-vm-root")
     expect(cell(page, row, "Size")).to_contain_text("10Gi")
@@ -133,17 +133,17 @@ def test_it_changes_the_disk_size_with_the_pencil_as_the_guide_says(log_in, sim,
     expect(cell(page, row, "Size")).to_contain_text("11Gi", timeout=30000)
     expect(cell(page, row, "Status").locator("[data-phase]")).to_have_attribute("data-phase", "Ready")
 
-    disk = get_json(sim, "virtualdisk", "linux-vm-root")
+    disk = get_json(sim, project, "virtualdisk", "linux-vm-root")
     assert disk["spec"]["persistentVolumeClaim"]["size"] == "11Gi"
-    assert re.search(r"linux-vm-root\s+Ready\s+11Gi", kubectl(sim, "-n", PROJECT_A, "get", "vd",
-                                                              "linux-vm-root").stdout)
+    assert re.search(r"linux-vm-root\s+Ready\s+11Gi", kubectl(sim, "-n", project, "get", "vd",
+                                                            "linux-vm-root").stdout)
 
 
-def test_it_changes_the_disk_size_on_the_configuration_tab_as_the_guide_says(log_in, sim, made):
+def test_it_changes_the_disk_size_on_the_configuration_tab_as_the_guide_says(log_in, sim, project, made):
     """Method #2: the "Size" field of the disk's "Configuration" tab."""
-    ready_disk(sim, made, "linux-vm-root", "10Gi")
+    ready_disk(sim, project, made, "linux-vm-root", "10Gi")
     page = log_in("alice")
-    open_vm_disks(page)
+    open_vm_disks(page, project)
     # Select the desired disk and click on its name.
     page.locator("#row-linux-vm-root").get_by_role("link", name="linux-vm-root", exact=True).click()
     # In the form that opens, on the "Configuration" tab, in the "Size" field, you can change the size to a larger one.
@@ -158,9 +158,9 @@ def test_it_changes_the_disk_size_on_the_configuration_tab_as_the_guide_says(log
     save.click()
     expect(page.get_by_text("The disk linux-vm-root is being resized to 11Gi.")).to_be_visible()
     # The disk status is displayed at the top left, under its name.
-    expect_status_under_the_name(page, "linux-vm-root", tab="configuration/")
+    expect_status_under_the_name(page, project, "linux-vm-root", tab="configuration/")
     for _ in range(100):
-        disk = get_json(sim, "virtualdisk", "linux-vm-root")
+        disk = get_json(sim, project, "virtualdisk", "linux-vm-root")
         if disk["status"].get("capacity") == "11Gi":
             break
         page.wait_for_timeout(200)
@@ -168,15 +168,15 @@ def test_it_changes_the_disk_size_on_the_configuration_tab_as_the_guide_says(log
     assert disk["status"]["capacity"] == "11Gi" and disk["status"]["phase"] == "Ready"
 
 
-def test_it_restores_a_disk_from_a_snapshot_as_the_guide_says(log_in, sim, made):
-    ready_disk(sim, made, "linux-vm-root", "10Gi", "i-sds-replicated-thin-r2")
+def test_it_restores_a_disk_from_a_snapshot_as_the_guide_says(log_in, sim, project, made):
+    ready_disk(sim, project, made, "linux-vm-root", "10Gi", "i-sds-replicated-thin-r2")
     made("virtualdisksnapshot", "linux-vm-root-1728027905")
-    create_dvp(sim, "virtualdisksnapshots", PROJECT_A, {"metadata": {"name": "linux-vm-root-1728027905"},
-                                                        "spec": {"virtualDiskName": "linux-vm-root",
-                                                                 "requiredConsistency": True}})
-    wait_for_phase(sim, "virtualdisksnapshots", PROJECT_A, "linux-vm-root-1728027905", "Ready")
+    create_dvp(sim, "virtualdisksnapshots", project, {"metadata": {"name": "linux-vm-root-1728027905"},
+                                                      "spec": {"virtualDiskName": "linux-vm-root",
+                                                               "requiredConsistency": True}})
+    wait_for_phase(sim, "virtualdisksnapshots", project, "linux-vm-root-1728027905", "Ready")
     page = log_in("alice")
-    open_vm_disks(page)
+    open_vm_disks(page, project)
     # Click "Create Disk".
     page.get_by_role("button", name="Create Disk", exact=True).click()
     made("virtualdisk", "linux-vm-root-restored")
@@ -192,9 +192,9 @@ def test_it_restores_a_disk_from_a_snapshot_as_the_guide_says(log_in, sim, made)
     page.get_by_label("StorageClass Name").select_option("i-sds-replicated-thin-r2")
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
-    expect_status_under_the_name(page, "linux-vm-root-restored")
+    expect_status_under_the_name(page, project, "linux-vm-root-restored")
 
-    disk = get_json(sim, "virtualdisk", "linux-vm-root-restored")
+    disk = get_json(sim, project, "virtualdisk", "linux-vm-root-restored")
     assert disk["spec"] == {
         "persistentVolumeClaim": {"size": "10Gi", "storageClassName": "i-sds-replicated-thin-r2"},
         "dataSource": {"type": "ObjectRef",

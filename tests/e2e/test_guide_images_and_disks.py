@@ -5,7 +5,8 @@ disk in the web interface" and "How to create a disk image in the web interface"
 "Disk Images"). The other disk procedures are in test_guide_disks.py.
 
 The guide's links are external (cloud-images.ubuntu.com, docker.io/<username>/...): the tests give dvpsim's sample
-of the same file (its HTTP server and its registry), and keep every label, choice and name of the guide."""
+of the same file (its HTTP server and its registry), and keep every label, choice and name of the guide. The module
+works in a project of its own, where the guide's names (ubuntu-22-04, linux-vm-root) are free."""
 import json
 import re
 
@@ -13,40 +14,22 @@ import pytest
 from playwright.sync_api import expect
 
 from dvpsim.samples import qcow2
-from tests.kube import PROJECT_A, create_dvp, sample_url, wait_for_phase
+from tests.e2e.steps import open_project, open_section
+from tests.kube import blank_disk, create_dvp, sample_url, wait_for_phase
 from tests.kubectl import kubectl
 
 pytestmark = pytest.mark.browser
 MiB = 1024**2
 
 
-def get_json(sim, kind, name):
-    return json.loads(kubectl(sim, "-n", PROJECT_A, "get", kind, name, "-o", "json").stdout)
+def get_json(sim, project, kind, name):
+    return json.loads(kubectl(sim, "-n", project, "get", kind, name, "-o", "json").stdout)
 
 
-def open_project(page):
-    # Go to the "Projects" tab and select the desired project.
-    page.get_by_role("link", name="Projects").click()
-    page.get_by_role("link", name=PROJECT_A, exact=True).click()
-
-
-def open_section(page, section):
-    page.get_by_role("navigation", name="Project navigation").get_by_role("link", name=section, exact=True).click()
-
-
-@pytest.fixture
-def made(sim):
-    """What a test made in the shared project, deleted (and waited for) when it ends, last made first: the guide
-    reuses names (linux-vm-root is a disk and an image) and other modules work in the same project."""
-    objects = []
-    yield lambda kind, name: objects.append((kind, name))
-    for kind, name in reversed(objects):
-        kubectl(sim, "-n", PROJECT_A, "delete", kind, name, "--ignore-not-found", timeout=120)
-
-
-def create_image_from(page, source):
+def create_image_from(page, project, source):
     """The first steps every "How to create an image ... in the web interface" shares."""
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "Disk Images" section.
     open_section(page, "Disk Images")
     # Click "Create Image". Select "<source>" from the list.
@@ -54,18 +37,17 @@ def create_image_from(page, source):
     page.get_by_role("link", name=source, exact=True).click()
 
 
-def expect_status_under_the_name(page, name, phase="Ready"):
+def expect_status_under_the_name(page, project, name, phase="Ready"):
     # The image status is displayed at the top left, under the image name.
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
-    expect(page).to_have_url(re.compile(f"/projects/{PROJECT_A}/images/{name}/$"))
+    expect(page).to_have_url(re.compile(f"/projects/{project}/images/{name}/$"))
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", phase,
                                                                                  timeout=60000)
 
 
-def test_it_creates_an_image_from_an_http_server_as_the_guide_says(log_in, sim, made):
+def test_it_creates_an_image_from_an_http_server_as_the_guide_says(log_in, sim, project):
     page = log_in("alice")
-    create_image_from(page, "Load data from link (HTTP)")
-    made("virtualimage", "ubuntu-22-04")
+    create_image_from(page, project, "Load data from link (HTTP)")
     # In the form that opens, enter the image name in the "Image name" field.
     page.get_by_label("Image name").fill("ubuntu-22-04")
     # Select `ContainerRegistry` in the "Storage" field.
@@ -74,19 +56,18 @@ def test_it_creates_an_image_from_an_http_server_as_the_guide_says(log_in, sim, 
     page.get_by_label("URL", exact=True).fill(sample_url(sim))
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
-    expect_status_under_the_name(page, "ubuntu-22-04")
+    expect_status_under_the_name(page, project, "ubuntu-22-04")
 
-    image = get_json(sim, "virtualimage", "ubuntu-22-04")
+    image = get_json(sim, project, "virtualimage", "ubuntu-22-04")
     assert image["spec"] == {"storage": "ContainerRegistry", "dataSource": {"type": "HTTP",
                                                                              "http": {"url": sample_url(sim)}}}
-    assert re.search(r"ubuntu-22-04\s+Ready\s+false\s+100%", kubectl(sim, "-n", PROJECT_A, "get", "vi",
-                                                                    "ubuntu-22-04").stdout)
+    assert re.search(r"ubuntu-22-04\s+Ready\s+false\s+100%", kubectl(sim, "-n", project, "get", "vi",
+                                                                  "ubuntu-22-04").stdout)
 
 
-def test_it_creates_an_image_stored_in_a_pvc_as_the_guide_says(log_in, sim, made):
+def test_it_creates_an_image_stored_in_a_pvc_as_the_guide_says(log_in, sim, project):
     page = log_in("alice")
-    create_image_from(page, "Load data from link (HTTP)")
-    made("virtualimage", "ubuntu-22-04-pvc")
+    create_image_from(page, project, "Load data from link (HTTP)")
     # In the form that opens, enter the image name in the "mage name" field (the guide's typo of "Image name").
     page.get_by_label("Image name").fill("ubuntu-22-04-pvc")
     # In the "Storage" field, select `PersistentVolumeClaim`.
@@ -101,21 +82,20 @@ def test_it_creates_an_image_stored_in_a_pvc_as_the_guide_says(log_in, sim, made
     page.get_by_label("URL", exact=True).fill(sample_url(sim))
     # Click the Create button.
     page.get_by_role("button", name="Create", exact=True).click()
-    expect_status_under_the_name(page, "ubuntu-22-04-pvc")
+    expect_status_under_the_name(page, project, "ubuntu-22-04-pvc")
 
-    image = get_json(sim, "virtualimage", "ubuntu-22-04-pvc")
+    image = get_json(sim, project, "virtualimage", "ubuntu-22-04-pvc")
     assert image["spec"]["storage"] == "PersistentVolumeClaim"
     assert image["spec"]["persistentVolumeClaim"] == {"storageClassName": "i-sds-replicated-thin-r2"}
     assert image["spec"]["dataSource"] == {"type": "HTTP", "http": {"url": sample_url(sim)}}
     assert image["status"]["storageClassName"] == "i-sds-replicated-thin-r2"
 
 
-def test_it_creates_an_image_from_container_registry_as_the_guide_says(log_in, sim, made):
+def test_it_creates_an_image_from_container_registry_as_the_guide_says(log_in, sim, project):
     # The guide's docker.io/<username>/ubuntu2204:latest, as dvpsim's registry holds the same cloud image.
     reference = sim.url.split("://", 1)[1] + "/samples/noble-server-cloudimg-amd64:latest"
     page = log_in("alice")
-    create_image_from(page, "Upload data from container image")
-    made("virtualimage", "ubuntu-2204")
+    create_image_from(page, project, "Upload data from container image")
     # In the form that opens, enter the image name in the "Image Name" field.
     page.get_by_label("Image Name").fill("ubuntu-2204")
     # In the "Storage" field, select `ContainerRegistry`.
@@ -124,23 +104,20 @@ def test_it_creates_an_image_from_container_registry_as_the_guide_says(log_in, s
     page.get_by_label("Image in Container Registry").fill(reference)
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
-    expect_status_under_the_name(page, "ubuntu-2204")
+    expect_status_under_the_name(page, project, "ubuntu-2204")
 
-    image = get_json(sim, "virtualimage", "ubuntu-2204")
+    image = get_json(sim, project, "virtualimage", "ubuntu-2204")
     assert image["spec"] == {"storage": "ContainerRegistry",
                              "dataSource": {"type": "ContainerImage", "containerImage": {"image": reference}}}
     assert image["status"]["format"] == "qcow2"
 
 
-def test_it_creates_an_image_from_a_disk_as_the_guide_says(log_in, sim, made):
+def test_it_creates_an_image_from_a_disk_as_the_guide_says(log_in, sim, project):
     # The disk is not attached to any virtual machine (the first of the guide's two conditions).
-    made("virtualdisk", "linux-vm-root")
-    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": "linux-vm-root"},
-                                                "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-    wait_for_phase(sim, "virtualdisks", PROJECT_A, "linux-vm-root", "Ready")
+    create_dvp(sim, "virtualdisks", project, blank_disk("linux-vm-root"))
+    wait_for_phase(sim, "virtualdisks", project, "linux-vm-root", "Ready")
     page = log_in("alice")
-    create_image_from(page, "Write data from disk")
-    made("virtualimage", "linux-vm-root")
+    create_image_from(page, project, "Write data from disk")
     # In the form that opens, enter `linux-vm-root` in the "Image Name" field.
     page.get_by_label("Image Name").fill("linux-vm-root")
     # In the "Storage" field, select `ContainerRegistry`.
@@ -150,19 +127,20 @@ def test_it_creates_an_image_from_a_disk_as_the_guide_says(log_in, sim, made):
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
     # The image status is displayed at the top left, under its name.
-    expect_status_under_the_name(page, "linux-vm-root")
+    expect_status_under_the_name(page, project, "linux-vm-root")
 
-    image = get_json(sim, "virtualimage", "linux-vm-root")
+    image = get_json(sim, project, "virtualimage", "linux-vm-root")
     assert image["spec"] == {"storage": "ContainerRegistry", "dataSource": {
         "type": "ObjectRef", "objectRef": {"kind": "VirtualDisk", "name": "linux-vm-root"}}}
     assert image["status"]["size"]["unpacked"] == "1Gi"
 
 
-def test_it_uploads_an_image_from_the_computer_as_the_guide_says(log_in, sim, tmp_path):
+def test_it_uploads_an_image_from_the_computer_as_the_guide_says(log_in, sim, project, tmp_path):
     image_file = tmp_path / "some-image.qcow2"
     image_file.write_bytes(qcow2(256 * MiB, 6 * MiB, seed=11))
     page = log_in("alice")
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" -> "Disk Images" section.
     open_section(page, "Disk Images")
     # Click "Create Image" then select "Upload from computer" from the drop-down menu.
@@ -179,23 +157,23 @@ def test_it_uploads_an_image_from_the_computer_as_the_guide_says(log_in, sim, tm
     # Click the "Create" button.
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("heading", name="some-image", exact=True)).to_be_visible()
-    expect(page).to_have_url(re.compile(f"/projects/{PROJECT_A}/images/some-image/$"))
+    expect(page).to_have_url(re.compile(f"/projects/{project}/images/some-image/$"))
     bar = page.get_by_role("progressbar", name="Upload progress")
     expect(bar).to_be_visible()
     expect(page.locator("[data-upload-text]")).to_contain_text("Uploaded 6.0 MiB", timeout=60000)
     # Wait until the image changes to `Ready` status.
     expect(page.locator("#status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
 
-    image = get_json(sim, "virtualimage", "some-image")
+    image = get_json(sim, project, "virtualimage", "some-image")
     assert image["spec"]["dataSource"] == {"type": "Upload"} and image["status"]["phase"] == "Ready"
     assert image["status"]["size"]["unpacked"] == "256Mi"
 
 
-def test_it_keeps_the_chosen_file_when_the_create_is_refused(log_in, sim, tmp_path):
+def test_it_keeps_the_chosen_file_when_the_create_is_refused(log_in, sim, project, tmp_path):
     image_file = tmp_path / "kept.qcow2"
     image_file.write_bytes(qcow2(64 * MiB, 1 * MiB, seed=12))
     page = log_in("alice")
-    page.goto(f"/projects/{PROJECT_A}/images/_new/upload/")
+    page.goto(f"/projects/{project}/images/_new/upload/")
     page.get_by_label("Image Name").fill("Not A Name")
     with page.expect_file_chooser() as chooser:
         page.get_by_role("link", name="Choose a file from your computer").click()
@@ -208,12 +186,13 @@ def test_it_keeps_the_chosen_file_when_the_create_is_refused(log_in, sim, tmp_pa
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.locator("[data-upload-text]")).to_contain_text("Uploaded 1.0 MiB", timeout=60000)
     expect(page.locator("#status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
-    assert get_json(sim, "virtualimage", "kept-image")["status"]["size"]["unpacked"] == "64Mi"
+    assert get_json(sim, project, "virtualimage", "kept-image")["status"]["size"]["unpacked"] == "64Mi"
 
 
-def test_it_creates_an_empty_disk_as_the_guide_says(log_in, sim):
+def test_it_creates_an_empty_disk_as_the_guide_says(log_in, sim, project):
     page = log_in("alice")
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "VM Disks" section. Click "Create Disk".
     open_section(page, "VM Disks")
     page.get_by_role("button", name="Create Disk", exact=True).click()
@@ -229,18 +208,18 @@ def test_it_creates_an_empty_disk_as_the_guide_says(log_in, sim):
     expect(page.get_by_role("heading", name="blank-disk", exact=True)).to_be_visible()
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready", timeout=60000)
 
-    disk = get_json(sim, "virtualdisk", "blank-disk")
+    disk = get_json(sim, project, "virtualdisk", "blank-disk")
     assert "dataSource" not in disk["spec"] and disk["spec"]["persistentVolumeClaim"]["size"] == "100Mi"
     assert disk["status"]["capacity"] == "100Mi"
-    assert "blank-disk   Ready   100Mi" in kubectl(sim, "-n", PROJECT_A, "get", "vd", "blank-disk").stdout
+    assert "blank-disk   Ready   100Mi" in kubectl(sim, "-n", project, "get", "vd", "blank-disk").stdout
 
 
-def test_it_creates_a_disk_snapshot_from_disk_images_as_the_guide_says(log_in, sim):
-    create_dvp(sim, "virtualdisks", PROJECT_A, {"metadata": {"name": "snapshot-source-disk"},
-                                                  "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
-    wait_for_phase(sim, "virtualdisks", PROJECT_A, "snapshot-source-disk", "Ready")
+def test_it_creates_a_disk_snapshot_from_disk_images_as_the_guide_says(log_in, sim, project):
+    create_dvp(sim, "virtualdisks", project, blank_disk("snapshot-source-disk"))
+    wait_for_phase(sim, "virtualdisks", project, "snapshot-source-disk", "Ready")
     page = log_in("alice")
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "Disk Images" section. Click "Create Disk Snapshot".
     open_section(page, "Disk Images")
     page.get_by_role("button", name="Create Disk Snapshot").click()
@@ -257,7 +236,7 @@ def test_it_creates_a_disk_snapshot_from_disk_images_as_the_guide_says(log_in, s
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready",
                                                                                  timeout=60000)
 
-    snapshot = get_json(sim, "virtualdisksnapshot", "snapshot-source-disk-1")
+    snapshot = get_json(sim, project, "virtualdisksnapshot", "snapshot-source-disk-1")
     assert snapshot["spec"] == {"virtualDiskName": "snapshot-source-disk", "requiredConsistency": True}
 
 

@@ -5,13 +5,12 @@ does (`d8 k label vm linux-vm app=nginx`), then "Network" → "Services" with ea
 Ingress" with the guide's example, each checked with kubectl; the VM's Network tab then lists them and offers
 "Expose". The module works in a project of its own, where the guide's names are free."""
 import json
-import time
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.kube import delete_project, make_project, make_vm
+from tests.e2e.steps import open_project
+from tests.kube import make_vm
 from tests.kubectl import kubectl, needs_kubectl
 
 pytestmark = [pytest.mark.browser, needs_kubectl]
@@ -19,13 +18,12 @@ pytestmark = [pytest.mark.browser, needs_kubectl]
 VM = "linux-vm"
 
 
-@pytest.fixture(scope="module")
-def project(sim):
-    name = make_project(sim, f"guide-services-{uuid.uuid4().hex[:6]}", {"alice": "manager"})
-    make_vm(sim, name, VM, f"{VM}-root")
-    kubectl(sim, "-n", name, "label", "vm", VM, "app=nginx")
-    yield name
-    delete_project(sim, name)
+@pytest.fixture(scope="module", autouse=True)
+def labelled_vm(sim, project):
+    """The guide's VM, labelled as the guide does (`d8 k label vm linux-vm app=nginx`), for every service here."""
+    make_vm(sim, project, VM, f"{VM}-root")
+    kubectl(sim, "-n", project, "label", "vm", VM, "app=nginx")
+    return VM
 
 
 def get_json(sim, project, kind, name):
@@ -37,15 +35,8 @@ def vm_ip(sim, project):
 
 
 def open_services(page, project):
-    # Go to the "Projects" tab and select the desired project (a new project shows within the access cache's 10 s).
-    deadline = time.monotonic() + 30
-    while True:
-        page.get_by_role("link", name="Projects", exact=True).click()
-        link = page.get_by_role("link", name=project, exact=True)
-        if link.count() or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    link.click()
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Network" → "Services" section.
     sidebar = page.get_by_role("navigation", name="Project navigation")
     expect(sidebar.locator(".section-label", has_text="Network")).to_be_visible()

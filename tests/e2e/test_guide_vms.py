@@ -8,14 +8,12 @@ The module works in a project of its own, where the guide's names (linux-vm, lin
 are free."""
 import base64
 import json
-import time
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.kube import (create_dvp, delete_dvp, delete_project, guest_vm, make_project, make_vm, wait_for,
-                        wait_for_phase)
+from tests.e2e.steps import open_project
+from tests.kube import blank_disk, create_dvp, delete_dvp, guest_vm, make_vm, wait_for, wait_for_phase
 from tests.kubectl import kubectl, needs_kubectl
 
 pytestmark = [pytest.mark.browser, needs_kubectl]
@@ -39,13 +37,6 @@ users:
     lock_passwd: False
 final_message: "The system is finally up, after $UPTIME seconds"
 """
-
-
-@pytest.fixture(scope="module")
-def project(sim):
-    name = make_project(sim, f"guide-vms-{uuid.uuid4().hex[:6]}", {"alice": "manager"})
-    yield name
-    delete_project(sim, name)
 
 
 @pytest.fixture
@@ -74,19 +65,6 @@ def get_json(sim, project, *what):
     return json.loads(kubectl(sim, "-n", project, "get", *what, "-o", "json").stdout)
 
 
-def open_project(page, project):
-    """Go to the "Projects" tab and select the desired project (the console learns of a new project within its
-    access cache's 10 seconds)."""
-    deadline = time.monotonic() + 30
-    while True:
-        page.get_by_role("link", name="Projects", exact=True).click()
-        link = page.get_by_role("link", name=project, exact=True)
-        if link.count() or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    link.click()
-
-
 def open_vms(page, project):
     open_project(page, project)
     # Go to the "Virtualization" → "Virtual Machines" section.
@@ -107,8 +85,7 @@ def phase(page):
 
 def test_it_creates_a_vm_in_the_web_interface(log_in, sim, project):
     # The disk made in the guide's previous step ("linux-vm-root").
-    create_dvp(sim, "virtualdisks", project, {"metadata": {"name": "linux-vm-root"},
-                                              "spec": {"persistentVolumeClaim": {"size": "1Gi"}}})
+    create_dvp(sim, "virtualdisks", project, blank_disk("linux-vm-root"))
     wait_for_phase(sim, "virtualdisks", project, "linux-vm-root", "Ready")
     page = log_in("alice")
     open_vms(page, project)

@@ -1,16 +1,17 @@
 """The user guide's "Quick start on creating a VM", its "in the web interface" procedures followed word for word
-(the guide's image link is external: dvpsim serves the same file), each result checked with kubectl."""
+(the guide's image link is external: dvpsim serves the same file), each result checked with kubectl. The module works in
+a project of its own, where the guide's names (ubuntu, linux-disk, linux-vm) are free."""
 import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.steps import open_project, open_section
 from tests.guide import CLOUD_INIT
 from tests.kubectl import kubectl
 
 pytestmark = pytest.mark.browser
-
 
 
 def terminal_text(page):
@@ -31,26 +32,17 @@ def wait_for_terminal(page, text, timeout=20000):
     }""", arg=text, timeout=timeout)
 
 
-def open_section(page, section):
-    page.get_by_role("navigation", name="Project navigation").get_by_role("link", name=section, exact=True).click()
-
-
-def open_project(page):
-    # Go to the "Projects" tab and select the desired project.
-    page.get_by_role("link", name="Projects", exact=True).click()
-    page.get_by_role("link", name="project-a", exact=True).click()
-
-
 def form_section(page, heading):
     """A part of the VM form the guide names by its heading ("Disks and Images", "Additional parameters")."""
     return page.locator("#vm-form section").filter(has=page.get_by_role("heading", name=heading))
 
 
-def test_it_walks_the_quick_start(log_in, sim):
+def test_it_walks_the_quick_start(log_in, sim, project):
     page = log_in("alice")
 
     # 1. How to create a virtual machine image from an external source in the web interface.
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "Disk Images" section. Click "Create Image".
     open_section(page, "Disk Images")
     page.get_by_text("Create Image").click()
@@ -68,12 +60,13 @@ def test_it_walks_the_quick_start(log_in, sim):
     expect(page.get_by_role("heading", name="ubuntu", exact=True)).to_be_visible()
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready",
                                                                                  timeout=30000)
-    image = json.loads(kubectl(sim, "-n", "project-a", "get", "vi", "ubuntu", "-o", "json").stdout)
+    image = json.loads(kubectl(sim, "-n", project, "get", "vi", "ubuntu", "-o", "json").stdout)
     assert image["spec"] == {"storage": "ContainerRegistry", "dataSource": {"type": "HTTP", "http": {
         "url": f"{sim.url}/dvpsim/samples/noble-server-cloudimg-amd64.img"}}}
 
     # 2. How to create a virtual machine disk from the image created in the previous step in the web interface.
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" section → "VM Disks". Click "Create Disk".
     open_section(page, "VM Disks")
     page.get_by_role("button", name="Create Disk", exact=True).click()
@@ -93,12 +86,13 @@ def test_it_walks_the_quick_start(log_in, sim):
     expect(page.get_by_role("heading", name="linux-disk", exact=True)).to_be_visible()
     expect(page.locator(".detail-title #status [data-phase]")).to_have_attribute("data-phase", "Ready",
                                                                                  timeout=30000)
-    disk = json.loads(kubectl(sim, "-n", "project-a", "get", "vd", "linux-disk", "-o", "json").stdout)
+    disk = json.loads(kubectl(sim, "-n", project, "get", "vd", "linux-disk", "-o", "json").stdout)
     assert disk["spec"] == {"persistentVolumeClaim": {"size": "5Gi"}, "dataSource": {
         "type": "ObjectRef", "objectRef": {"kind": "VirtualImage", "name": "ubuntu"}}}
 
     # 3. How to create a virtual machine in the web interface.
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "Virtual Machines" section. Click "Create".
     open_section(page, "Virtual Machines")
     page.get_by_role("button", name="Create", exact=True).click()
@@ -133,15 +127,16 @@ def test_it_walks_the_quick_start(log_in, sim):
                                                                                        timeout=60000)
     expect(page.locator("#status")).to_contain_text("10.66.10.")
     # `d8 k get vi,vd,vm`: the image and the disk Ready, the VM Running.
-    listing = kubectl(sim, "-n", "project-a", "get", "vi,vd,vm").stdout
+    listing = kubectl(sim, "-n", project, "get", "vi,vd,vm").stdout
     assert re.search(r"virtualimage\S*/ubuntu\s+Ready", listing)
     assert re.search(r"virtualdisk\S*/linux-disk\s+Ready\s+5Gi", listing)
     assert re.search(r"virtualmachine\S*/linux-vm\s+Running", listing)
-    vm = json.loads(kubectl(sim, "-n", "project-a", "get", "vm", "linux-vm", "-o", "json").stdout)
+    vm = json.loads(kubectl(sim, "-n", project, "get", "vm", "linux-vm", "-o", "json").stdout)
     assert vm["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": "linux-disk"}]
 
     # 5. How to connect to a virtual machine using the console in the web interface.
-    open_project(page)
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
     # Go to the "Virtualization" → "Virtual Machines" section.
     open_section(page, "Virtual Machines")
     # Select the required VM from the list and click on its name.
@@ -169,59 +164,56 @@ def test_it_walks_the_quick_start(log_in, sim):
         expect(page.get_by_role("heading", name="Delete")).to_contain_text(name)
         page.get_by_role("button", name="Delete").click()
         expect(page.locator(f"#row-{name}")).to_have_count(0, timeout=30000)
-    assert kubectl(sim, "-n", "project-a", "get", "vm/linux-vm", "vd/linux-disk", "vi/ubuntu", "--ignore-not-found",
+    assert kubectl(sim, "-n", project, "get", "vm/linux-vm", "vd/linux-disk", "vi/ubuntu", "--ignore-not-found",
                    "-o", "name").stdout == ""
 
 
-def test_it_creates_the_quick_start_vm_with_a_new_disk(log_in, sim):
+def test_it_creates_the_quick_start_vm_with_a_new_disk(log_in, sim, project):
     """Step 3's other branch, "If you have not created a disk": the disk is made in the VM form's dialog."""
-    kubectl(sim, "-n", "project-a", "apply", "-f", "-", stdin=json.dumps({
+    kubectl(sim, "-n", project, "apply", "-f", "-", stdin=json.dumps({
         "apiVersion": "virtualization.deckhouse.io/v1alpha2", "kind": "VirtualImage", "metadata": {"name": "ubuntu"},
         "spec": {"storage": "ContainerRegistry", "dataSource": {"type": "HTTP", "http": {
             "url": f"{sim.url}/dvpsim/samples/noble-server-cloudimg-amd64.img"}}}}))
-    try:
-        kubectl(sim, "-n", "project-a", "wait", "vi/ubuntu", "--for=jsonpath={.status.phase}=Ready", "--timeout=60s")
-        page = log_in("alice")
-        open_project(page)
-        # Go to the "Virtualization" → "Virtual Machines" section. Click "Create".
-        open_section(page, "Virtual Machines")
-        page.get_by_role("button", name="Create", exact=True).click()
-        # In the form that opens, enter `linux-vm` in the "Name" field.
-        page.get_by_label("Name", exact=True).fill("linux-vm")
-        # In the "Disks and Images" section, in the "Boot Disks" subsection, click "Add".
-        form_section(page, "Disks and Images").get_by_role("button", name="Add", exact=True).click()
-        dialog = page.locator("#boot-disk-dialog")
-        # In the form that opens, click "Create new disk".
-        dialog.get_by_label("Create new disk").check()
-        # In the "Name" field, enter `linux-disk` (the dialog's only name: "Disk Name", as on "Create Disk").
-        dialog.get_by_label("Name").fill("linux-disk")
-        # In the "Source" field, make sure that the "Project" checkbox is selected.
-        expect(dialog.get_by_role("group", name="Source").get_by_label("Project", exact=True)).to_be_checked()
-        # Select `ubuntu` from the drop-down list.
-        dialog.get_by_label("Project image").select_option("ubuntu")
-        # In the "Size" field, you can change the size to a larger one, for example, `5Gi`.
-        dialog.get_by_label("Size", exact=True).fill("5Gi")
-        # In the "Storage Class" field, you can select StorageClass or leave the default selection.
-        expect(dialog.get_by_label("Storage Class", exact=True)).to_have_value("")
-        # Click the "Create and add" button.
-        dialog.get_by_role("button", name="Create and add", exact=True).click()
-        expect(page.locator("#boot-disks")).to_contain_text("linux-disk")
-        # Scroll down to the "Additional parameters" section. Enable the "Cloud-init" switch; enter the data.
-        additional = form_section(page, "Additional parameters")
-        additional.get_by_role("switch", name="Cloud-init").check()
-        additional.get_by_label("Cloud-init data").fill(CLOUD_INIT)
-        # Click the "Create" button. The VM status is displayed at the top left, under its name.
-        page.locator("#vm-form").get_by_role("button", name="Create", exact=True).click()
-        expect(page.get_by_role("heading", name="linux-vm", exact=True)).to_be_visible()
-        expect(page.locator(".detail-title #status [data-phase]").first).to_have_attribute(
-            "data-phase", "Running", timeout=60000)
+    kubectl(sim, "-n", project, "wait", "vi/ubuntu", "--for=jsonpath={.status.phase}=Ready", "--timeout=60s")
+    page = log_in("alice")
+    # Go to the "Projects" tab and select the desired project.
+    open_project(page, project)
+    # Go to the "Virtualization" → "Virtual Machines" section. Click "Create".
+    open_section(page, "Virtual Machines")
+    page.get_by_role("button", name="Create", exact=True).click()
+    # In the form that opens, enter `linux-vm` in the "Name" field.
+    page.get_by_label("Name", exact=True).fill("linux-vm")
+    # In the "Disks and Images" section, in the "Boot Disks" subsection, click "Add".
+    form_section(page, "Disks and Images").get_by_role("button", name="Add", exact=True).click()
+    dialog = page.locator("#boot-disk-dialog")
+    # In the form that opens, click "Create new disk".
+    dialog.get_by_label("Create new disk").check()
+    # In the "Name" field, enter `linux-disk` (the dialog's only name: "Disk Name", as on "Create Disk").
+    dialog.get_by_label("Name").fill("linux-disk")
+    # In the "Source" field, make sure that the "Project" checkbox is selected.
+    expect(dialog.get_by_role("group", name="Source").get_by_label("Project", exact=True)).to_be_checked()
+    # Select `ubuntu` from the drop-down list.
+    dialog.get_by_label("Project image").select_option("ubuntu")
+    # In the "Size" field, you can change the size to a larger one, for example, `5Gi`.
+    dialog.get_by_label("Size", exact=True).fill("5Gi")
+    # In the "Storage Class" field, you can select StorageClass or leave the default selection.
+    expect(dialog.get_by_label("Storage Class", exact=True)).to_have_value("")
+    # Click the "Create and add" button.
+    dialog.get_by_role("button", name="Create and add", exact=True).click()
+    expect(page.locator("#boot-disks")).to_contain_text("linux-disk")
+    # Scroll down to the "Additional parameters" section. Enable the "Cloud-init" switch; enter the data.
+    additional = form_section(page, "Additional parameters")
+    additional.get_by_role("switch", name="Cloud-init").check()
+    additional.get_by_label("Cloud-init data").fill(CLOUD_INIT)
+    # Click the "Create" button. The VM status is displayed at the top left, under its name.
+    page.locator("#vm-form").get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("heading", name="linux-vm", exact=True)).to_be_visible()
+    expect(page.locator(".detail-title #status [data-phase]").first).to_have_attribute(
+        "data-phase", "Running", timeout=60000)
 
-        disk = json.loads(kubectl(sim, "-n", "project-a", "get", "vd", "linux-disk", "-o", "json").stdout)
-        assert disk["spec"] == {"persistentVolumeClaim": {"size": "5Gi"}, "dataSource": {
-            "type": "ObjectRef", "objectRef": {"kind": "VirtualImage", "name": "ubuntu"}}}
-        vm = json.loads(kubectl(sim, "-n", "project-a", "get", "vm", "linux-vm", "-o", "json").stdout)
-        assert vm["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": "linux-disk"}]
-        assert vm["status"]["phase"] == "Running"
-    finally:
-        kubectl(sim, "-n", "project-a", "delete", "vm/linux-vm", "vd/linux-disk", "vi/ubuntu", "--ignore-not-found",
-                timeout=120)
+    disk = json.loads(kubectl(sim, "-n", project, "get", "vd", "linux-disk", "-o", "json").stdout)
+    assert disk["spec"] == {"persistentVolumeClaim": {"size": "5Gi"}, "dataSource": {
+        "type": "ObjectRef", "objectRef": {"kind": "VirtualImage", "name": "ubuntu"}}}
+    vm = json.loads(kubectl(sim, "-n", project, "get", "vm", "linux-vm", "-o", "json").stdout)
+    assert vm["spec"]["blockDeviceRefs"] == [{"kind": "VirtualDisk", "name": "linux-disk"}]
+    assert vm["status"]["phase"] == "Running"
