@@ -148,6 +148,24 @@ def test_it_pushes_live_rows_within_the_label_selector(project, cast, sim):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_it_pushes_an_empty_table_when_the_watch_finds_nothing(project, cast, sim):
+    """A page rendered just before its last row was deleted: the socket's watch then opens on nothing and gets no
+    event, and still replaces the stale rows (at the watch's first bookmark)."""
+    tag = uuid.uuid4().hex[:6]
+
+    async def scenario():
+        communicator, connected = await connect(f"/ws/projects/{project}/live/vms/?label=team%3D{tag}", cast.owner)
+        assert connected
+        message = await communicator.receive_output(timeout=15)
+        await communicator.disconnect()
+        return message.get("text") or ""
+
+    html = asyncio.run(scenario())
+    assert '<tbody id="rows" hx-swap-oob="true">' in html and 'id="row-' not in html
+    assert "No virtual machines in this project" in " ".join(html.split())
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_pushes_the_operations_of_a_vm_to_its_page(project, cast, sim):
     vm = make_stopped_vm(project, sim, f"ops-{uuid.uuid4().hex[:6]}")
 
