@@ -138,7 +138,10 @@ class LiveConsumer(ProjectSocket):
         return self._render_rows()
 
     def _render_rows(self):
-        return self.table_view.render_rows(self.table or {}, list(self.rows.values()))
+        if not (self.table or {}).get("columnDefinitions"):
+            # No event brought the Table's columns (a watch of nothing): one read of the page's Table gives them.
+            self.table = self.table_view.fetch().table
+        return self.table_view.render_rows(self.table, list(self.rows.values()))
 
     def _render_detail(self):
         if self.current is None:

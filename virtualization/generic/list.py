@@ -136,7 +136,7 @@ class ResourceTable:
 
     def row_context(self, table, rows):
         return {"project": self.project, "resource": self.resource, "rows": rows, "columns": self.columns(table),
-                "can_delete": self.can_delete, "can_update": self.can_update, "q": self.query.q}
+                "can_delete": self.can_delete, "can_update": self.can_update, "q": self.query.q, "query": self.query}
 
     def render_rows(self, table, all_rows):
         """The table body as the live socket pushes it (an htmx out-of-band swap)."""
