@@ -579,6 +579,9 @@ class Api:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
             drop_at = loop.time() + request["drop_after"] if request.get("drop_after") else None
+            # A bookmark every BOOKMARK_INTERVAL of this stream's silence, however busy the rest of the store is
+            # (events of other objects reach the queue too, and must not hold the bookmarks back).
+            next_bookmark = loop.time() + BOOKMARK_INTERVAL
             while True:
                 if drop_at is not None and loop.time() >= drop_at:
                     request.transport.close()  # an injected fault: the stream breaks mid-way
@@ -586,16 +589,18 @@ class Api:
                 remaining = min(deadline, drop_at or deadline) - loop.time()
                 if remaining <= 0:
                     break
+                if bookmarks and loop.time() >= next_bookmark:
+                    await resp.write(self._bookmark(target, store.resource_version))
+                    next_bookmark = loop.time() + BOOKMARK_INTERVAL
                 try:
                     _rv, event_type, kind, obj, old = await asyncio.wait_for(
-                        queue.get(), min(remaining, BOOKMARK_INTERVAL) if bookmarks else remaining)
+                        queue.get(), min(remaining, next_bookmark - loop.time()) if bookmarks else remaining)
                 except asyncio.TimeoutError:
-                    if bookmarks and loop.time() < deadline:
-                        await resp.write(self._bookmark(target, store.resource_version))
                     continue
                 seen_as = translate(event_type, kind, obj, old)
                 if seen_as:
                     await resp.write(encode(seen_as, obj))
+                    next_bookmark = loop.time() + BOOKMARK_INTERVAL
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

@@ -1,6 +1,7 @@
 """Watch streams: replay, synthetic ADDED, 410 Expired, timeouts, bookmarks and Table events."""
 
 import json
+import threading
 import time
 import urllib.parse
 import http.client
@@ -8,6 +9,7 @@ import http.client
 import pytest
 from kubernetes import client, watch
 
+from dvpsim.server import BOOKMARK_INTERVAL
 from tests.conftest import start_sim, stop_sim
 from tests.dvpsim.rawhttp import call, make_namespace
 
@@ -95,6 +97,30 @@ def test_it_sends_bookmarks_when_asked(sim):
     assert events[1]["object"]["kind"] == "ConfigMap"
     quiet = stream(sim, f"/api/v1/namespaces/{ns}/configmaps?watch=1&timeoutSeconds=1")
     assert all(e["type"] != "BOOKMARK" for e in quiet)
+
+
+def test_it_sends_bookmarks_while_other_objects_keep_changing(sim):
+    """A watch of nothing still gets its bookmark every few seconds when the rest of the cluster is busy."""
+    watched, busy = make_namespace(sim, "w"), make_namespace(sim, "w")
+    stop = threading.Event()
+
+    def churn():
+        for i in range(10_000):
+            if stop.wait(0.2):
+                return
+            call(sim, "POST", f"/api/v1/namespaces/{busy}/configmaps", {"metadata": {"name": f"c{i}"}})
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        started = time.monotonic()
+        events = stream(sim, f"/api/v1/namespaces/{watched}/configmaps?watch=1&allowWatchBookmarks=true"
+                             f"&timeoutSeconds={int(BOOKMARK_INTERVAL * 3)}",
+                        until=lambda e: e[-1]["type"] == "BOOKMARK")
+    finally:
+        stop.set()
+        worker.join()
+    assert [e["type"] for e in events] == ["BOOKMARK"]
+    assert time.monotonic() - started < BOOKMARK_INTERVAL * 2
 
 
 def test_it_wraps_events_in_tables_when_asked(sim):
