@@ -31,6 +31,20 @@
     updateByteCounters();
   });
 
+  // The conditions table opens by itself when a condition has a message; once the user opens or closes it, the
+  // live updates that replace the status block keep the user's choice.
+  var conditionsOpen = null;
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest && event.target.closest("details.conditions-box > summary");
+    if (summary) { conditionsOpen = !summary.parentElement.open; }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    if (conditionsOpen === null) { return; }
+    var root = event.target;
+    var boxes = root.matches && root.matches("details.conditions-box") ? [root] : root.querySelectorAll("details.conditions-box");
+    Array.prototype.forEach.call(boxes, function (box) { box.open = conditionsOpen; });
+  });
+
   // "Choose from existing": choosing a disk in the list adds it (the quick start's "Select the disk from the list").
   // Not when the choice came from the keyboard: arrowing through a closed list fires "change" on every step, so a
   // keyboard user confirms with Add (or Enter) instead.

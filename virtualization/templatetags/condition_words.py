@@ -35,3 +35,9 @@ def condition_words(condition):
     if not isinstance(condition, dict):
         return ""
     return WORDS.get(condition.get("reason") or "", "")
+
+
+@register.filter
+def conditions_to_read(conditions):
+    """How many conditions carry a message or a sentence of ours: the ones a user should read."""
+    return sum(1 for c in conditions or () if isinstance(c, dict) and (c.get("message") or condition_words(c)))
