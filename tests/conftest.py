@@ -2,6 +2,7 @@
 (owner, member, viewer, outsider, operator) and a fresh `project` for each test module."""
 
 import importlib.util
+import json
 import os
 import select
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
@@ -96,6 +98,18 @@ def start_sim(*extra_args, demo=True, speed=20):
         raise RuntimeError(f"dvpsim failed to start (exit {proc.poll()}): {line!r}")
     url = line.split()[2]
     return Sim(proc, url, kubeconfig)
+
+
+def start_sim_never_enabled(directory):
+    """A bare dvpsim whose virtualization module was never enabled: its state holds only the disabled
+    ModuleConfig, so none of the module's kinds are served."""
+    state = Path(directory) / "state.json"
+    state.write_text(json.dumps({"objects": [{"kind": "ModuleConfig", "object": {
+        "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig",
+        "metadata": {"name": "virtualization", "uid": "mc-virtualization", "resourceVersion": "1",
+                     "creationTimestamp": "2026-01-01T00:00:00Z", "generation": 1},
+        "spec": {"enabled": False, "version": 1}}}]}))
+    return start_sim("--state", str(state), demo=False)
 
 
 def stop_sim(sim):

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from kubernetes import client
 
-from tests.conftest import start_sim, stop_sim
+from tests.conftest import start_sim, start_sim_never_enabled, stop_sim
 from tests.kube import GROUP, VERSION, blank_disk, custom, fresh_namespace, wait_for
 
 SUBRESOURCES = "subresources.virtualization.deckhouse.io"
@@ -73,13 +73,7 @@ def test_it_stops_the_module_but_keeps_its_crds_and_objects(own_sim):
 
 
 def test_it_has_no_kinds_of_a_module_never_enabled(tmp_path):
-    state = tmp_path / "state.json"
-    state.write_text(json.dumps({"objects": [{"kind": "ModuleConfig", "object": {
-        "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig",
-        "metadata": {"name": "virtualization", "uid": "mc-virtualization", "resourceVersion": "1",
-                     "creationTimestamp": "2026-01-01T00:00:00Z", "generation": 1},
-        "spec": {"enabled": False, "version": 1}}}]}))
-    sim = start_sim("--state", str(state), demo=False)
+    sim = start_sim_never_enabled(tmp_path)
     try:
         assert GROUP not in groups(sim) and SUBRESOURCES not in groups(sim)
         with pytest.raises(client.ApiException) as refused:

@@ -22,6 +22,13 @@ def get_json(sim, project, kind, name):
     return json.loads(kubectl(sim, "-n", project, "get", kind, name, "-o", "json").stdout)
 
 
+def vm_and_ready_disk(sim, project, vm, disk):
+    """A Running VM and a Ready empty disk beside it, for the disk procedures."""
+    make_vm(sim, project, vm, f"{vm}-root")
+    create_dvp(sim, "virtualdisks", project, blank_disk(disk))
+    wait_for_phase(sim, "virtualdisks", project, disk, "Ready")
+
+
 def open_configuration(page, project, vm):
     # Go to the "Projects" tab and select the desired project.
     open_project(page, project)
@@ -106,9 +113,7 @@ def test_it_keeps_a_vm_away_from_similar_vms_in_the_placement_section(log_in, si
 
 def test_it_works_with_static_block_devices_in_boot_disks(log_in, sim, project):
     vm = "boot-disks-vm"
-    make_vm(sim, project, vm, f"{vm}-root")
-    create_dvp(sim, "virtualdisks", project, blank_disk(f"{vm}-second"))
-    wait_for_phase(sim, "virtualdisks", project, f"{vm}-second", "Ready")
+    vm_and_ready_disk(sim, project, vm, f"{vm}-second")
     page = log_in("alice")
     open_configuration(page, project, vm)
     section = page.locator("#disks")
@@ -138,9 +143,7 @@ def test_it_works_with_static_block_devices_in_boot_disks(log_in, sim, project):
 
 def test_it_works_with_dynamic_block_devices_in_additional_disks(log_in, sim, project):
     vm = "additional-disks-vm"
-    make_vm(sim, project, vm, f"{vm}-root")
-    create_dvp(sim, "virtualdisks", project, blank_disk(f"{vm}-data"))
-    wait_for_phase(sim, "virtualdisks", project, f"{vm}-data", "Ready")
+    vm_and_ready_disk(sim, project, vm, f"{vm}-data")
     page = log_in("alice")
     open_configuration(page, project, vm)
     # You can add, extract, delete, and resize dynamic block devices in the "Additional Disks" section.

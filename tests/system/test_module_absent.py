@@ -1,7 +1,6 @@
 """A cluster where the virtualization module was never enabled (none of its kinds are served): every project page
 says in one line that the module is off, never a 500, and the project list still opens. This module's own
 dvpsim (its `sim` replaces the session's, so the console talks to it)."""
-import json
 import re
 import uuid
 
@@ -9,20 +8,14 @@ import pytest
 from django.urls import reverse
 
 from projects.access import MODULE_OFF
-from tests.conftest import start_sim, stop_sim
+from tests.conftest import start_sim_never_enabled, stop_sim
 from tests.kube import make_project
 from virtualization.registry import REGISTRY
 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    state = tmp_path_factory.mktemp("never-enabled") / "state.json"
-    state.write_text(json.dumps({"objects": [{"kind": "ModuleConfig", "object": {
-        "apiVersion": "deckhouse.io/v1alpha1", "kind": "ModuleConfig",
-        "metadata": {"name": "virtualization", "uid": "mc-virtualization", "resourceVersion": "1",
-                     "creationTimestamp": "2026-01-01T00:00:00Z", "generation": 1},
-        "spec": {"enabled": False, "version": 1}}}]}))
-    sim = start_sim("--state", str(state), demo=False)
+    sim = start_sim_never_enabled(tmp_path_factory.mktemp("never-enabled"))
     yield sim
     stop_sim(sim)
 
