@@ -75,10 +75,10 @@ MEASURE = r"""() => {
     const w = Math.min(r.right, q.right) - Math.max(r.left, q.left), h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
     if (w > 2 && h > 2) problems.push(`overlap: ${name(a)} and ${name(b)}`);
   }
-  // Buttons side by side (same row of one flex box) share a height.
+  // Buttons side by side (same row of one flex or grid box) share a height.
   const rowButtons = [...document.querySelectorAll('main button, main [role=button], main input[type=submit]')].filter(visible);
   const flexOf = el => { for (let p = el.parentElement; p; p = p.parentElement) {
-    const d = getComputedStyle(p).display; if (d === 'flex' || d === 'inline-flex') return p; } return null; };
+    const d = getComputedStyle(p).display; if (['flex', 'inline-flex', 'grid'].includes(d)) return p; } return null; };
   for (let i = 0; i < rowButtons.length; i++) for (let j = i + 1; j < rowButtons.length; j++) {
     const a = rowButtons[i], b = rowButtons[j], fa = flexOf(a);
     if (!fa || fa !== flexOf(b) || a.closest('table') || b.closest('table')) continue;
@@ -171,7 +171,8 @@ def pages_to_measure(page):
     page.goto(f"/projects/{PROJECT}/vms/{VM}/")
     tabs = links(page, "nav.tabs a[href]")
     disk = f"/projects/{PROJECT}/disks/{VM}-root/"  # a page with Download and Delete side by side
-    return [f"/projects/{PROJECT}/", *lists, *tabs, disk, *dict.fromkeys(creates)]
+    delete = f"/projects/{PROJECT}/vms/{VM}/delete/"  # a confirmation: Cancel beside its button
+    return [f"/projects/{PROJECT}/", *lists, *tabs, disk, delete, *dict.fromkeys(creates)]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
